@@ -1,0 +1,1 @@
+"""Segment Studio services: plain Python, never imports streamlit."""

@@ -1,0 +1,1 @@
+"""The bronze -> silver -> gold pipeline, run from the SQL files in ``sql/``."""

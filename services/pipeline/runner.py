@@ -1,0 +1,159 @@
+"""Build the warehouse: create tables, land demo data when empty, run the models.
+
+Order: DDL -> (demo data, only into an empty warehouse) -> silver models ->
+reconciliation (a mismatch stops the build) -> gold models -> governance
+registration -> build record. The landing zone (stg_*) is only ever appended
+to: a rebuild re-derives everything downstream of it and never rewrites it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+import pandas as pd
+from sqlglot import exp
+
+from services import naming, sqlfiles
+from services.errors import SegmentStudioError, WarehouseError
+from services.pipeline import audit
+from services.pipeline.models import MODELS, Model, create_all, materialise
+
+Progress = Callable[[str, float], None]
+
+SILVER = tuple(m for m in MODELS if m.source != "gold")
+GOLD = tuple(m for m in MODELS if m.source == "gold")
+STG_TRANSACTIONS = naming.fq("txn", "stg_transactions")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    run_id: str
+    as_of_date: date | None
+    customers: int
+    transactions: int
+    gold_rows: int
+    seconds: float
+    model_seconds: dict[str, float]
+    generated: bool
+
+
+def is_empty(warehouse) -> bool:
+    """True when nothing has ever been landed (no transactions, no customer feed)."""
+    landed = warehouse.scalar(f"SELECT COUNT(*) FROM {STG_TRANSACTIONS}")
+    cdc = warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('ingest', 'stage_cdc')}")
+    return int(landed) == 0 and int(cdc) == 0
+
+
+def load_demo(warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
+    from services.demo import generate
+
+    say = progress or (lambda step, fraction: None)
+    counts = {}
+    tables = generate(customers_count=customers, seed=seed,
+                      progress=lambda step, f: say(f"generating {step}", 0.4 * f))
+    for i, (name, rows) in enumerate(tables.items()):
+        counts[name] = warehouse.append(name, rows)
+        say(f"loading {naming.short(name.split('.')[1])}", 0.4 + 0.1 * (i + 1) / len(tables))
+    return counts
+
+
+def _check_exchange_rates(warehouse) -> None:
+    missing = warehouse.df(sqlfiles.render(sqlfiles.query("audit/missing_exchange_rates.sql"), warehouse.dialect))
+    if len(missing):
+        first = missing.iloc[0]
+        raise WarehouseError(
+            f"{int(missing['transactions'].sum())} transactions cannot be converted to USD: no exchange rate "
+            f"for {first['currency']} on or before {first['first_posted_date']}. Load rates for these "
+            f"currencies into {naming.fq('txn', 'ref_exchange_rates')} and build again."
+        )
+
+
+def _record_run(warehouse, run_id: str, **values) -> None:
+    table = naming.fq("app", "app_build_runs")
+    warehouse.execute(exp.delete(table, where=exp.column("run_id").eq(exp.Literal.string(run_id))))
+    warehouse.append(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))
+
+
+def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict) -> int:
+    started = audit.now()
+    t0 = time.perf_counter()
+    rows = materialise(warehouse, model, params)
+    timings[model.name] = time.perf_counter() - t0
+    warehouse.append(naming.fq("ingest", "audit_transforms"), pd.DataFrame([{
+        "audit_id": audit.new_id("trf"), "run_id": run_id, "model_name": model.name,
+        "target_table": model.target_fq, "rows_written": rows, "started_ts": started,
+        "finished_ts": audit.now(), "duration_ms": int(timings[model.name] * 1000), "status": "succeeded",
+    }]))
+    return rows
+
+
+def register_datasets(warehouse, *, registered_ts) -> None:
+    """Register the project's datasets and PII columns in the governance catalog.
+
+    The project's own rows are replaced (deleted by dataset_id, then inserted),
+    so a rebuild refreshes them without touching datasets registered by others.
+    """
+    from services.governance.registry import registration_rows
+
+    for table, rows in registration_rows(registered_ts=registered_ts).items():
+        ids = sorted(set(rows["dataset_id"]))
+        delete = exp.delete(table, where=exp.column("dataset_id").isin(*ids))
+        warehouse.transaction([(delete, None)])
+        warehouse.append(table, rows)
+
+
+def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = None,
+                 progress: Progress | None = None) -> BuildResult:
+    """Re-derive silver and gold from the landing zone; audit and reconcile."""
+    say = progress or (lambda step, fraction: None)
+    run_id = run_id or audit.new_id("run")
+    started = audit.now()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    params = {"as_of_date": as_of}
+    _record_run(warehouse, run_id, started_ts=started, status="running")
+    try:
+        for i, model in enumerate(SILVER):
+            say(f"building {model.target}", 0.5 + 0.25 * i / len(MODELS))
+            if model.target == "fact_transactions":
+                _check_exchange_rates(warehouse)
+            _run_model(warehouse, model, run_id, params, timings)
+        say("reconciling raw -> fact", 0.75)
+        audit.reconcile(warehouse, run_id)
+        gold_rows = 0
+        for model in GOLD:
+            say(f"building {model.target}", 0.8)
+            rows = _run_model(warehouse, model, run_id, params, timings)
+            if model.target == "gold_customer_features":
+                gold_rows = rows
+        say("registering datasets", 0.95)
+        register_datasets(warehouse, registered_ts=audit.now())
+    except SegmentStudioError as exc:
+        _record_run(warehouse, run_id, started_ts=started, finished_ts=audit.now(), status="failed",
+                    reconciled=False, message=str(exc)[:1000])
+        raise
+    features = naming.fq("gold", "gold_customer_features")
+    as_of_date = warehouse.scalar(f"SELECT MAX(as_of_date) FROM {features}")
+    customers = int(warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('txn', 'dim_customer')} WHERE is_current"))
+    transactions = int(warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('txn', 'fact_transactions')}"))
+    seconds = time.perf_counter() - t0
+    _record_run(warehouse, run_id, started_ts=started, finished_ts=audit.now(), status="succeeded",
+                as_of_date=as_of_date, customers=customers, transactions=transactions, gold_rows=gold_rows,
+                reconciled=True, message=f"built in {seconds:.1f} s")
+    say("done", 1.0)
+    return BuildResult(run_id, as_of_date, customers, transactions, gold_rows, seconds, timings, False)
+
+
+def build(warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Create tables, generate demo data if the warehouse is empty, run the pipeline."""
+    create_all(warehouse)
+    generated = False
+    if is_empty(warehouse):
+        load_demo(warehouse, customers=customers, seed=seed, progress=progress)
+        generated = True
+    result = run_pipeline(warehouse, as_of=as_of, progress=progress)
+    return BuildResult(**{**result.__dict__, "generated": generated})

@@ -1,0 +1,53 @@
+"""The ``Warehouse`` protocol: the one way services talk to an engine.
+
+Services receive a warehouse as an argument; nothing reaches for a global
+connection. Queries are sqlglot expressions (rendered for the engine's
+dialect at the last step) or SQL text in the engine's dialect, with values
+bound as named parameters (``$name`` in DuckDB, ``:name`` on Databricks).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, Union
+
+import pandas as pd
+import pyarrow as pa
+from sqlglot import exp
+
+Query = Union[str, exp.Expression]
+
+
+class Warehouse(Protocol):
+    """What every engine (DuckDB, Spark, Databricks SQL) provides."""
+
+    #: sqlglot dialect name the engine runs (``duckdb``, ``spark``, ``databricks``).
+    dialect: str
+    #: human-readable engine name for the UI.
+    engine: str
+
+    def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:
+        """Run a query and return its rows as an Arrow table."""
+
+    def df(self, query: Query, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a query and return its rows as a pandas DataFrame."""
+
+    def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
+        """Run a query and return the first column of the first row (or None)."""
+
+    def execute(self, query: Query, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement that returns nothing of interest."""
+
+    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
+        """Run (query, params) pairs in one transaction: all land or none."""
+
+    def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:
+        """Insert rows by column name into an existing table; return the count."""
+
+    def schemas(self) -> list[str]:
+        """Schema names."""
+
+    def tables(self, schema: str) -> list[str]:
+        """Table names in a schema."""
+
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
+        """(column name, type) pairs of a table, in order."""

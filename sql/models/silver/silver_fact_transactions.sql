@@ -1,0 +1,129 @@
+-- model: silver_fact_transactions -> txn.fact_transactions
+-- grain: one row per transaction_id.
+-- Deduplication: a transaction delivered more than once keeps its latest
+-- landing (latest landed_ts, then the greatest batch_id).
+-- Currency: amounts are converted to the reporting currency (USD) with the
+-- rate of the posting day, or the latest earlier rate when a day is missing;
+-- USD converts at 1. amount_usd is rounded to cents per transaction.
+with raw as (
+
+    select * from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by transaction_id
+            order by landed_ts desc, batch_id desc
+        ) as landing_rank
+    from raw
+
+),
+
+deduplicated as (
+
+    select * from ranked where landing_rank = 1
+
+),
+
+rates as (
+
+    select rate_date, currency, rate_to_usd
+    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
+
+),
+
+posting_days as (
+
+    select distinct cast(posted_ts as date) as posted_date, currency
+    from deduplicated
+    where currency <> 'USD'
+
+),
+
+day_rates as (
+
+    select posted_date, currency, rate_to_usd
+    from (
+        select
+            d.posted_date,
+            d.currency,
+            r.rate_to_usd,
+            row_number() over (
+                partition by d.posted_date, d.currency
+                order by r.rate_date desc
+            ) as rate_rank
+        from posting_days as d
+        inner join rates as r
+            on r.currency = d.currency
+            and r.rate_date <= d.posted_date
+    ) as candidates
+    where rate_rank = 1
+
+),
+
+products as (
+
+    select product_id, category
+    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_dim_product
+
+),
+
+converted as (
+
+    select
+        t.transaction_id,
+        t.account_id,
+        t.customer_id,
+        t.product_id,
+        t.merchant_id,
+        t.channel_code,
+        p.category,
+        t.txn_type,
+        t.quantity,
+        t.amount,
+        t.currency,
+        case when t.currency = 'USD' then cast(1 as decimal(18, 8)) else r.rate_to_usd end as fx_rate_to_usd,
+        t.discount_amount,
+        t.payment_method,
+        t.posted_ts,
+        cast(t.posted_ts as date) as posted_date,
+        t.batch_id
+    from deduplicated as t
+    left join day_rates as r
+        on r.posted_date = cast(t.posted_ts as date)
+        and r.currency = t.currency
+    left join products as p
+        on p.product_id = t.product_id
+
+),
+
+final as (
+
+    select
+        transaction_id,
+        account_id,
+        customer_id,
+        product_id,
+        merchant_id,
+        channel_code,
+        category,
+        txn_type,
+        quantity,
+        amount,
+        currency,
+        fx_rate_to_usd,
+        cast(round(amount * fx_rate_to_usd, 2) as decimal(18, 2)) as amount_usd,
+        cast(round(discount_amount * fx_rate_to_usd, 2) as decimal(18, 2)) as discount_usd,
+        payment_method,
+        posted_ts,
+        posted_date,
+        batch_id
+    from converted
+
+)
+
+select * from final
