@@ -77,6 +77,11 @@ def placeholders(tree: exp.Expression) -> set[str]:
     return {p.name for p in tree.find_all(exp.Placeholder) if p.name}
 
 
+@lru_cache(maxsize=None)
+def _rendered(relative: str, dialect: str) -> tuple[str, ...]:
+    return tuple(render(t, dialect) for t in parse(relative))
+
+
 def statements(relative: str, dialect: str) -> list[str]:
-    """Every statement of a SQL file rendered for ``dialect``."""
-    return [render(t, dialect) for t in parse(relative)]
+    """Every statement of a SQL file rendered for ``dialect`` (rendered once per process)."""
+    return list(_rendered(relative, dialect))

@@ -44,8 +44,8 @@ DDL_FILES = ("ddl/ingest.sql", "ddl/ops.sql", "ddl/gov.sql", "ddl/cost.sql", "dd
 def create_all(warehouse) -> None:
     """Create every schema and table that does not exist yet (safe to repeat)."""
     for path in DDL_FILES:
-        for tree in sqlfiles.parse(path):
-            warehouse.execute(sqlfiles.render(tree, warehouse.dialect))
+        for statement in sqlfiles.statements(path, warehouse.dialect):
+            warehouse.execute(statement)
 
 
 def insert_statement(model: Model, columns: list[str]) -> exp.Expression:

@@ -66,7 +66,7 @@ class DuckDBWarehouse:
     # -- Warehouse protocol ----------------------------------------------
     def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:
         with self._cursor() as cur:
-            result = self._run(cur, query, params).fetch_arrow_table()
+            result = self._run(cur, query, params).to_arrow_table()
             return result
 
     def df(self, query: Query, params: Mapping[str, Any] | None = None) -> pd.DataFrame:

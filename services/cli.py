@@ -1,0 +1,142 @@
+"""Command line: ``python -m services.cli <command>``.
+
+Commands
+  build                 create the warehouse, generate demo data if it is empty, run the pipeline
+  import-transactions   land a transaction file (CSV, whitespace text, Parquet) and rebuild
+  status                print what the warehouse holds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from services.errors import SegmentStudioError
+from services.settings import Settings
+
+
+def _progress(quiet: bool):
+    started = time.perf_counter()
+    last = {"step": None}
+
+    def report(step: str, fraction: float) -> None:
+        if quiet or step == last["step"]:
+            return
+        last["step"] = step
+        print(f"[{time.perf_counter() - started:6.1f}s {fraction:4.0%}] {step}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _open(path: Path):
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
+
+    return DuckDBWarehouse(path)
+
+
+def cmd_build(args, settings: Settings) -> int:
+    from services.pipeline.runner import build
+
+    warehouse = _open(args.warehouse or settings.warehouse_path)
+    result = build(warehouse, customers=args.customers or settings.demo_customers,
+                   seed=args.seed if args.seed is not None else settings.demo_seed,
+                   as_of=args.as_of, progress=_progress(args.quiet))
+    print(f"warehouse: {warehouse.path}")
+    print(f"demo data generated: {'yes' if result.generated else 'no (warehouse already had data)'}")
+    print(f"as-of date: {result.as_of_date}")
+    print(f"customers: {result.customers:,}  transactions: {result.transactions:,}  "
+          f"gold customer features: {result.gold_rows:,}")
+    print(f"pipeline: {result.seconds:.1f} s, reconciled")
+    return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from services.importer import import_transactions
+    from services.pipeline.models import create_all
+    from services.pipeline.runner import run_pipeline
+
+    warehouse = _open(args.warehouse or settings.warehouse_path)
+    create_all(warehouse)
+    result = import_transactions(
+        warehouse, args.file, customer_col=args.customer_col, date_col=args.date_col,
+        amount_col=args.amount_col, date_format=args.date_format, sep=args.sep,
+        whitespace=args.whitespace, header=not args.no_header, currency=args.currency,
+    )
+    print(f"read {result.lines_read:,} lines from {result.source_file}")
+    print(f"loaded: {result.loaded:,}  rejected: {result.rejected:,}  blank lines: {result.blank:,}  "
+          f"customers: {result.customers:,}  batch: {result.batch_id}")
+    for reason, count in sorted(result.reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  rejected {count:,} x {reason}")
+    if result.rejected:
+        print("rejected lines, with line number and reason, are in "
+              "customer_segmentation_for_retail_personalization_ingest."
+              "customer_segmentation_for_retail_personalization_ref_parsing_errors")
+    built = run_pipeline(warehouse, as_of=args.as_of, progress=_progress(args.quiet))
+    print(f"rebuilt gold: {built.gold_rows:,} customers, as-of {built.as_of_date}, reconciled")
+    return 0
+
+
+def cmd_status(args, settings: Settings) -> int:
+    from services.status import warehouse_status
+
+    warehouse = _open(args.warehouse or settings.warehouse_path)
+    status = warehouse_status(warehouse)
+    print(f"engine: {status.engine}\nas-of date: {status.as_of_date}\nlast build: {status.built_at} "
+          f"({status.build_status})\nreconciled: {status.reconciled}")
+    for source, rows in status.rows_per_source.items():
+        print(f"  {source:<8} {rows:>14,} rows in {status.tables_per_source[source]} tables")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m services.cli", description="Segment Studio command line")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--warehouse", type=Path, help="DuckDB file (default: $SEGMENT_STUDIO_WAREHOUSE or data/warehouse.duckdb)")
+        sp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    b = sub.add_parser("build", help="create tables, generate demo data if empty, run the pipeline")
+    common(b)
+    b.add_argument("--customers", type=int, help="demo customers to generate (default 50,000)")
+    b.add_argument("--seed", type=int, help="random seed of the demo data (default 42)")
+    b.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: latest transaction date)")
+    b.set_defaults(func=cmd_build)
+
+    i = sub.add_parser("import-transactions", help="land a transaction file and rebuild gold")
+    common(i)
+    i.add_argument("file", type=Path)
+    i.add_argument("--customer-col", required=True, help="column name, or 1-based position")
+    i.add_argument("--date-col", required=True, help="column name, or 1-based position")
+    i.add_argument("--amount-col", required=True, help="column name, or 1-based position; negative = refund")
+    i.add_argument("--date-format", help="strptime (%%Y%%m%%d) or Spark style (yyyyMMdd); default ISO 8601")
+    sep = i.add_mutually_exclusive_group()
+    sep.add_argument("--sep", default=",", help="field separator (default ',')")
+    sep.add_argument("--whitespace", action="store_true", help="fields separated by runs of spaces or tabs")
+    i.add_argument("--no-header", action="store_true", help="the file has no header line")
+    i.add_argument("--currency", default="USD", help="currency of the amounts (default USD)")
+    i.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: latest transaction date)")
+    i.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("status", help="print what the warehouse holds")
+    common(s)
+    s.set_defaults(func=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        return args.func(args, settings)
+    except SegmentStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Settings: a frozen value read once from the environment by an entry point.
+
+``app.py`` and the CLI call ``Settings.from_env(os.environ)`` and pass the
+result down; services never read ``os.environ`` themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from services.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_path: Path = DEFAULT_WAREHOUSE
+    engine: str = "duckdb"
+    demo_customers: int = 50_000
+    demo_seed: int = 42
+    default_role: str = "marketer"
+    user: str = "local-user"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw in (None, ""):
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+        engine = env.get("SEGMENT_STUDIO_ENGINE", "duckdb")
+        if engine not in ("duckdb",):
+            raise ConfigError(f"SEGMENT_STUDIO_ENGINE={engine!r} is not supported here; use 'duckdb'")
+        return cls(
+            warehouse_path=Path(env.get("SEGMENT_STUDIO_WAREHOUSE") or DEFAULT_WAREHOUSE),
+            engine=engine,
+            demo_customers=integer("SEGMENT_STUDIO_CUSTOMERS", 50_000),
+            demo_seed=integer("SEGMENT_STUDIO_SEED", 42),
+            default_role=env.get("SEGMENT_STUDIO_ROLE", "marketer"),
+            user=env.get("SEGMENT_STUDIO_USER") or env.get("USER") or "local-user",
+        )

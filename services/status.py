@@ -1,0 +1,87 @@
+"""What a warehouse holds: the facts the Home page and ``cli status`` show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlglot import exp
+
+from services import naming
+
+
+@dataclass(frozen=True)
+class WarehouseStatus:
+    engine: str
+    location: str
+    as_of_date: date | None
+    rows_per_source: dict[str, int]
+    tables_per_source: dict[str, int]
+    gold_customers: int
+    gold_columns: int
+    built_at: datetime | None
+    build_status: str
+    build_message: str | None
+    reconciled: bool | None
+    recon_message: str | None
+
+    @property
+    def is_built(self) -> bool:
+        return self.build_status == "succeeded" and self.gold_customers > 0
+
+
+def _count_all(warehouse, tables: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Row counts of many tables in one query (one UNION ALL)."""
+    if not tables:
+        return {}
+    parts = [
+        exp.select(exp.Literal.string(s).as_("s"), exp.Literal.string(t).as_("t"), exp.func("COUNT", exp.Star()).as_("n"))
+        .from_(exp.table_(t, db=s))
+        for s, t in tables
+    ]
+    union = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    rows = warehouse.arrow(union).to_pylist()
+    return {(r["s"], r["t"]): int(r["n"]) for r in rows}
+
+
+def warehouse_status(warehouse) -> WarehouseStatus:
+    present = set(warehouse.schemas())
+    listing = [(naming.schema(src), t) for src in (*naming.SOURCES, naming.GOLD)
+               if naming.schema(src) in present for t in warehouse.tables(naming.schema(src))]
+    counts = _count_all(warehouse, listing)
+    rows_per_source, tables_per_source = {}, {}
+    for src in (*naming.SOURCES, naming.GOLD):
+        mine = {k: v for k, v in counts.items() if k[0] == naming.schema(src)}
+        rows_per_source[src] = sum(mine.values())
+        tables_per_source[src] = len(mine)
+    features = (naming.schema("gold"), naming.table("gold_customer_features"))
+    gold_customers = counts.get(features, 0)
+    as_of = warehouse.scalar(f"SELECT MAX(as_of_date) FROM {naming.fq('gold', 'gold_customer_features')}") if gold_customers else None
+    run = None
+    if naming.schema("app") in present:
+        runs = warehouse.df(
+            f"SELECT status, finished_ts, started_ts, message FROM {naming.fq('app', 'app_build_runs')} "
+            "ORDER BY started_ts DESC LIMIT 1")
+        run = runs.iloc[0] if len(runs) else None
+    recon = None
+    if counts.get((naming.schema("txn"), naming.table("audit_recon"))):
+        recons = warehouse.df(
+            f"SELECT status, message FROM {naming.fq('txn', 'audit_recon')} ORDER BY checked_ts DESC LIMIT 1")
+        recon = recons.iloc[0]
+    as_date = lambda v: None if v is None else (v.date() if hasattr(v, "date") else v)  # noqa: E731
+    return WarehouseStatus(
+        engine=warehouse.engine,
+        location=getattr(warehouse, "path", ""),
+        as_of_date=as_date(as_of),
+        rows_per_source=rows_per_source,
+        tables_per_source=tables_per_source,
+        gold_customers=gold_customers,
+        gold_columns=len(warehouse.columns(*features)) if gold_customers else 0,
+        built_at=None if run is None else (run["finished_ts"] if run["finished_ts"] is not None else run["started_ts"]),
+        build_status="never built" if run is None else str(run["status"]),
+        build_message=None if run is None else run["message"],
+        reconciled=None if recon is None else recon["status"] == "matched",
+        recon_message=None if recon is None else recon["message"],
+    )

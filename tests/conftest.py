@@ -1,0 +1,37 @@
+"""Shared fixtures: real DuckDB warehouses, small and built once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.pipeline.models import create_all
+from services.pipeline.runner import build
+from services.warehouse.duckdb_engine import DuckDBWarehouse
+
+SMALL_DEMO_CUSTOMERS = 3_000
+
+
+@pytest.fixture
+def empty_warehouse():
+    """An in-memory warehouse with every table created and no rows."""
+    warehouse = DuckDBWarehouse(":memory:")
+    create_all(warehouse)
+    yield warehouse
+    warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_path(tmp_path_factory):
+    """A small demo warehouse file built once; tests must not modify it."""
+    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    warehouse = DuckDBWarehouse(path)
+    build(warehouse, customers=SMALL_DEMO_CUSTOMERS, seed=7)
+    warehouse.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_warehouse_path):
+    warehouse = DuckDBWarehouse(demo_warehouse_path, read_only=True)
+    yield warehouse
+    warehouse.close()
