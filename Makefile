@@ -1,0 +1,45 @@
+# Segment Studio: every set-up step lives here, so a fresh machine needs only
+# Python 3.11, make and apt. Both targets are safe to run twice.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+WAREHOUSE ?= data/warehouse.duckdb
+CUSTOMERS ?= 50000
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test install chromium warehouse bench clean
+
+## make run: create the venv, install, build the demo warehouse if missing, start the app
+run: warehouse
+	SEGMENT_STUDIO_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+## make test: create the venv, install (Chromium too), run every test, browser tests included
+test: install chromium
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Playwright cannot download its own browser here; the tests drive Debian's Chromium.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+warehouse: install
+	@test -f $(WAREHOUSE) || $(PY) -m services.cli build --customers $(CUSTOMERS) --warehouse $(WAREHOUSE)
+
+bench: install
+	$(PY) -m bench.pipeline
+
+clean:
+	rm -rf $(VENV) .pytest_cache
