@@ -32,6 +32,7 @@ def demo_warehouse_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_warehouse(demo_warehouse_path):
-    warehouse = DuckDBWarehouse(demo_warehouse_path, read_only=True)
+    # Same configuration as the app (read-write): DuckDB refuses two configurations of one file in a process.
+    warehouse = DuckDBWarehouse(demo_warehouse_path)
     yield warehouse
     warehouse.close()

@@ -25,7 +25,7 @@ class DuckDBWarehouse:
     """A ``Warehouse`` on a DuckDB database file (or ``:memory:``)."""
 
     dialect = "duckdb"
-    engine = "DuckDB (embedded)"
+    engine = "DuckDB"
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, threads: int | None = None):
         self.path = str(path)
