@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
+from components import session
 from components.identity import current_identity
-from services.settings import Settings
 
 st.set_page_config(page_title="Segment Studio", page_icon=":material/groups:", layout="wide")
 
-if "settings" not in st.session_state:
-    st.session_state["settings"] = Settings.from_env(os.environ)
-settings: Settings = st.session_state["settings"]
+settings = session.settings()
 identity = current_identity(settings)
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-]
+pages = {
+    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Segments": [
+        st.Page("pages/builder.py", title="Segment Builder", icon=":material/tune:", url_path="builder"),
+        st.Page("pages/library.py", title="Segment Library", icon=":material/folder_open:", url_path="library"),
+    ],
+}
 with st.sidebar:
     st.caption(f"Signed in as **{identity.user}** · role **{identity.role}**")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import session
+
 from components.warehouse import ensure_built
 from services.errors import SegmentStudioError
 
-settings = st.session_state["settings"]
+settings = session.settings()
 
 st.title("Segment Studio")
 st.caption("Build customer segments on your own lakehouse: point, click, activate.")

@@ -3,6 +3,8 @@
 Commands
   build                 create the warehouse, generate demo data if it is empty, run the pipeline
   import-transactions   land a transaction file (CSV, whitespace text, Parquet) and rebuild
+  segment sql|count|members SPEC.json
+                        compile a segment definition, count it, or write its member ids
   status                print what the warehouse holds
 """
 
@@ -92,6 +94,66 @@ def cmd_status(args, settings: Settings) -> int:
     return 0
 
 
+def _compile_spec(args, settings: Settings):
+    import json as _json
+
+    from services.segments.catalog import load_catalog
+    from services.segments.compiler import compile_definition
+    from services.segments.library import SegmentLibrary
+    from services.segments.spec import SegmentDefinition
+    from services.errors import SpecError
+
+    try:
+        text = Path(args.spec).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read {args.spec}: {exc.strerror}") from None
+    data = _json.loads(text) if text.strip() else {}
+    segment_id = None
+    # A sample-campaign file wraps the definition with an id and a brief.
+    if isinstance(data, dict) and "definition" in data and "rule" not in data:
+        segment_id = data.get("segment_id")
+        data = data["definition"]
+    definition = SegmentDefinition.from_dict(data)
+    warehouse = _open(args.warehouse or settings.warehouse_path)
+    compiled = compile_definition(definition, load_catalog(warehouse), resolver=SegmentLibrary(warehouse).resolver,
+                                  segment_id=segment_id)
+    return warehouse, compiled
+
+
+def cmd_segment_sql(args, settings: Settings) -> int:
+    _, compiled = _compile_spec(args, settings)
+    print(compiled.sql(args.dialect))
+    return 0
+
+
+def cmd_segment_count(args, settings: Settings) -> int:
+    from services.segments.estimate import count
+
+    warehouse, compiled = _compile_spec(args, settings)
+    print(count(warehouse, compiled))
+    return 0
+
+
+def cmd_segment_members(args, settings: Settings) -> int:
+    import pyarrow.parquet as pq
+
+    warehouse, compiled = _compile_spec(args, settings)
+    table = warehouse.arrow(compiled.members_query(with_split=args.with_split).order_by(exp_column("customer_id")))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    pq.write_table(table, tmp)
+    tmp.replace(out)  # appears whole under its final name or not at all
+    print(f"wrote {table.num_rows:,} members to {out}")
+    return 0
+
+
+def exp_column(name: str):
+    from sqlglot import exp
+
+    return exp.column(name, quoted=True)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.cli", description="Segment Studio command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -121,6 +183,24 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--currency", default="USD", help="currency of the amounts (default USD)")
     i.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: latest transaction date)")
     i.set_defaults(func=cmd_import)
+
+    seg = sub.add_parser("segment", help="compile, count or list the members of a segment definition (JSON)")
+    seg_sub = seg.add_subparsers(dest="segment_command", required=True)
+    sq = seg_sub.add_parser("sql", help="print the SQL of a definition")
+    sq.add_argument("spec", type=Path)
+    sq.add_argument("--dialect", choices=["databricks", "duckdb", "spark"], default="databricks")
+    common(sq)
+    sq.set_defaults(func=cmd_segment_sql)
+    sc = seg_sub.add_parser("count", help="print the audience size")
+    sc.add_argument("spec", type=Path)
+    common(sc)
+    sc.set_defaults(func=cmd_segment_count)
+    sm = seg_sub.add_parser("members", help="write the member ids to a Parquet file")
+    sm.add_argument("spec", type=Path)
+    sm.add_argument("--out", required=True, type=Path)
+    sm.add_argument("--with-split", action="store_true", help="add the split group of each member")
+    common(sm)
+    sm.set_defaults(func=cmd_segment_members)
 
     s = sub.add_parser("status", help="print what the warehouse holds")
     common(s)

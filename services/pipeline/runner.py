@@ -156,4 +156,7 @@ def build(warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | N
         load_demo(warehouse, customers=customers, seed=seed, progress=progress)
         generated = True
     result = run_pipeline(warehouse, as_of=as_of, progress=progress)
+    from services.segments.campaigns import install_samples
+
+    install_samples(warehouse)
     return BuildResult(**{**result.__dict__, "generated": generated})

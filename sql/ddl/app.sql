@@ -17,3 +17,50 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   message string,
   constraint app_build_runs_pk primary key (run_id)
 );
+
+-- grain: one row per saved segment (its current state; versions below)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_segments (
+  segment_id string not null,
+  name string not null,
+  description string,
+  owner string not null,
+  created_ts timestamp not null,
+  updated_ts timestamp not null,
+  latest_version int not null,
+  archived boolean not null,
+  is_sample boolean not null,
+  brief_json string,
+  constraint app_segments_pk primary key (segment_id)
+);
+
+-- grain: one row per saved version of a segment (never updated, only added)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_segment_versions (
+  segment_id string not null,
+  version int not null,
+  name string not null,
+  definition_json string not null,
+  sql_databricks string,
+  author string not null,
+  created_ts timestamp not null,
+  note string,
+  audience_size bigint,
+  as_of_date date,
+  constraint app_segment_versions_pk primary key (segment_id, version),
+  constraint app_segment_versions_fk_segment foreign key (segment_id) references customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_segments (segment_id)
+);
+
+-- grain: one row per audited action (segment saves, exports, DQ overrides, role changes)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_audit_log (
+  audit_id string not null,
+  event_ts timestamp not null,
+  actor string not null,
+  role string,
+  action string not null,
+  object_type string not null,
+  object_id string,
+  object_version int,
+  row_count bigint,
+  checksum string,
+  details string,
+  constraint app_audit_log_pk primary key (audit_id)
+);

@@ -1,0 +1,46 @@
+"""Settings and identity for the current session, wherever the script starts.
+
+``app.py`` normally sets both before a page runs. Streamlit may still run a
+page script directly on a server's very first request (its legacy ``pages/``
+directory mode, before ``st.navigation`` has been called once), so pages ask
+here instead of reading session state blindly.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from components.identity import Identity, current_identity
+from services.settings import Settings
+
+
+def leave_legacy_pages_mode() -> None:
+    """Rerun through app.py when Streamlit ran a page script directly.
+
+    Streamlit decides per server whether the app uses the legacy ``pages/``
+    directory; until ``st.navigation`` has run once it routes a direct link
+    (``/builder?segment=...``) to the page script without the entry point, so
+    the page would lose the wide layout and the navigation. Clearing the flag
+    and rerunning sends the session through app.py. (Private API, checked
+    against the pinned Streamlit range.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def settings() -> Settings:
+    if "settings" not in st.session_state:
+        leave_legacy_pages_mode()
+        st.session_state["settings"] = Settings.from_env(os.environ)
+    return st.session_state["settings"]
+
+
+def identity() -> Identity:
+    if "identity" not in st.session_state:
+        return current_identity(settings())
+    return st.session_state["identity"]

@@ -1,0 +1,85 @@
+"""Definition -> sqlglot expression tree -> SQL for Databricks or DuckDB.
+
+One small pass per kind of condition (traits, behavior, membership, groups,
+split). The result is a predicate over the gold feature row ``f``; queries
+(members, counts, estimates) are built around it and rendered only at the
+last step with ``.sql(dialect=...)``. Values are literals escaped by sqlglot
+and identifiers are quoted, so no user text ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from services.errors import CompileError, SegmentStudioError
+from services.segments.catalog import FeatureCatalog
+from services.segments.compiler.context import FEATURES_ALIAS, FEATURES_TABLE, CompileContext, Resolver, feature
+from services.segments.compiler.groups import compile_condition, compile_group
+from services.segments.compiler.split import bucket_case, bucket_expression
+from services.segments.spec import SegmentDefinition
+
+DIALECTS = ("databricks", "duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class CompiledSegment:
+    definition: SegmentDefinition
+    predicate: exp.Expression
+    #: (description, predicate) of each top-level condition, for the waterfall
+    steps: tuple[tuple[str, exp.Expression], ...]
+    segment_key: str
+    as_of: object
+
+    def features_table(self) -> exp.Table:
+        return exp.to_table(FEATURES_TABLE).as_(FEATURES_ALIAS)
+
+    def members_query(self, *columns: str, with_split: bool = False) -> exp.Select:
+        """SELECT customer_id (and columns, and split_group) of every member."""
+        projections: list[exp.Expression] = [feature("customer_id")]
+        projections += [feature(c) for c in columns if c != "customer_id"]
+        members = exp.select(*projections).from_(self.features_table()).where(self.predicate.copy())
+        if not (with_split and self.definition.split is not None):
+            return members
+        # The bucket is computed once per member in a subquery, then named.
+        members = members.select(bucket_expression(self.segment_key).as_("split_bucket"))
+        outer = [exp.column("customer_id", quoted=True)] + [exp.column(c, quoted=True) for c in columns if c != "customer_id"]
+        return exp.select(*outer, bucket_case(self.definition.split).as_("split_group")).from_(
+            members.subquery("members"))
+
+    def count_query(self) -> exp.Select:
+        return exp.select(exp.func("COUNT", exp.Star()).as_("audience")).from_(self.features_table()).where(
+            self.predicate.copy())
+
+    def sql(self, dialect: str = "databricks", *, pretty: bool = True, with_split: bool = True) -> str:
+        if dialect not in DIALECTS:
+            raise CompileError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
+        body = self.members_query(with_split=with_split).sql(dialect=dialect, pretty=pretty)
+        header = (f"-- Segment: {_comment_safe(self.definition.name)}\n"
+                  f"-- Relative windows are measured from the data's as-of date, {self.as_of}.\n")
+        return header + body
+
+
+def _comment_safe(text: str) -> str:
+    # A name is user text: keep it on one comment line whatever it contains.
+    return " ".join(str(text).split()).replace("*/", "* /")[:200]
+
+
+def compile_definition(definition: SegmentDefinition, catalog: FeatureCatalog, *,
+                       resolver: Resolver | None = None, segment_id: str | None = None) -> CompiledSegment:
+    """Validate against the catalog and compile; errors name the condition at fault."""
+    catalog.validate(definition)
+    key = segment_id or f"draft:{definition.name}"
+    ctx = CompileContext(catalog, resolver, (f"{segment_id}@self",) if segment_id else ())
+    steps = []
+    for i, condition in enumerate(definition.rule.conditions):
+        try:
+            steps.append((condition.describe(), compile_condition(condition, ctx)))
+        except SegmentStudioError as exc:
+            raise type(exc)(f"condition {i + 1} ({condition.describe()}): {exc}") from exc
+    predicate = compile_group(definition.rule, ctx)
+    return CompiledSegment(definition, predicate, tuple(steps), key, catalog.as_of_date)
+
+
+__all__ = ["CompiledSegment", "compile_definition", "DIALECTS"]

@@ -1,0 +1,43 @@
+"""Membership conditions: another saved segment (expanded inline), a cluster
+of a saved clustering run, or a lookalike expansion at a reach."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from services.errors import CompileError
+from services.segments.compiler.context import CLUSTER_TABLE, LOOKALIKE_TABLE, CompileContext, feature, literal
+from services.segments.spec import Membership
+
+
+def compile_membership(condition: Membership, ctx: CompileContext, compile_group) -> exp.Expression:
+    if condition.of == "segment":
+        predicate = _segment(condition, ctx, compile_group)
+    elif condition.of == "cluster":
+        predicate = feature("customer_id").isin(query=exp.select(exp.column("customer_id", quoted=True))
+            .from_(exp.to_table(CLUSTER_TABLE))
+            .where(exp.and_(
+                exp.EQ(this=exp.column("run_id", quoted=True), expression=literal(condition.run_id)),
+                exp.column("cluster_id", quoted=True).isin(*[literal(int(c)) for c in condition.cluster_ids]),
+            )))
+    else:
+        predicate = feature("customer_id").isin(query=exp.select(exp.column("customer_id", quoted=True))
+            .from_(exp.to_table(LOOKALIKE_TABLE))
+            .where(exp.and_(
+                exp.EQ(this=exp.column("model_id", quoted=True), expression=literal(condition.model_id)),
+                exp.LTE(this=exp.column("reach_pct", quoted=True), expression=literal(float(condition.reach_pct))),
+            )))
+    return exp.not_(predicate) if condition.negate else predicate
+
+
+def _segment(condition: Membership, ctx: CompileContext, compile_group) -> exp.Expression:
+    key = f"{condition.segment_id}@{condition.version or 'latest'}"
+    if condition.segment_id in {k.split("@")[0] for k in ctx.stack}:
+        chain = " -> ".join([*(k.split("@")[0] for k in ctx.stack), condition.segment_id])
+        raise CompileError(f"segments refer to each other in a cycle: {chain}")
+    if ctx.resolver is None:
+        raise CompileError(f"segment {condition.segment_id} cannot be looked up here (no segment library)")
+    other = ctx.resolver(condition.segment_id, condition.version)
+    ctx.catalog.validate(other)
+    # Both range over the same gold row, so the other segment's rule applies inline.
+    return exp.Paren(this=compile_group(other.rule, ctx.entering(key)))

@@ -1,0 +1,161 @@
+"""Live estimates for the Segment Builder: size, value, waterfall, breakdowns,
+overlap with saved segments, and a member preview with PII masked.
+
+Each figure is one scan of the gold table: the top-level conditions are
+evaluated once per customer as flags in a subquery, and every sum is taken
+over those flags, so a behavioral condition runs once, not once per figure.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlglot import exp
+
+from services import naming
+from services.pii import mask_frame
+from services.segments.compiler import CompiledSegment
+from services.segments.compiler.context import feature
+
+BREAKDOWNS = ("lifecycle_stage", "rfm_segment", "top_channel", "region")
+PREVIEW_COLUMNS = ("rfm_segment", "lifecycle_stage", "monetary", "frequency", "recency_days", "top_category", "region")
+CUSTOMER_TABLE = naming.fq("txn", "dim_customer")
+
+
+@dataclass(frozen=True)
+class WaterfallStep:
+    label: str
+    remaining: int
+
+
+@dataclass(frozen=True)
+class Estimate:
+    audience: int
+    base: int
+    revenue: float
+    base_revenue: float
+    waterfall: tuple[WaterfallStep, ...]
+    breakdowns: dict[str, pd.DataFrame]
+    elapsed_ms: float
+
+    @property
+    def share(self) -> float:
+        return self.audience / self.base if self.base else 0.0
+
+    @property
+    def revenue_share(self) -> float:
+        return self.revenue / self.base_revenue if self.base_revenue else 0.0
+
+
+def _flag(i: int) -> exp.Column:
+    return exp.column(f"c{i}", quoted=True)
+
+
+def _when(condition: exp.Expression, then: exp.Expression | None = None) -> exp.Expression:
+    return exp.func("SUM", exp.Case().when(condition, then if then is not None else exp.Literal.number(1))
+                    .else_(exp.Literal.number(0)))
+
+
+def _combine(flags: list[exp.Expression], match: str, negate: bool) -> exp.Expression:
+    if not flags:
+        combined = exp.true() if match == "all" else exp.false()
+    else:
+        combined = exp.and_(*flags) if match == "all" else exp.or_(*flags)
+    return exp.not_(exp.Paren(this=combined)) if negate else combined
+
+
+def count(warehouse, compiled: CompiledSegment) -> int:
+    return int(warehouse.scalar(compiled.count_query()))
+
+
+def estimate(warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...] = BREAKDOWNS) -> Estimate:
+    started = time.perf_counter()
+    rule = compiled.definition.rule
+    flags_inner = [p.copy().as_(f"c{i}") for i, (_, p) in enumerate(compiled.steps)]
+    dims = [feature(d).as_(d) for d in breakdowns]
+    inner = exp.select(feature("monetary").as_("monetary"), *dims, *flags_inner).from_(compiled.features_table())
+    flags = [_flag(i) for i in range(len(compiled.steps))]
+    member = _combine(flags, rule.match, rule.negate)
+
+    totals = [
+        exp.func("COUNT", exp.Star()).as_("base"),
+        exp.func("SUM", exp.column("monetary")).as_("base_revenue"),
+        _when(member.copy()).as_("audience"),
+        _when(member.copy(), exp.column("monetary")).as_("revenue"),
+    ]
+    # Waterfall: how many remain after each top-level condition, in order.
+    for i in range(len(flags)):
+        totals.append(_when(_combine(flags[: i + 1], rule.match, False)).as_(f"w{i}"))
+    row = warehouse.arrow(exp.select(*totals).from_(inner.subquery("flags"))).to_pylist()[0]
+
+    waterfall = tuple(WaterfallStep(label, int(row[f"w{i}"] or 0)) for i, (label, _) in enumerate(compiled.steps))
+    out_breakdowns: dict[str, pd.DataFrame] = {}
+    if breakdowns:
+        sets = exp.GroupingSets(expressions=[exp.Tuple(expressions=[exp.column(d)]) for d in breakdowns])
+        grouped = warehouse.df(
+            exp.select(
+                *[exp.column(d) for d in breakdowns],
+                *[exp.func("GROUPING", exp.column(d)).as_(f"g_{d}") for d in breakdowns],
+                _when(member.copy()).as_("members"),
+                exp.func("COUNT", exp.Star()).as_("base"),
+            ).from_(inner.subquery("flags")).group_by(sets)
+        )
+        audience = int(row["audience"] or 0)
+        base = int(row["base"] or 0)
+        for d in breakdowns:
+            part = grouped[grouped[f"g_{d}"] == 0][[d, "members", "base"]].rename(columns={d: "value"})
+            part["value"] = part["value"].fillna("(unknown)").astype(str)
+            part["members"] = part["members"].astype("int64")
+            part["share_of_audience"] = part["members"] / audience if audience else 0.0
+            part["share_of_base"] = part["base"] / base if base else 0.0
+            out_breakdowns[d] = part.sort_values(["members", "value"], ascending=[False, True]).reset_index(drop=True)
+    return Estimate(
+        audience=int(row["audience"] or 0), base=int(row["base"] or 0),
+        revenue=float(row["revenue"] or 0), base_revenue=float(row["base_revenue"] or 0),
+        waterfall=waterfall, breakdowns=out_breakdowns,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def overlaps(warehouse, compiled: CompiledSegment, others: dict[str, CompiledSegment]) -> pd.DataFrame:
+    """Members shared with each other segment (one scan for all of them)."""
+    if not others:
+        return pd.DataFrame(columns=["segment", "segment_size", "shared", "share_of_audience"])
+    names = list(others)
+    inner = exp.select(
+        compiled.predicate.copy().as_("me"),
+        *[others[n].predicate.copy().as_(f"o{i}") for i, n in enumerate(names)],
+    ).from_(compiled.features_table())
+    sums = [_when(exp.column("me")).as_("audience")]
+    for i in range(len(names)):
+        sums.append(_when(exp.column(f"o{i}")).as_(f"size{i}"))
+        sums.append(_when(exp.and_(exp.column("me"), exp.column(f"o{i}"))).as_(f"both{i}"))
+    row = warehouse.arrow(exp.select(*sums).from_(inner.subquery("flags"))).to_pylist()[0]
+    audience = int(row["audience"] or 0)
+    frame = pd.DataFrame({
+        "segment": names,
+        "segment_size": [int(row[f"size{i}"] or 0) for i in range(len(names))],
+        "shared": [int(row[f"both{i}"] or 0) for i in range(len(names))],
+    })
+    frame["share_of_audience"] = frame["shared"] / audience if audience else 0.0
+    return frame.sort_values("shared", ascending=False).reset_index(drop=True)
+
+
+def preview(warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: bool = False) -> pd.DataFrame:
+    """A deterministic sample of members with contact details, masked unless allowed."""
+    customer = lambda c: exp.column(c, table="c", quoted=True)  # noqa: E731
+    query = (
+        exp.select(feature("customer_id"), customer("first_name"), customer("last_name"), customer("email"),
+                   customer("phone"), customer("city"), *[feature(c) for c in PREVIEW_COLUMNS])
+        .from_(compiled.features_table())
+        .join(exp.to_table(CUSTOMER_TABLE).as_("c"), on=exp.and_(
+            exp.EQ(this=customer("customer_id"), expression=feature("customer_id")),
+            exp.EQ(this=customer("is_current"), expression=exp.true())), join_type="left")
+        .where(compiled.predicate.copy())
+        .order_by(exp.func("MD5", feature("customer_id")))
+        .limit(int(limit))
+    )
+    frame = warehouse.df(query)
+    return frame if show_pii else mask_frame(frame)

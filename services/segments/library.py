@@ -1,0 +1,215 @@
+"""The segment library: saved segments and their versions, in the app schema.
+
+Every save adds a version (never overwrites one) with author, time and note,
+and writes an audit row. Saves from many sessions at once are serialised per
+warehouse by a lock, so two saves of one segment never claim the same version
+number (Streamlit serves every session from one process).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+from sqlglot import exp
+
+from services import audit_log, naming
+from services.errors import SpecError
+from services.pipeline.audit import now
+from services.segments.spec import SegmentDefinition
+
+SEGMENTS = naming.fq("app", "app_segments")
+VERSIONS = naming.fq("app", "app_segment_versions")
+
+_locks: "weakref.WeakKeyDictionary[object, threading.Lock]" = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def _lock_for(warehouse) -> threading.Lock:
+    with _locks_guard:
+        lock = _locks.get(warehouse)
+        if lock is None:
+            lock = _locks[warehouse] = threading.Lock()
+        return lock
+
+
+def _lit(value) -> exp.Expression:
+    return exp.convert(value)
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+@dataclass(frozen=True)
+class SavedVersion:
+    segment_id: str
+    version: int
+    definition: SegmentDefinition
+    author: str
+    created_ts: datetime
+    note: str | None
+    sql_databricks: str | None
+    audience_size: int | None
+    as_of_date: date | None
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    segment_id: str
+    old: SavedVersion
+    new: SavedVersion
+    definition_diff: tuple[str, ...]
+    sql_diff: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.definition_diff)
+
+
+class SegmentLibrary:
+    """Saved segments on one warehouse."""
+
+    def __init__(self, warehouse):
+        self.warehouse = warehouse
+
+    # -- writing -------------------------------------------------------
+    def save(self, definition: SegmentDefinition, *, author: str, segment_id: str | None = None,
+             note: str = "", sql_databricks: str | None = None, audience_size: int | None = None,
+             as_of_date: date | None = None, is_sample: bool = False, brief: dict | None = None,
+             role: str | None = None, new_id: str | None = None) -> SavedVersion:
+        """Save a new segment (no segment_id) or a new version of an existing one."""
+        if not author:
+            raise SpecError("a save needs an author")
+        ts = now()
+        with _lock_for(self.warehouse):
+            if segment_id is None:
+                segment_id = new_id or f"seg-{uuid.uuid4().hex[:10]}"
+                if self._exists(segment_id):
+                    raise SpecError(f"segment {segment_id} already exists")
+                version = 1
+                self.warehouse.append(SEGMENTS, pd.DataFrame([{
+                    "segment_id": segment_id, "name": definition.name, "description": definition.description,
+                    "owner": author, "created_ts": ts, "updated_ts": ts, "latest_version": 1,
+                    "archived": False, "is_sample": is_sample,
+                    "brief_json": json.dumps(brief) if brief else None,
+                }]))
+            else:
+                current = self._latest_version(segment_id)
+                version = current + 1
+                self.warehouse.execute(exp.update(SEGMENTS, {
+                    "latest_version": _lit(version), "updated_ts": exp.cast(_lit(ts.isoformat(sep=" ")), "TIMESTAMP"),
+                    "name": _lit(definition.name), "description": _lit(definition.description),
+                }, where=exp.EQ(this=_col("segment_id"), expression=_lit(segment_id))))
+            self.warehouse.append(VERSIONS, pd.DataFrame([{
+                "segment_id": segment_id, "version": version, "name": definition.name,
+                "definition_json": definition.to_json(indent=None), "sql_databricks": sql_databricks,
+                "author": author, "created_ts": ts, "note": note or None,
+                "audience_size": audience_size, "as_of_date": as_of_date,
+            }]).astype({"audience_size": "Int64"}))
+        audit_log.record(self.warehouse, actor=author, role=role, action="segment.save", object_type="segment",
+                         object_id=segment_id, object_version=version, row_count=audience_size,
+                         details={"name": definition.name, "note": note})
+        return self.get(segment_id, version)
+
+    def duplicate(self, segment_id: str, *, author: str, name: str | None = None) -> SavedVersion:
+        source = self.get(segment_id)
+        definition = SegmentDefinition.from_dict({**source.definition.to_dict(), "name": name or f"{source.definition.name} (copy)"})
+        return self.save(definition, author=author, note=f"duplicated from {segment_id} v{source.version}",
+                         sql_databricks=None, audience_size=source.audience_size, as_of_date=source.as_of_date)
+
+    def restore(self, segment_id: str, version: int, *, author: str) -> SavedVersion:
+        old = self.get(segment_id, version)
+        return self.save(old.definition, author=author, segment_id=segment_id, note=f"restored from v{version}",
+                         sql_databricks=old.sql_databricks, audience_size=old.audience_size, as_of_date=old.as_of_date)
+
+    def archive(self, segment_id: str, *, author: str, archived: bool = True) -> None:
+        self._require(segment_id)
+        with _lock_for(self.warehouse):
+            self.warehouse.execute(exp.update(SEGMENTS, {"archived": exp.true() if archived else exp.false()},
+                                              where=exp.EQ(this=_col("segment_id"), expression=_lit(segment_id))))
+        audit_log.record(self.warehouse, actor=author, action="segment.archive" if archived else "segment.unarchive",
+                         object_type="segment", object_id=segment_id)
+
+    # -- reading -------------------------------------------------------
+    def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
+        query = exp.select("*").from_(SEGMENTS)
+        if not include_archived:
+            query = query.where(exp.EQ(this=_col("archived"), expression=exp.false()))
+        frame = self.warehouse.df(query.order_by(exp.column("is_sample"), exp.Ordered(this=exp.column("updated_ts"), desc=True)))
+        if search:
+            needle = search.strip().lower()
+            mask = (frame["name"].str.lower().str.contains(needle, regex=False)
+                    | frame["description"].fillna("").str.lower().str.contains(needle, regex=False)
+                    | frame["owner"].str.lower().str.contains(needle, regex=False)
+                    | frame["segment_id"].str.lower().str.contains(needle, regex=False))
+            frame = frame[mask]
+        return frame.reset_index(drop=True)
+
+    def versions(self, segment_id: str) -> pd.DataFrame:
+        self._require(segment_id)
+        return self.warehouse.df(
+            exp.select("version", "name", "author", "created_ts", "note", "audience_size", "as_of_date")
+            .from_(VERSIONS).where(exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)))
+            .order_by(exp.Ordered(this=exp.column("version"), desc=True)))
+
+    def get(self, segment_id: str, version: int | None = None) -> SavedVersion:
+        self._require(segment_id)
+        version = version or self._latest_version(segment_id)
+        rows = self.warehouse.arrow(
+            exp.select("*").from_(VERSIONS).where(exp.and_(
+                exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)),
+                exp.EQ(this=_col("version"), expression=_lit(int(version)))))
+        ).to_pylist()
+        if not rows:
+            raise SpecError(f"segment {segment_id} has no version {version}")
+        r = rows[0]
+        created = r["created_ts"]
+        return SavedVersion(
+            segment_id=segment_id, version=int(r["version"]),
+            definition=SegmentDefinition.from_json(r["definition_json"]), author=r["author"],
+            created_ts=created.replace(tzinfo=None) if hasattr(created, "replace") else created,
+            note=r["note"], sql_databricks=r["sql_databricks"], audience_size=r["audience_size"],
+            as_of_date=r["as_of_date"],
+        )
+
+    def info(self, segment_id: str) -> dict:
+        self._require(segment_id)
+        row = self.warehouse.arrow(exp.select("*").from_(SEGMENTS).where(
+            exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)))).to_pylist()[0]
+        row["brief"] = json.loads(row["brief_json"]) if row.get("brief_json") else None
+        return row
+
+    def resolver(self, segment_id: str, version: int | None) -> SegmentDefinition:
+        """For the compiler: the definition of a saved segment (latest when version is None)."""
+        return self.get(segment_id, version).definition
+
+    def diff(self, segment_id: str, old_version: int, new_version: int) -> VersionDiff:
+        old, new = self.get(segment_id, old_version), self.get(segment_id, new_version)
+        d = lambda a, b, an, bn: tuple(difflib.unified_diff(a.splitlines(), b.splitlines(), an, bn, lineterm=""))  # noqa: E731
+        return VersionDiff(
+            segment_id, old, new,
+            definition_diff=d(old.definition.to_json(), new.definition.to_json(), f"v{old_version}", f"v{new_version}"),
+            sql_diff=d(old.sql_databricks or "", new.sql_databricks or "", f"v{old_version}", f"v{new_version}"),
+        )
+
+    # -- internals -----------------------------------------------------
+    def _exists(self, segment_id: str) -> bool:
+        return bool(self.warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(SEGMENTS).where(
+            exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)))))
+
+    def _require(self, segment_id: str) -> None:
+        if not self._exists(segment_id):
+            raise SpecError(f"segment {segment_id!r} does not exist")
+
+    def _latest_version(self, segment_id: str) -> int:
+        self._require(segment_id)
+        value = self.warehouse.scalar(exp.select(exp.func("MAX", exp.column("version"))).from_(VERSIONS).where(
+            exp.EQ(this=_col("segment_id"), expression=_lit(segment_id))))
+        return int(value or 0)
