@@ -107,7 +107,10 @@ def _compile_spec(args, settings: Settings):
         text = Path(args.spec).read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"cannot read {args.spec}: {exc.strerror}") from None
-    data = _json.loads(text) if text.strip() else {}
+    try:
+        data = _json.loads(text) if text.strip() else {}
+    except _json.JSONDecodeError as exc:
+        raise SpecError(f"{args.spec} is not valid JSON: {exc}") from None
     segment_id = None
     # A sample-campaign file wraps the definition with an id and a brief.
     if isinstance(data, dict) and "definition" in data and "rule" not in data:

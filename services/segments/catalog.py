@@ -89,7 +89,10 @@ class FeatureCatalog:
                 self._validate_membership(condition, here)
 
     def _validate_trait(self, t: Trait, where: str) -> None:
-        meta = self.feature(t.field)
+        try:
+            meta = self.feature(t.field)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from None
         if t.op not in meta.operators:
             raise SpecError(f"{where}: operator {t.op!r} does not apply to {t.field} ({meta.type}); "
                             f"use one of {', '.join(meta.operators)}")

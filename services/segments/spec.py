@@ -270,6 +270,11 @@ class SegmentDefinition:
     def from_dict(cls, data: dict) -> "SegmentDefinition":
         if not isinstance(data, dict):
             raise SpecError("a segment definition is a JSON object")
+        unknown = set(data) - {"schema_version", "name", "description", "rule", "split"}
+        if unknown:
+            # A misspelt "rule" would otherwise silently select everyone.
+            raise SpecError(f"unknown top-level key(s) {', '.join(sorted(unknown))}; expected schema_version, "
+                            "name, description, rule, split")
         version = data.get("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int):
             raise SpecError("schema_version must be a whole number")
