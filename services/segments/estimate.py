@@ -18,6 +18,7 @@ from services import naming
 from services.pii import mask_frame
 from services.segments.compiler import CompiledSegment
 from services.segments.compiler.context import feature
+from services.segments.compiler.groups import negate as negate_predicate
 
 BREAKDOWNS = ("lifecycle_stage", "rfm_segment", "top_channel", "region")
 PREVIEW_COLUMNS = ("rfm_segment", "lifecycle_stage", "monetary", "frequency", "recency_days", "top_category", "region")
@@ -63,7 +64,7 @@ def _combine(flags: list[exp.Expression], match: str, negate: bool) -> exp.Expre
         combined = exp.true() if match == "all" else exp.false()
     else:
         combined = exp.and_(*flags) if match == "all" else exp.or_(*flags)
-    return exp.not_(exp.Paren(this=combined)) if negate else combined
+    return negate_predicate(combined) if negate else combined
 
 
 def count(warehouse, compiled: CompiledSegment) -> int:

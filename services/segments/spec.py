@@ -17,6 +17,7 @@ Everything is hashable, so a definition can be a cache key.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any, Union
@@ -49,6 +50,17 @@ def _date(value: Any, what: str) -> date | None:
         except ValueError:
             raise SpecError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
     raise SpecError(f"{what}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain_text(value: str, what: str) -> str:
+    # Names reach SQL comments and hash keys; control characters (a NUL ends
+    # DuckDB's reading of a statement) have no business in them.
+    if _CONTROL.search(value):
+        raise SpecError(f"{what} {value!r} contains control characters (tabs, newlines or NUL); use plain text")
+    return value
 
 
 def _json_value(value: Any) -> Any:
@@ -225,6 +237,11 @@ class Arm:
     name: str
     share_pct: float
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise SpecError("a treatment arm needs a name")
+        _plain_text(self.name, "arm name")
+
 
 @dataclass(frozen=True)
 class Split:
@@ -256,6 +273,7 @@ class SegmentDefinition:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise SpecError("a segment needs a name")
+        _plain_text(self.name, "segment name")
         if self.schema_version > SCHEMA_VERSION:
             raise SpecError(f"definition schema version {self.schema_version} is newer than this app ({SCHEMA_VERSION})")
 

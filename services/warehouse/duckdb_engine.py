@@ -58,10 +58,13 @@ class DuckDBWarehouse:
     def _run(self, cur: duckdb.DuckDBPyConnection, query: Query, params: Mapping[str, Any] | None):
         sql = self.render(query)
         try:
-            return cur.execute(sql, dict(params) if params else None)
+            result = cur.execute(sql, dict(params) if params else None)
         except duckdb.Error as exc:
             first_line = sql.strip().splitlines()[0][:200] if sql.strip() else ""
             raise WarehouseError(f"DuckDB query failed: {exc} (query starts: {first_line})") from exc
+        if result is None:
+            raise WarehouseError("DuckDB found no statement to run in the query text")
+        return result
 
     # -- Warehouse protocol ----------------------------------------------
     def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:

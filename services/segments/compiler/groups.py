@@ -35,5 +35,15 @@ def compile_group(group: Group, ctx: CompileContext) -> exp.Expression:
         wrapped = [exp.Paren(this=p) if isinstance(p, (exp.And, exp.Or)) else p for p in parts]
         combined = exp.and_(*wrapped) if group.match == "all" else exp.or_(*wrapped)
     if group.negate:
-        return exp.not_(exp.Paren(this=combined))
+        return negate(combined)
     return combined
+
+
+def negate(predicate: exp.Expression) -> exp.Expression:
+    """NOT that treats unknown as false, so a negated group is exactly everyone else.
+
+    Plain NOT would drop a customer whose field is empty from both the group
+    and its negation (SQL's three-valued logic).
+    """
+    return exp.not_(exp.func("COALESCE", exp.Paren(this=predicate) if isinstance(predicate, exp.Connector) else predicate,
+                             exp.false()))

@@ -27,7 +27,11 @@ def compile_membership(condition: Membership, ctx: CompileContext, compile_group
                 exp.EQ(this=exp.column("model_id", quoted=True), expression=literal(condition.model_id)),
                 exp.LTE(this=exp.column("reach_pct", quoted=True), expression=literal(float(condition.reach_pct))),
             )))
-    return exp.not_(predicate) if condition.negate else predicate
+    if condition.negate:
+        from services.segments.compiler.groups import negate
+
+        return negate(predicate)
+    return predicate
 
 
 def _segment(condition: Membership, ctx: CompileContext, compile_group) -> exp.Expression:
