@@ -46,7 +46,7 @@ def cmd_build(args, settings: Settings) -> int:
     warehouse = _open(args.warehouse or settings.warehouse_path)
     result = build(warehouse, customers=args.customers or settings.demo_customers,
                    seed=args.seed if args.seed is not None else settings.demo_seed,
-                   as_of=args.as_of, progress=_progress(args.quiet))
+                   as_of=args.as_of, progress=_progress(args.quiet), full_refresh=args.full_refresh)
     print(f"warehouse: {warehouse.path}")
     print(f"demo data generated: {'yes' if result.generated else 'no (warehouse already had data)'}")
     print(f"as-of date: {result.as_of_date}")
@@ -170,6 +170,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--customers", type=int, help="demo customers to generate (default 50,000)")
     b.add_argument("--seed", type=int, help="random seed of the demo data (default 42)")
     b.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: latest transaction date)")
+    b.add_argument("--full-refresh", action="store_true",
+                   help="rebuild every silver model from the landing zone, not only new batches")
     b.set_defaults(func=cmd_build)
 
     i = sub.add_parser("import-transactions", help="land a transaction file and rebuild gold")

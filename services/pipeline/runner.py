@@ -3,7 +3,9 @@
 Order: DDL -> (demo data, only into an empty warehouse) -> silver models ->
 reconciliation (a mismatch stops the build) -> gold models -> governance
 registration -> build record. The landing zone (stg_*) is only ever appended
-to: a rebuild re-derives everything downstream of it and never rewrites it.
+to and never rewritten. Silver models are incremental by landed batch (see
+``services.pipeline.models``); gold is recomputed on every build because
+every relative window moves with the as-of date.
 """
 
 from __future__ import annotations
@@ -77,17 +79,22 @@ def _record_run(warehouse, run_id: str, **values) -> None:
     warehouse.append(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))
 
 
-def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict) -> int:
+def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
+               full_refresh: bool, changed: set[str]) -> int:
     started = audit.now()
     t0 = time.perf_counter()
-    rows = materialise(warehouse, model, params)
+    result = materialise(warehouse, model, params, run_id=run_id, full_refresh=full_refresh,
+                         upstream_changed=bool(changed & set(model.upstream)))
     timings[model.name] = time.perf_counter() - t0
+    if result.changed:
+        changed.add(model.name)
     warehouse.append(naming.fq("ingest", "audit_transforms"), pd.DataFrame([{
         "audit_id": audit.new_id("trf"), "run_id": run_id, "model_name": model.name,
-        "target_table": model.target_fq, "rows_written": rows, "started_ts": started,
-        "finished_ts": audit.now(), "duration_ms": int(timings[model.name] * 1000), "status": "succeeded",
+        "target_table": model.target_fq, "rows_written": result.rows if result.changed else 0, "started_ts": started,
+        "finished_ts": audit.now(), "duration_ms": int(timings[model.name] * 1000),
+        "status": "succeeded" if result.changed else "skipped",
     }]))
-    return rows
+    return result.rows
 
 
 def register_datasets(warehouse, *, registered_ts) -> None:
@@ -106,7 +113,7 @@ def register_datasets(warehouse, *, registered_ts) -> None:
 
 
 def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = None,
-                 progress: Progress | None = None) -> BuildResult:
+                 progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Re-derive silver and gold from the landing zone; audit and reconcile."""
     say = progress or (lambda step, fraction: None)
     run_id = run_id or audit.new_id("run")
@@ -114,19 +121,20 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     params = {"as_of_date": as_of}
+    changed: set[str] = set()
     _record_run(warehouse, run_id, started_ts=started, status="running")
     try:
         for i, model in enumerate(SILVER):
             say(f"building {model.target}", 0.5 + 0.25 * i / len(MODELS))
             if model.target == "fact_transactions":
                 _check_exchange_rates(warehouse)
-            _run_model(warehouse, model, run_id, params, timings)
+            _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
         say("reconciling raw -> fact", 0.75)
         audit.reconcile(warehouse, run_id)
         gold_rows = 0
         for model in GOLD:
             say(f"building {model.target}", 0.8)
-            rows = _run_model(warehouse, model, run_id, params, timings)
+            rows = _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
             if model.target == "gold_customer_features":
                 gold_rows = rows
         say("registering datasets", 0.95)
@@ -148,14 +156,14 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
 
 
 def build(warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | None = None,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Create tables, generate demo data if the warehouse is empty, run the pipeline."""
     create_all(warehouse)
     generated = False
     if is_empty(warehouse):
         load_demo(warehouse, customers=customers, seed=seed, progress=progress)
         generated = True
-    result = run_pipeline(warehouse, as_of=as_of, progress=progress)
+    result = run_pipeline(warehouse, as_of=as_of, progress=progress, full_refresh=full_refresh)
     from services.segments.campaigns import install_samples
 
     install_samples(warehouse)

@@ -5,15 +5,13 @@
 -- row) with the sum of original-currency amounts (catches a changed amount).
 with latest as (
 
-    select transaction_id, amount
-    from (
-        select
-            transaction_id,
-            amount,
-            row_number() over (partition by transaction_id order by landed_ts desc, batch_id desc) as landing_rank
-        from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
-    ) as ranked
-    where landing_rank = 1
+    -- the amount of each transaction's latest landing (latest landed_ts, then
+    -- greatest batch_id), found with one hash aggregation instead of a sort
+    select
+        transaction_id,
+        max_by(amount, concat(cast(landed_ts as string), batch_id)) as amount
+    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
+    group by transaction_id
 
 ),
 

@@ -64,3 +64,12 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   details string,
   constraint app_audit_log_pk primary key (audit_id)
 );
+
+-- grain: one row per incremental model and landed batch it has processed
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_model_batches (
+  model_name string not null,
+  batch_id string not null,
+  run_id string not null,
+  processed_ts timestamp not null,
+  constraint app_model_batches_pk primary key (model_name, batch_id)
+);
