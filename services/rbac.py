@@ -1,13 +1,19 @@
-"""Roles and what each may do.
+"""Roles, who has which, and what each may do.
 
 Roles, least to most trusted: viewer, marketer, analyst, manager, admin.
 ``PERMISSIONS`` is the one table every page and service asks; a refused
 action raises ``PermissionDeniedError`` that says which role may do it.
+``RoleMap`` assigns roles from a TOML file (exact emails, then email
+domains, then a default), so who may do what is configuration, not code.
 """
 
 from __future__ import annotations
 
-from services.errors import PermissionDeniedError
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.errors import ConfigError, PermissionDeniedError
 
 ROLES = ("viewer", "marketer", "analyst", "manager", "admin")
 
@@ -38,3 +44,39 @@ def require(role: str, action: str) -> None:
     if not can(role, action):
         allowed = ", ".join(r for r in ROLES if r in PERMISSIONS[action])
         raise PermissionDeniedError(f"your role ({role}) may not {action.replace('_', ' ')}; roles that may: {allowed}")
+
+
+@dataclass(frozen=True)
+class RoleMap:
+    """Who gets which role: exact emails first, then email domains, then the default."""
+
+    default_role: str = "viewer"
+    users: dict[str, str] = field(default_factory=dict)
+    domains: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for who, role in [("default_role", self.default_role), *self.users.items(), *self.domains.items()]:
+            if role not in ROLES:
+                raise ConfigError(f"role mapping: {who} has unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def role_for(self, email: str) -> str:
+        key = (email or "").strip().lower()
+        if key in self.users:
+            return self.users[key]
+        domain = key.rpartition("@")[2]
+        return self.domains.get(domain, self.default_role)
+
+
+def load_role_map(path: Path) -> RoleMap:
+    """Read the TOML mapping file; a missing file means everyone gets the default role."""
+    if not path.exists():
+        return RoleMap(default_role="marketer")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the role mapping {path} is not valid TOML: {exc}") from None
+    return RoleMap(
+        default_role=str(data.get("default_role", "viewer")),
+        users={k.strip().lower(): str(v) for k, v in data.get("users", {}).items()},
+        domains={k.strip().lower(): str(v) for k, v in data.get("domains", {}).items()},
+    )

@@ -22,8 +22,9 @@ class Settings:
     engine: str = "duckdb"
     demo_customers: int = 50_000
     demo_seed: int = 42
-    default_role: str = "marketer"
+    default_role: str | None = None
     user: str = "local-user"
+    roles_file: Path = PROJECT_ROOT / "roles.toml"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -36,6 +37,9 @@ class Settings:
             except ValueError:
                 raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
+        role = env.get("SEGMENT_STUDIO_ROLE") or None
+        if role is not None and role not in ("viewer", "marketer", "analyst", "manager", "admin"):
+            raise ConfigError(f"SEGMENT_STUDIO_ROLE={role!r} is not a role; use viewer, marketer, analyst, manager or admin")
         engine = env.get("SEGMENT_STUDIO_ENGINE", "duckdb")
         if engine not in ("duckdb",):
             raise ConfigError(f"SEGMENT_STUDIO_ENGINE={engine!r} is not supported here; use 'duckdb'")
@@ -44,6 +48,8 @@ class Settings:
             engine=engine,
             demo_customers=integer("SEGMENT_STUDIO_CUSTOMERS", 50_000),
             demo_seed=integer("SEGMENT_STUDIO_SEED", 42),
-            default_role=env.get("SEGMENT_STUDIO_ROLE", "marketer"),
-            user=env.get("SEGMENT_STUDIO_USER") or env.get("USER") or "local-user",
+            # A fixed role for local development and tests; otherwise the role map decides.
+            default_role=role,
+            user=env.get("SEGMENT_STUDIO_USER") or "local-user",
+            roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
         )

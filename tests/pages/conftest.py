@@ -18,9 +18,15 @@ def app(demo_warehouse_path, tmp_path, monkeypatch):
     shutil.copy(demo_warehouse_path, path)
     monkeypatch.setenv("SEGMENT_STUDIO_WAREHOUSE", str(path))
 
-    def run(*, page: str | None = None, role: str | None = None, query: dict | None = None) -> AppTest:
+    monkeypatch.delenv("SEGMENT_STUDIO_ROLE", raising=False)
+    monkeypatch.delenv("SEGMENT_STUDIO_USER", raising=False)
+
+    def run(*, page: str | None = None, role: str | None = None, user: str | None = None,
+            query: dict | None = None) -> AppTest:
         if role:
             monkeypatch.setenv("SEGMENT_STUDIO_ROLE", role)
+        if user:
+            monkeypatch.setenv("SEGMENT_STUDIO_USER", user)
         at = AppTest.from_file(APP, default_timeout=120)
         for key, value in (query or {}).items():
             at.query_params[key] = value

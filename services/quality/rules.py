@@ -1,0 +1,114 @@
+"""Checks that are one query over the checked table: keys, values, references.
+
+One small builder per kind, each returning a sqlglot tree that counts the
+offending rows; a check passes when that count is zero. Table and column names
+come from the spec table, values become literals, and text appears only when
+the warehouse renders the tree for its dialect.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlglot import exp
+
+from services import naming
+from services.quality.specs import CheckSpec, Outcome
+
+
+def _table(spec: CheckSpec, alias: str | None = None) -> exp.Table:
+    table = exp.to_table(naming.fq(spec.source, spec.table))
+    return table.as_(alias) if alias else table
+
+
+def _count_star() -> exp.Expression:
+    return exp.Count(this=exp.Star())
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _number(value: float) -> exp.Expression:
+    return exp.convert(int(value) if float(value).is_integer() else float(value))
+
+
+def _unique(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    keys = [_col(c) for c in spec.columns]
+    present = exp.and_(*[k.copy().is_(exp.null()).not_() for k in keys])
+    groups = (exp.select(_count_star().as_("n")).from_(_table(spec)).where(present)
+              .group_by(*keys).having(exp.GT(this=_count_star(), expression=exp.convert(1))))
+    extra = exp.func("coalesce", exp.Sum(this=exp.column("n") - exp.convert(1)), exp.convert(0))
+    return exp.select(extra.as_("observed")).from_(groups.subquery("duplicated")), \
+        f"rows repeat a {', '.join(spec.columns)} value"
+
+
+def _not_null(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    missing = exp.or_(*[_col(c).is_(exp.null()) for c in spec.columns])
+    return exp.select(_count_star().as_("observed")).from_(_table(spec)).where(missing), \
+        f"rows missing {' or '.join(spec.columns)}"
+
+
+def _one_current(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    (key,) = spec.columns
+    current = exp.Sum(this=exp.Case().when(_col(spec.parent_flag), exp.convert(1)).else_(exp.convert(0)))
+    wrong = (exp.select(_col(key)).from_(_table(spec)).group_by(_col(key))
+             .having(exp.NEQ(this=current, expression=exp.convert(1))))
+    return exp.select(_count_star().as_("observed")).from_(wrong.subquery("wrong")), \
+        f"{key} values without exactly one current row"
+
+
+def _in_range(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    (column,) = spec.columns
+    outside, bounds = [], []
+    if spec.minimum is not None:
+        low = exp.LTE if spec.minimum_exclusive else exp.LT
+        outside.append(low(this=_col(column), expression=_number(spec.minimum)))
+        bounds.append(f"{'>' if spec.minimum_exclusive else '>='} {spec.minimum:g}")
+    if spec.maximum is not None:
+        outside.append(exp.GT(this=_col(column), expression=_number(spec.maximum)))
+        bounds.append(f"<= {spec.maximum:g}")
+    return exp.select(_count_star().as_("observed")).from_(_table(spec)).where(exp.or_(*outside)), \
+        f"rows have {column} outside {' and '.join(bounds)}"
+
+
+def _in_set(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    (column,) = spec.columns
+    allowed = _col(column).isin(*[exp.Literal.string(v) for v in spec.allowed])
+    return exp.select(_count_star().as_("observed")).from_(_table(spec)).where(exp.not_(allowed)), \
+        f"rows have a {column} outside the {len(spec.allowed)} allowed values"
+
+
+def _references(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    (column,) = spec.columns
+    source, table, key = spec.parent
+    match = exp.EQ(this=_col(key, "parent"), expression=_col(column, "child"))
+    if spec.parent_flag:
+        match = exp.and_(match, _col(spec.parent_flag, "parent"))
+    lookup = exp.select(exp.convert(1)).from_(exp.to_table(naming.fq(source, table)).as_("parent")).where(match)
+    orphan = exp.and_(_col(column, "child").is_(exp.null()).not_(), exp.not_(exp.Exists(this=lookup)))
+    which = "current row" if spec.parent_flag else "row"
+    return exp.select(_count_star().as_("observed")).from_(_table(spec, "child")).where(orphan), \
+        f"rows have a {column} with no {which} in {table}"
+
+
+BUILDERS: dict[str, Callable[[CheckSpec], tuple[exp.Expression, str]]] = {
+    "unique": _unique,
+    "not_null": _not_null,
+    "one_current": _one_current,
+    "in_range": _in_range,
+    "in_set": _in_set,
+    "references": _references,
+}
+
+
+def query(spec: CheckSpec) -> exp.Expression:
+    """The tree that counts the rows breaking ``spec`` (for tests and the SQL viewer)."""
+    return BUILDERS[spec.kind](spec)[0]
+
+
+def evaluate(warehouse, spec: CheckSpec) -> Outcome:
+    tree, what = BUILDERS[spec.kind](spec)
+    offending = int(warehouse.scalar(tree) or 0)
+    return Outcome(passed=offending == 0, observed_value=float(offending), threshold=0.0,
+                   details=f"{offending} {what}" if offending else f"no {what}")

@@ -1,0 +1,31 @@
+"""Roles through the running app: identity -> role from roles.toml -> what the pages allow."""
+
+from __future__ import annotations
+
+
+def sidebar_text(at) -> str:
+    return " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_role_comes_from_the_mapping_file(app):
+    at = app(user="analyst@example.com")
+    assert "analyst@example.com" in sidebar_text(at) and "role **analyst**" in sidebar_text(at)
+
+
+def test_a_viewer_cannot_save_and_is_told_why(app):
+    at = app(page="pages/builder.py", user="viewer@example.com")
+    save = next(b for b in at.button if b.label == "Save as new segment")
+    assert save.disabled
+    assert any("Your role (viewer) cannot save segments." in c.value for c in at.caption)
+
+
+def test_a_marketer_sees_masked_emails_and_an_admin_sees_them_in_full(app):
+    query = {"segment": "sample-vip-champions-early-access"}
+    marketer = app(page="pages/builder.py", user="someone@example.com", query=query)
+    marketer.segmented_control(key="builder_view").set_value("Members").run()
+    masked = marketer.dataframe[0].value["email"]
+    assert masked.str.match(r"^\w\*\*\*@example\.com$").all()
+    admin = app(page="pages/builder.py", user="admin@example.com", query=query)
+    admin.segmented_control(key="builder_view").set_value("Members").run()
+    clear = admin.dataframe[0].value["email"]
+    assert clear.str.match(r"^[a-z.]+\d+@example\.com$").all()

@@ -1,0 +1,76 @@
+"""Roles: the permission table, asserted cell by cell, and the role mapping file."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.errors import ConfigError, PermissionDeniedError
+from services.rbac import PERMISSIONS, ROLES, RoleMap, can, load_role_map, require
+
+#       action              viewer marketer analyst manager admin
+TABLE = {
+    "view_segments":      (1, 1, 1, 1, 1),
+    "build_segments":     (0, 1, 1, 1, 1),
+    "save_segments":      (0, 1, 1, 1, 1),
+    "archive_segments":   (0, 1, 0, 1, 1),
+    "view_pii":           (0, 0, 0, 0, 1),
+    "run_clustering":     (0, 0, 1, 1, 1),
+    "run_lookalikes":     (0, 1, 1, 1, 1),
+    "export":             (0, 1, 0, 1, 1),
+    "export_unmasked":    (0, 0, 0, 0, 1),
+    "view_data_quality":  (0, 0, 1, 1, 1),
+    "override_dq_gate":   (0, 0, 0, 1, 1),
+    "view_cost":          (0, 0, 0, 1, 1),
+    "change_roles":       (0, 0, 0, 0, 1),
+}
+
+
+def test_the_table_covers_every_action():
+    assert set(TABLE) == set(PERMISSIONS)
+
+
+@pytest.mark.parametrize(("action", "role"), [(a, r) for a in TABLE for r in ROLES])
+def test_permission(action, role):
+    expected = bool(TABLE[action][ROLES.index(role)])
+    assert can(role, action) is expected
+    if expected:
+        require(role, action)
+    else:
+        with pytest.raises(PermissionDeniedError, match=f"your role \\({role}\\) may not"):
+            require(role, action)
+
+
+def test_unknown_action_is_a_programming_error():
+    with pytest.raises(KeyError):
+        can("admin", "launch_rockets")
+
+
+def test_role_map_users_then_domains_then_default(tmp_path):
+    path = tmp_path / "roles.toml"
+    path.write_text('default_role = "viewer"\n[users]\n"Ann@Shop.com" = "admin"\n[domains]\n"shop.com" = "marketer"\n')
+    roles = load_role_map(path)
+    assert roles.role_for("ann@shop.com") == "admin"
+    assert roles.role_for("bob@shop.com") == "marketer"
+    assert roles.role_for("eve@elsewhere.org") == "viewer"
+
+
+def test_bad_role_map_is_a_clear_config_error(tmp_path):
+    path = tmp_path / "roles.toml"
+    path.write_text('default_role = "superuser"\n')
+    with pytest.raises(ConfigError, match="unknown role 'superuser'"):
+        load_role_map(path)
+    path.write_text("default_role = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_role_map(path)
+
+
+def test_missing_file_gives_everyone_the_marketer_role(tmp_path):
+    assert load_role_map(tmp_path / "absent.toml") == RoleMap(default_role="marketer")
+
+
+def test_shipped_mapping_is_valid():
+    from services.settings import PROJECT_ROOT
+
+    roles = load_role_map(PROJECT_ROOT / "roles.toml")
+    assert roles.role_for("admin@example.com") == "admin"
+    assert roles.role_for("someone@example.com") == roles.default_role
