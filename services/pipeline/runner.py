@@ -151,6 +151,10 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     _record_run(warehouse, run_id, started_ts=started, finished_ts=audit.now(), status="succeeded",
                 as_of_date=as_of_date, customers=customers, transactions=transactions, gold_rows=gold_rows,
                 reconciled=True, message=f"built in {seconds:.1f} s")
+    say("running data-quality checks", 0.97)
+    from services.quality.checks import run_checks
+
+    run_checks(warehouse, run_id=run_id)
     say("done", 1.0)
     return BuildResult(run_id, as_of_date, customers, transactions, gold_rows, seconds, timings, False)
 
