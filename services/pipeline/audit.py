@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pandas as pd
+from sqlglot import exp
 
 from services import naming, sqlfiles
 from services.errors import ReconciliationError
@@ -39,10 +40,23 @@ class Reconciliation:
         return self.source_rows == self.target_rows and self.source_checksum == self.target_checksum
 
 
-def reconcile(warehouse, run_id: str) -> list[Reconciliation]:
-    """Compare stg -> raw per batch and raw -> fact; write audit rows; raise on mismatch."""
+def _per_batch_query(batches: list[str] | None) -> exp.Expression:
+    query = sqlfiles.query("audit/reconcile_stg_to_raw.sql")
+    if batches is None:
+        return query
+    # raw is append-only: a batch reconciled once cannot change, so only the
+    # batches this run landed need comparing.
+    condition = exp.column("batch_id").isin(*[exp.Literal.string(b) for b in batches] or [exp.null()])
+    for cte in query.find_all(exp.CTE):
+        if cte.alias in ("source", "target"):
+            cte.set("this", cte.this.where(condition.copy()))
+    return query
+
+
+def reconcile(warehouse, run_id: str, *, batches: list[str] | None = None) -> list[Reconciliation]:
+    """Compare stg -> raw per batch (all, or ``batches``) and raw -> fact; write audit rows; raise on mismatch."""
     started = now()
-    per_batch = warehouse.df(sqlfiles.render(sqlfiles.query("audit/reconcile_stg_to_raw.sql"), warehouse.dialect))
+    per_batch = warehouse.df(sqlfiles.render(_per_batch_query(batches), warehouse.dialect))
     results = [
         Reconciliation(f"stg_to_raw:{r.batch_id}", int(r.source_rows), int(r.target_rows),
                        str(r.source_checksum), str(r.target_checksum))

@@ -136,6 +136,7 @@ class Materialised:
     rows: int          # rows in the target afterwards
     changed: bool      # whether anything was written
     how: str           # full, append, merge or skipped
+    batches: tuple[str, ...] = ()   # landed batches processed by this run
 
 
 def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: str = "adhoc",
@@ -182,7 +183,7 @@ def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: s
     if record is not None:
         statements.append((record, None))
     warehouse.transaction(statements)
-    return Materialised(_count(warehouse, model), True, how)
+    return Materialised(_count(warehouse, model), True, how, tuple(new))
 
 
 def _count(warehouse, model: Model) -> int:
