@@ -126,7 +126,7 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     try:
         for i, model in enumerate(SILVER):
             say(f"building {model.target}", 0.5 + 0.25 * i / len(MODELS))
-            if model.target == "fact_transactions":
+            if model.target == "fact_transactions" and ("silver_raw_transactions" in changed or full_refresh):
                 _check_exchange_rates(warehouse)
             _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
         if {"silver_raw_transactions", "silver_fact_transactions"} & changed.keys() or full_refresh:

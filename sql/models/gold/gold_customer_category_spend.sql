@@ -23,8 +23,8 @@ final as (
     select
         customer_id,
         category,
-        cast(sum(case when txn_type = 'purchase' then 1 else 0 end) as int) as orders,
-        cast(sum(case when txn_type = 'purchase' and days_ago < 90 then 1 else 0 end) as int) as orders_90d,
+        cast(count_if(txn_type = 'purchase') as int) as orders,
+        cast(count_if(txn_type = 'purchase' and days_ago < 90) as int) as orders_90d,
         cast(round(sum(case when txn_type = 'purchase' then amount_usd else 0 end), 2) as decimal(18, 2)) as purchase_amount,
         cast(round(sum(case when txn_type = 'refund' then amount_usd else 0 end), 2) as decimal(18, 2)) as refund_amount,
         cast(round(sum(case when txn_type = 'purchase' then amount_usd else -amount_usd end), 2) as decimal(18, 2)) as net_spend,
