@@ -116,6 +116,7 @@ class PipelineRun:
     result: BuildResult
     # Steps of run_pipeline that are not models, so absent from model_seconds.
     step_seconds: dict[str, float] = field(default_factory=dict)
+    label: str = ""
 
     @property
     def rest_seconds(self) -> float:
@@ -146,15 +147,41 @@ def _timed(module, name: str, label: str, into: dict[str, float]) -> Iterator[No
         setattr(module, name, original)
 
 
+def _timed_run(warehouse: DuckDBWarehouse, label: str, *, full_refresh: bool = False) -> PipelineRun:
+    steps: dict[str, float] = {}
+    with _timed(audit, "reconcile", "reconciliation", steps), \
+            _timed(runner, "_check_exchange_rates", "exchange-rate check", steps):
+        result = runner.run_pipeline(warehouse, full_refresh=full_refresh)
+    return PipelineRun(result, steps, label)
+
+
+def land_new_day(warehouse: DuckDBWarehouse, day: int) -> int:
+    """Land one more day of transactions as a new batch: the as-of day's rows again,
+    one day later, with new ids (what a nightly feed delivers)."""
+    stg = runner.STG_TRANSACTIONS
+    warehouse.execute(
+        f"INSERT INTO {stg} BY NAME SELECT 'bench-day-{day}' AS batch_id, now() AS landed_ts, source_system_id, "
+        f"'N{day}-' || transaction_id AS transaction_id, account_id, customer_id, product_id, merchant_id, "
+        f"channel_code, txn_type, quantity, amount, discount_amount, currency, payment_method, "
+        f"posted_ts + INTERVAL {day} DAY AS posted_ts FROM {stg} "
+        f"WHERE CAST(posted_ts AS DATE) = (SELECT MAX(CAST(posted_ts AS DATE)) FROM {stg} "
+        f"WHERE batch_id NOT LIKE 'bench-day-%')")
+    return int(warehouse.scalar(f"SELECT COUNT(*) FROM {stg} WHERE batch_id = 'bench-day-{day}'"))
+
+
 def time_pipeline(warehouse: DuckDBWarehouse, *, repeat: int, log: Log = _stderr) -> list[PipelineRun]:
-    runs = []
+    """Three kinds of build: everything from the landing zone (a first build or a
+    full refresh), a rebuild with nothing new landed, and a build after one new
+    day of transactions landed (the nightly case)."""
+    runs = [_timed_run(warehouse, "full", full_refresh=True)]
+    log(f"full build: {runs[-1].result.seconds:.2f} s")
     for i in range(repeat):
-        steps: dict[str, float] = {}
-        with _timed(audit, "reconcile", "reconciliation", steps), \
-                _timed(runner, "_check_exchange_rates", "exchange-rate check", steps):
-            result = runner.run_pipeline(warehouse)
-        runs.append(PipelineRun(result, steps))
-        log(f"pipeline run {i + 1}/{repeat}: {result.seconds:.2f} s")
+        runs.append(_timed_run(warehouse, f"rebuild {i + 1}"))
+        log(f"rebuild {i + 1}/{repeat}: {runs[-1].result.seconds:.2f} s")
+    existing = int(warehouse.scalar(f"SELECT COUNT(*) FROM {runner.STG_TRANSACTIONS} WHERE batch_id LIKE 'bench-day-%'"))
+    rows = land_new_day(warehouse, existing // 10_000 + 1 if existing else 1)
+    runs.append(_timed_run(warehouse, "new day"))
+    log(f"build after a new day ({rows:,} rows): {runs[-1].result.seconds:.2f} s")
     return runs
 
 
@@ -346,22 +373,30 @@ def render(*, machine: Sequence[str], settings: Sequence[tuple[str, str]], setup
     lines.append(_row("fetch fact rows into pandas", [fact_load_seconds], 38))
     lines.append("")
 
-    totals = [r.result.seconds for r in runs]
-    header = f"Gold build: run_pipeline x{len(runs)}".ljust(40) + f"{'median':>9}" + "".join(
-        f"{'run ' + str(i + 1):>9}" for i in range(len(runs)))
+    rebuilds = [r for r in runs if r.label.startswith("rebuild")]
+    header = "Gold build (run_pipeline)".ljust(40) + f"{'rebuild':>9}" + "".join(f"{r.label:>11}" for r in runs)
     lines.append(header)
+    lines.append("".ljust(40) + f"{'median':>9}")
     width = 38
+
+    def row(label: str, values: list[float | None]) -> str:
+        rebuild = [v for r, v in zip(runs, values) if r.label.startswith("rebuild") and v is not None]
+        first = f"{statistics.median(rebuild):9.2f}" if rebuild else f"{'-':>9}"
+        return f"  {label:<{width}}" + first + "".join(f"{v:11.2f}" if v is not None else f"{'-':>11}" for v in values)
+
     for name in build.model_seconds:
-        values = [r.result.model_seconds.get(name) for r in runs]
-        lines.append(_row(name, [statistics.median(values), *values], width))
-    for step in runs[-1].step_seconds:
-        values = [r.step_seconds.get(step, 0.0) for r in runs]
-        lines.append(_row(step, [statistics.median(values), *values], width))
-    rest = [r.rest_seconds for r in runs]
-    lines.append(_row("audit rows, registration, counts", [statistics.median(rest), *rest], width))
-    lines.append(_row("total", [statistics.median(totals), *totals], width))
-    met = "met" if statistics.median(totals) <= BUILD_TARGET_SECONDS else "NOT met"
-    lines.append(f"  target: median total <= {BUILD_TARGET_SECONDS:.0f} s ... {met}")
+        lines.append(row(name, [r.result.model_seconds.get(name) for r in runs]))
+    steps = sorted({k for r in runs for k in r.step_seconds})
+    for step in steps:
+        lines.append(row(step, [r.step_seconds.get(step, 0.0) for r in runs]))
+    lines.append(row("audit rows, registration, DQ checks", [r.rest_seconds for r in runs]))
+    lines.append(row("total", [r.result.seconds for r in runs]))
+    median_rebuild = statistics.median(r.result.seconds for r in rebuilds)
+    nightly = runs[-1].result.seconds
+    met = "met" if max(median_rebuild, nightly) <= BUILD_TARGET_SECONDS else "NOT met"
+    lines.append(f"  target: gold build (rebuild median {median_rebuild:.1f} s, nightly new day {nightly:.1f} s) "
+                 f"<= {BUILD_TARGET_SECONDS:.0f} s ... {met}")
+    lines.append(f"  full build from the landing zone (first build, or --full-refresh): {runs[0].result.seconds:.1f} s")
     lines.append("")
 
     lines.append(f"RFM step x{len(rfm.sql_seconds)}".ljust(40) + f"{'median':>9}" + "".join(

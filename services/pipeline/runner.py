@@ -150,14 +150,17 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     as_of_date = warehouse.scalar(f"SELECT MAX(as_of_date) FROM {features}")
     customers = int(warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('txn', 'dim_customer')} WHERE is_current"))
     transactions = int(warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('txn', 'fact_transactions')}"))
-    seconds = time.perf_counter() - t0
-    _record_run(warehouse, run_id, started_ts=started, finished_ts=audit.now(), status="succeeded",
-                as_of_date=as_of_date, customers=customers, transactions=transactions, gold_rows=gold_rows,
-                reconciled=True, message=f"built in {seconds:.1f} s")
+    record = dict(started_ts=started, status="succeeded", as_of_date=as_of_date, customers=customers,
+                  transactions=transactions, gold_rows=gold_rows, reconciled=True)
+    _record_run(warehouse, run_id, finished_ts=audit.now(), message="built; checking data quality", **record)
     say("running data-quality checks", 0.97)
     from services.quality.checks import run_checks
 
-    run_checks(warehouse, run_id=run_id)
+    results = run_checks(warehouse, run_id=run_id)
+    failing = sum(1 for r in results if not r.passed)
+    seconds = time.perf_counter() - t0
+    _record_run(warehouse, run_id, finished_ts=audit.now(), **record,
+                message=f"built in {seconds:.1f} s; {len(results) - failing} of {len(results)} quality checks pass")
     say("done", 1.0)
     return BuildResult(run_id, as_of_date, customers, transactions, gold_rows, seconds, timings, False)
 

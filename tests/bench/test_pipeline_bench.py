@@ -88,8 +88,11 @@ def test_the_command_prints_the_table(capsys, tmp_path):
                          "--set", "preserve_insertion_order=false"])
     table = capsys.readouterr().out
     assert status == 0
-    assert "Gold build: run_pipeline x1" in table
+    assert "Gold build (run_pipeline)" in table
+    for column in ("full", "rebuild 1", "new day"):
+        assert column in table
     assert "gold_customer_features" in table and "total" in table
+    assert "full build from the landing zone" in table
     assert "results equal: yes" in table
     assert "SQL equal to gold_customer_features: yes" in table
     assert "preserve_insertion_order=false" in table
