@@ -44,8 +44,12 @@ class Model:
     input_cte: str | None = None
     #: merge key
     key: str | None = None
-    #: upstream models whose changes force an ``on_new_batches`` rebuild
+    #: upstream models whose changes may force an ``on_new_batches`` rebuild
     upstream: tuple[str, ...] = ()
+    #: physical order of the rows written (DuckDB keeps insertion order, and
+    #: aggregating pre-sorted keys is several times faster; on Databricks the
+    #: same columns suit liquid clustering)
+    order_by: tuple[str, ...] = ()
 
     @property
     def target_fq(self) -> str:
@@ -60,7 +64,7 @@ MODELS: tuple[Model, ...] = (
     Model("silver_raw_transactions", "models/silver/silver_raw_transactions.sql", "txn", "raw_transactions",
           "append", batch_source=STG, input_cte="source"),
     Model("silver_fact_transactions", "models/silver/silver_fact_transactions.sql", "txn", "fact_transactions",
-          "merge", batch_source=RAW, input_cte="raw", key="transaction_id"),
+          "merge", batch_source=RAW, input_cte="raw", key="transaction_id", order_by=("customer_id", "posted_ts")),
     Model("silver_dim_customer", "models/silver/silver_dim_customer.sql", "txn", "dim_customer",
           "on_new_batches", batch_source=CDC, upstream=("silver_fact_transactions",)),
     Model("silver_fact_settlements", "models/silver/silver_fact_settlements.sql", "txn", "fact_settlements"),
@@ -103,6 +107,8 @@ def insert_statement(model: Model, columns: list[str], condition: exp.Expression
     select = exp.select(*[exp.column(c, table="model", quoted=True) for c in columns]).from_(
         filtered_body(model, condition).subquery("model")
     )
+    if model.order_by:
+        select = select.order_by(*[exp.column(c, table="model", quoted=True) for c in model.order_by])
     target = exp.to_table(model.target_fq)
     return exp.insert(select, target, columns=[exp.to_identifier(c, quoted=True) for c in columns])
 

@@ -80,14 +80,15 @@ def _record_run(warehouse, run_id: str, **values) -> None:
 
 
 def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
-               full_refresh: bool, changed: dict[str, tuple[str, ...]]) -> int:
+               full_refresh: bool, changed: dict[str, tuple[str, ...] | None]) -> int:
     started = audit.now()
     t0 = time.perf_counter()
     result = materialise(warehouse, model, params, run_id=run_id, full_refresh=full_refresh,
-                         upstream_changed=bool(changed.keys() & set(model.upstream)))
+                         upstream_changed=_upstream_needs_rebuild(warehouse, model, changed))
     timings[model.name] = time.perf_counter() - t0
     if result.changed:
-        changed[model.name] = result.batches
+        # None: rebuilt from everything landed; otherwise the batches it took in.
+        changed[model.name] = None if result.how == "full" else result.batches
     warehouse.append(naming.fq("ingest", "audit_transforms"), pd.DataFrame([{
         "audit_id": audit.new_id("trf"), "run_id": run_id, "model_name": model.name,
         "target_table": model.target_fq, "rows_written": result.rows if result.changed else 0, "started_ts": started,
@@ -95,6 +96,32 @@ def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict
         "status": "succeeded" if result.changed else "skipped",
     }]))
     return result.rows
+
+
+def _upstream_needs_rebuild(warehouse, model: Model, changed: dict[str, tuple[str, ...] | None]) -> bool:
+    """Whether an upstream change affects an ``on_new_batches`` model.
+
+    dim_customer depends on the facts only for customers that have no CDC
+    record yet; new transactions of known customers leave it as it is.
+    """
+    touched = [name for name in model.upstream if name in changed]
+    if not touched:
+        return False
+    if model.name != "silver_dim_customer":
+        return True
+    batches = changed.get("silver_raw_transactions", ())
+    if not batches:
+        return True
+    raw, dim = naming.fq("txn", "raw_transactions"), naming.fq("txn", "dim_customer")
+    unknown = (
+        exp.select(exp.func("COUNT", exp.Star())).from_(exp.to_table(raw).as_("r"))
+        .where(exp.and_(
+            exp.column("batch_id", table="r").isin(*[exp.Literal.string(b) for b in batches]),
+            exp.column("customer_id", table="r").isin(
+                query=exp.select("customer_id").from_(dim)).not_(),
+        ))
+    )
+    return int(warehouse.scalar(unknown)) > 0
 
 
 def register_datasets(warehouse, *, registered_ts) -> None:
@@ -121,7 +148,7 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     params = {"as_of_date": as_of}
-    changed: dict[str, tuple[str, ...]] = {}
+    changed: dict[str, tuple[str, ...] | None] = {}
     _record_run(warehouse, run_id, started_ts=started, status="running")
     try:
         for i, model in enumerate(SILVER):
@@ -132,8 +159,8 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
         if {"silver_raw_transactions", "silver_fact_transactions"} & changed.keys() or full_refresh:
             # Nothing landed means nothing to reconcile: the last audit rows still hold.
             say("reconciling raw -> fact", 0.75)
-            audit.reconcile(warehouse, run_id, batches=None if full_refresh else
-                            list(changed.get("silver_raw_transactions", ())))
+            landed = changed.get("silver_raw_transactions", ())
+            audit.reconcile(warehouse, run_id, batches=None if full_refresh or landed is None else list(landed))
         gold_rows = 0
         for model in GOLD:
             say(f"building {model.target}", 0.8)

@@ -71,3 +71,30 @@ def test_full_refresh_gives_the_same_silver_as_the_incremental_path(empty_wareho
     assert statuses(empty_warehouse, refreshed.run_id)["silver_fact_transactions"] == "succeeded"
     pd.testing.assert_frame_equal(empty_warehouse.df(f"SELECT * FROM {FACT} ORDER BY transaction_id"), incremental)
     assert empty_warehouse.scalar(f"SELECT COUNT(*) FROM {RAW}") == 13
+
+
+def test_dim_customer_rebuilds_only_for_customers_it_does_not_know(empty_warehouse):
+    handmade.load(empty_warehouse)
+    run_pipeline(empty_warehouse)
+    land(empty_warehouse, [("T20", "G", "purchase", 5.00, "USD", "2026-06-29 10:00", "P-HOM", "web")],
+         "b6", "2026-07-05 02:00")
+    known = run_pipeline(empty_warehouse)
+    assert statuses(empty_warehouse, known.run_id)["silver_dim_customer"] == "skipped"
+    land(empty_warehouse, [("T21", "Z", "purchase", 7.00, "USD", "2026-06-29 11:00", "P-HOM", "web")],
+         "b7", "2026-07-06 02:00")
+    new = run_pipeline(empty_warehouse)
+    assert statuses(empty_warehouse, new.run_id)["silver_dim_customer"] == "succeeded"
+    assert empty_warehouse.scalar(
+        f"SELECT COUNT(*) FROM {naming.fq('txn', 'dim_customer')} WHERE customer_id = 'Z' AND is_current") == 1
+
+
+def test_an_incremental_build_reconciles_the_transactions_it_touched(empty_warehouse):
+    handmade.load(empty_warehouse)
+    run_pipeline(empty_warehouse)
+    land(empty_warehouse, [("T30", "A", "purchase", 1.00, "USD", "2026-06-29 10:00", "P-APP", "web"),
+                           ("T2", "A", "purchase", 55.00, "USD", "2026-06-01 09:30", "P-APP", "store")],
+         "b8", "2026-07-07 02:00")
+    result = run_pipeline(empty_warehouse)
+    recon = empty_warehouse.df(f"SELECT source_rows, target_rows, status FROM {naming.fq('txn', 'audit_recon')} "
+                               "WHERE run_id = $r", {"r": result.run_id})
+    assert recon.to_dict("records") == [{"source_rows": 2, "target_rows": 2, "status": "matched"}]
