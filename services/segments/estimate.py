@@ -89,31 +89,34 @@ def estimate(warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...
     # Waterfall: how many remain after each top-level condition, in order.
     for i in range(len(flags)):
         totals.append(_when(_combine(flags[: i + 1], rule.match, False)).as_(f"w{i}"))
-    row = warehouse.arrow(exp.select(*totals).from_(inner.subquery("flags"))).to_pylist()[0]
-
+    # One query for everything: the empty grouping set is the grand total, the
+    # others the breakdowns, so each condition (a behavioral semi-join above
+    # all) is evaluated once per customer, not once per figure.
+    sets = exp.GroupingSets(expressions=[exp.Tuple(expressions=[]),
+                                         *[exp.Tuple(expressions=[exp.column(d)]) for d in breakdowns]])
+    grouped = warehouse.df(
+        exp.select(
+            *[exp.column(d) for d in breakdowns],
+            *[exp.func("GROUPING", exp.column(d)).as_(f"g_{d}") for d in breakdowns],
+            *totals,
+        ).from_(inner.subquery("flags")).group_by(sets)
+    )
+    is_total = grouped[[f"g_{d}" for d in breakdowns]].eq(1).all(axis=1) if breakdowns else grouped.index == 0
+    row = grouped[is_total].iloc[0].to_dict()
     waterfall = tuple(WaterfallStep(label, int(row[f"w{i}"] or 0)) for i, (label, _) in enumerate(compiled.steps))
     out_breakdowns: dict[str, pd.DataFrame] = {}
-    if breakdowns:
-        sets = exp.GroupingSets(expressions=[exp.Tuple(expressions=[exp.column(d)]) for d in breakdowns])
-        grouped = warehouse.df(
-            exp.select(
-                *[exp.column(d) for d in breakdowns],
-                *[exp.func("GROUPING", exp.column(d)).as_(f"g_{d}") for d in breakdowns],
-                _when(member.copy()).as_("members"),
-                exp.func("COUNT", exp.Star()).as_("base"),
-            ).from_(inner.subquery("flags")).group_by(sets)
-        )
-        audience = int(row["audience"] or 0)
-        base = int(row["base"] or 0)
-        for d in breakdowns:
-            part = grouped[grouped[f"g_{d}"] == 0][[d, "members", "base"]].rename(columns={d: "value"})
-            part["value"] = part["value"].fillna("(unknown)").astype(str)
-            part["members"] = part["members"].astype("int64")
-            part["share_of_audience"] = part["members"] / audience if audience else 0.0
-            part["share_of_base"] = part["base"] / base if base else 0.0
-            out_breakdowns[d] = part.sort_values(["members", "value"], ascending=[False, True]).reset_index(drop=True)
+    audience = int(row["audience"] or 0)
+    base = int(row["base"] or 0)
+    for d in breakdowns:
+        part = grouped[grouped[f"g_{d}"] == 0][[d, "audience", "base"]].rename(columns={d: "value", "audience": "members"})
+        part["value"] = part["value"].fillna("(unknown)").astype(str)
+        part["members"] = part["members"].fillna(0).astype("int64")
+        part["base"] = part["base"].astype("int64")
+        part["share_of_audience"] = part["members"] / audience if audience else 0.0
+        part["share_of_base"] = part["base"] / base if base else 0.0
+        out_breakdowns[d] = part.sort_values(["members", "value"], ascending=[False, True]).reset_index(drop=True)
     return Estimate(
-        audience=int(row["audience"] or 0), base=int(row["base"] or 0),
+        audience=audience, base=base,
         revenue=float(row["revenue"] or 0), base_revenue=float(row["base_revenue"] or 0),
         waterfall=waterfall, breakdowns=out_breakdowns,
         elapsed_ms=(time.perf_counter() - started) * 1000,
