@@ -18,6 +18,9 @@ pages = {
         st.Page("pages/builder.py", title="Segment Builder", icon=":material/tune:", url_path="builder"),
         st.Page("pages/library.py", title="Segment Library", icon=":material/folder_open:", url_path="library"),
     ],
+    "Governance": [
+        st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data-quality"),
+    ],
 }
 with st.sidebar:
     st.caption(f"Signed in as **{identity.user}** · role **{identity.role}**")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from services.rbac import load_role_map
 from services.settings import Settings
 
 
@@ -25,8 +26,12 @@ def current_identity(settings: Settings) -> Identity:
         headers = dict(st.context.headers or {})
     except Exception:  # noqa: BLE001 - no request context in AppTest or bare scripts
         headers = {}
-    user = headers.get("X-Forwarded-Email") or headers.get("x-forwarded-email") or settings.user
-    role = st.session_state.get("role", settings.default_role)
+    forwarded = headers.get("X-Forwarded-Email") or headers.get("x-forwarded-email")
+    user = forwarded or settings.user
+    if settings.default_role and not forwarded:
+        role = settings.default_role
+    else:
+        role = load_role_map(settings.roles_file).role_for(user)
     identity = Identity(user=user, role=role)
     st.session_state["identity"] = identity
     return identity

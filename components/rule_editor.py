@@ -120,6 +120,19 @@ def _date_value(node: dict, meta, catalog: FeatureCatalog) -> None:
             node["low"], node["high"] = picked[0].isoformat(), picked[1].isoformat()
 
 
+def _field_health_note(name: str) -> None:
+    """The field's as-of date and null rate, and any failing data-quality check on it."""
+    health = st.session_state.get("builder_field_health", {}).get(name)
+    if health is None:
+        return
+    empty = f" · {health.null_rate:.1%} empty" if health.null_rate else ""
+    st.caption(f"as of {health.as_of_date}{empty}")
+    for check in health.failing_checks:
+        icon = ":material/error:" if check.severity == "critical" else ":material/warning:"
+        text = f"Data-quality check **{check.check_name}** on {check.dataset_id.split('.')[-1]} fails: {check.details}"
+        (st.error if check.severity == "critical" else st.warning)(text, icon=icon)
+
+
 def trait_editor(node: dict, catalog: FeatureCatalog) -> None:
     names = list(catalog.names)
     labels = {f.name: f"{f.group} · {f.label}" for f in catalog.features}
@@ -129,6 +142,7 @@ def trait_editor(node: dict, catalog: FeatureCatalog) -> None:
     node["field"] = c1.selectbox("Field", names, index=names.index(node["field"]), format_func=labels.get,
                                  key=_key(node, "field"), label_visibility="collapsed")
     meta = catalog.feature(node["field"])
+    _field_health_note(meta.name)
     ops = list(meta.operators)
     if node.get("op") not in ops:
         node["op"] = ops[0]

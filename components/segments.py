@@ -77,3 +77,15 @@ def cached_preview(path: str, marker: str, definition_json: str, show_pii: bool)
 @st.cache_data(ttl=10, show_spinner=False)
 def cached_library(path: str, search: str, include_archived: bool):
     return library(path).list(search=search or None, include_archived=include_archived)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_field_health(path: str, marker: str):
+    from services.quality.results import field_health
+
+    return field_health(get_warehouse(path))
+
+
+def field_health(path: str):
+    """Null rate, as-of date and failing checks per gold field (per build)."""
+    return _cached_field_health(path, build_marker(path))

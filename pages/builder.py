@@ -9,7 +9,7 @@ from components.charts import breakdown, waterfall_frame
 from components.rule_editor import condition_error
 from components.rule_tree import render_group
 from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
-                                 catalog, compile_json, library)
+                                 catalog, compile_json, field_health, library)
 from components.warehouse import ensure_built
 from services import rbac
 from services.errors import SegmentStudioError
@@ -71,6 +71,8 @@ st.text_input("Description", key="builder_description", placeholder="Who is in i
 if segment_id:
     st.caption(f"Editing saved segment `{segment_id}` · share this link: `?segment={segment_id}`")
 
+# Shown beside each field: its as-of date, null rate and failing quality checks.
+st.session_state["builder_field_health"] = field_health(path)
 saved_segments = [(r.segment_id, r.name) for r in cached_library(path, "", False).itertuples()
                   if r.segment_id != segment_id]
 

@@ -47,3 +47,26 @@ def test_members_are_masked_for_a_marketer(app):
     at.segmented_control(key="builder_view").set_value("Members").run()
     frame = at.dataframe[0].value
     assert frame["email"].str.contains(r"^\w\*\*\*@", regex=True).all()
+
+
+def test_a_failing_critical_check_shows_beside_the_field_it_affects(app, monkeypatch):
+    from services.quality import results
+    from services.quality.checks import CheckResult
+
+    failing = CheckResult(dataset_id="customer_segmentation_for_retail_personalization_gold."
+                                     "customer_segmentation_for_retail_personalization_gold_customer_features",
+                          check_name="r_score_in_range", check_type="range", severity="critical", passed=False,
+                          observed_value=3.0, threshold=0.0, details="3 rows outside 1..5",
+                          affected_columns=("r_score", "rfm_segment"))
+    real = results.field_health
+
+    def with_failure(warehouse):
+        health = real(warehouse)
+        rfm = health["rfm_segment"]
+        health["rfm_segment"] = type(rfm)(rfm.column, rfm.null_rate, rfm.as_of_date, (failing,))
+        return health
+
+    monkeypatch.setattr(results, "field_health", with_failure)
+    at = app(page="pages/builder.py", query={"segment": "sample-vip-champions-early-access"})
+    assert any("r_score_in_range" in e.value and "3 rows outside 1..5" in e.value for e in at.error)
+    assert any(c.value.startswith("as of 2026-10-31") for c in at.caption)

@@ -1,0 +1,155 @@
+"""Data Quality: catalog and certifications, pass rates, failing checks, issues, freshness, reconciliation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import quality, session
+from components.warehouse import ensure_built
+from services import rbac
+from services.errors import SegmentStudioError
+from services.quality.overview import summarize
+
+settings = session.settings()
+identity = session.identity()
+path = str(settings.warehouse_path)
+
+st.title("Data Quality")
+if not rbac.can(identity.role, "view_data_quality"):
+    allowed = ", ".join(r for r in rbac.ROLES if rbac.can(r, "view_data_quality"))
+    st.info(f"Data quality is not available for your role ({identity.role}). "
+            f"Roles that may view it: {allowed}. Ask an admin to change your role in roles.toml.")
+    st.stop()
+
+st.caption("Checks from the governance source and the app's own checks on silver and gold, "
+           "freshness against SLA, open issues, certifications and the audit trail.")
+try:
+    ensure_built(settings)
+    catalog = quality.datasets(path)
+    failing = quality.failing_checks(path)
+    issues = quality.open_issues(path)
+    recon = quality.last_reconciliation(path)
+except SegmentStudioError as exc:
+    st.error(f"The data-quality tables could not be read: {exc}")
+    st.stop()
+
+summary = summarize(catalog, failing, issues, recon)
+m1, m2, m3, m4, m5 = st.columns(5)
+m1.metric("Datasets", f"{summary.datasets:,}")
+m2.metric("Certified", f"{summary.certified:,}")
+m3.metric("Failing checks", summary.failing_checks, help="latest result 'fail' or 'warn', both sources")
+m4.metric("Failing critical", summary.failing_critical)
+m5.metric("Open issues", summary.open_issues)
+if summary.failing_critical:
+    st.error(f"{summary.failing_critical} critical check(s) fail on their latest run: see Failing checks.")
+
+SECTIONS = ["Datasets", "Pass rate", "Failing checks", "Issues", "Freshness", "Reconciliation"]
+section = st.segmented_control("Section", SECTIONS, default="Datasets", key="dq_section",
+                               label_visibility="collapsed") or "Datasets"
+
+try:
+    if section == "Datasets":
+        search = st.text_input("Filter datasets", key="dq_dataset_search", placeholder="e.g. txn.fact or gold")
+        shown = catalog[catalog["dataset"].str.contains(search, case=False, regex=False)] if search else catalog
+        counts = catalog["certification_status"].fillna("not certified").value_counts()
+        st.caption(" · ".join(f"{status}: {n}" for status, n in counts.items()))
+        st.dataframe(
+            shown.fillna({"certification_status": "not certified"})[["dataset", "layer", "owner", "owner_team", "classification", "sensitivity", "contains_pii",
+                   "certification_status", "certified_by", "certified_ts", "expires_ts"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "certification_status": st.column_config.TextColumn("certification"),
+                "certified_ts": st.column_config.DatetimeColumn("certified", format="YYYY-MM-DD"),
+                "expires_ts": st.column_config.DatetimeColumn("expires", format="YYYY-MM-DD"),
+            },
+        )
+
+    elif section == "Pass rate":
+        windows = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365, "All history": None}
+        c1, c2 = st.columns([1, 3])
+        window = c1.selectbox("Window", list(windows), index=1, key="dq_window")
+        rates = quality.pass_rate(path, windows[window])
+        names = sorted(rates["dataset"].unique())
+        # Datasets that slipped at least once in the window are the ones worth a line by default.
+        slipped = sorted(rates.loc[rates["pass_rate"] < 1, "dataset"].unique()) or names[:5]
+        chosen = c2.multiselect("Datasets", names, default=slipped, key=f"dq_rate_datasets_{window}")
+        shown = rates[rates["dataset"].isin(chosen)]
+        if shown.empty:
+            st.info("No check results for these datasets in this window.")
+        else:
+            st.plotly_chart(quality.pass_rate_chart(shown), key="dq_pass_rate_chart")
+            totals = shown.groupby("dataset")[["passed", "checks"]].sum()
+            totals["pass_rate"] = totals["passed"] / totals["checks"]
+            st.caption("Pass rate per dataset over the window (checks passed / checks run, both sources)")
+            st.dataframe(totals.sort_values("pass_rate").reset_index(), hide_index=True, width="stretch",
+                         column_config={"pass_rate": st.column_config.NumberColumn("pass rate", format="percent")})
+
+    elif section == "Failing checks":
+        if failing.empty:
+            st.success("Every check's latest result passes.")
+        else:
+            table = failing[["dataset", "check_name", "severity", "status", "source", "observed_value", "threshold",
+                             "checked_ts", "details"]]
+            st.dataframe(quality.highlight_critical(table), hide_index=True, width="stretch",
+                         column_config={"checked_ts": st.column_config.DatetimeColumn("checked",
+                                                                                     format="YYYY-MM-DD HH:mm")})
+            labels = {i: f"{'CRITICAL · ' if row.critical else ''}{row.dataset} · {row.check_name} ({row.source})"
+                      for i, row in failing.iterrows()}
+            picked = st.selectbox("Check history", list(labels), format_func=labels.get, key="dq_check")
+            row = failing.loc[picked]
+            history = quality.check_history(path, row["source"], row["dataset_id"], row["check_name"])
+            runs, failed = len(history), int((history["status"] != "pass").sum())
+            st.caption(f"{runs} runs, {failed} not passing · latest: {row['details']}")
+            st.plotly_chart(quality.check_history_chart(history), key="dq_check_chart")
+            st.dataframe(history.iloc[::-1].head(20), hide_index=True, width="stretch")
+
+    elif section == "Issues":
+        st.subheader(f"Open issues ({len(issues)})")
+        if issues.empty:
+            st.success("No open issues.")
+        else:
+            st.dataframe(issues[["issue_id", "dataset", "title", "severity", "status", "opened_ts", "team_name",
+                                 "team_email", "on_call", "escalation_email"]],
+                         hide_index=True, width="stretch",
+                         column_config={"opened_ts": st.column_config.DatetimeColumn("opened", format="YYYY-MM-DD")})
+        st.subheader("Remediation teams")
+        st.dataframe(quality.remediation_teams(path), hide_index=True, width="stretch", column_config={
+            "avg_hours_to_resolve": st.column_config.NumberColumn("avg hours to resolve", format="%.1f"),
+        })
+
+    elif section == "Freshness":
+        fresh = quality.freshness(path)
+        if fresh.empty:
+            st.info("The app's freshness checks have not run yet: they run after every build.")
+        else:
+            stale = int((fresh["status"] != "pass").sum())
+            (st.error if stale else st.success)(
+                f"{stale} of {len(fresh)} datasets are older than their SLA" if stale
+                else f"All {len(fresh)} datasets the app checks are within their SLA")
+            st.plotly_chart(quality.freshness_chart(fresh), key="dq_freshness_chart")
+            st.dataframe(fresh[["dataset", "age_hours", "sla_hours", "headroom_hours", "status", "checked_ts",
+                                "details"]], hide_index=True, width="stretch",
+                         column_config={"checked_ts": st.column_config.DatetimeColumn("checked",
+                                                                                     format="YYYY-MM-DD HH:mm")})
+
+    elif section == "Reconciliation":
+        if recon is None:
+            st.warning("No reconciliation has been recorded: rebuild the warehouse to run one.")
+        else:
+            st.subheader("Last reconciliation: raw -> fact")
+            ok = recon.status == "matched"
+            (st.success if ok else st.error)(f"{recon.status}: {recon.message or ''}")
+            st.caption(f"run `{recon.run_id}` · {recon.check_name} · "
+                       f"{recon.checked_ts:%Y-%m-%d %H:%M UTC}" if recon.checked_ts else f"run `{recon.run_id}`")
+            st.table(recon.side_by_side().set_index("measure"))
+        batches = quality.ingest_batches(path)
+        st.subheader(f"Latest load per batch: stg -> raw ({len(batches)} batches)")
+        mismatched = int((~batches["matched"]).sum())
+        if mismatched:
+            st.error(f"{mismatched} batch(es) do not match between source and target")
+        st.dataframe(batches[["batch_id", "source_rows", "target_rows", "source_checksum", "target_checksum",
+                              "status", "matched", "run_id", "finished_ts"]], hide_index=True, width="stretch",
+                     column_config={"finished_ts": st.column_config.DatetimeColumn("finished",
+                                                                                   format="YYYY-MM-DD HH:mm")})
+except SegmentStudioError as exc:
+    st.error(f"This section could not be read: {exc}")
