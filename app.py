@@ -19,7 +19,8 @@ pages = {
         st.Page("pages/library.py", title="Segment Library", icon=":material/folder_open:", url_path="library"),
     ],
     "Governance": [
-        st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data-quality"),
+        st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data_quality"),
+        st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
     ],
 }
 with st.sidebar:

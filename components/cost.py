@@ -1,0 +1,130 @@
+"""Cached cost figures and the Cost page's charts.
+
+Billing data changes once a day, so the monthly figures are cached for ten
+minutes; the query log grows while people use the app, so it is cached for
+thirty seconds only. Cached functions take the warehouse path, never a
+connection, so the cache key is a plain string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.charts import GREEN, GREY
+from components.warehouse import get_warehouse
+from services import cost
+
+BILLING_TTL = 600
+QUERY_LOG_TTL = 30
+
+
+@st.cache_data(ttl=BILLING_TTL, show_spinner=False)
+def months(path: str) -> list[dt.date]:
+    return cost.months(get_warehouse(path))
+
+
+@st.cache_data(ttl=BILLING_TTL, max_entries=20, show_spinner=False)
+def monthly_costs(path: str, by: str) -> pd.DataFrame:
+    return cost.monthly_costs(get_warehouse(path), by=by)
+
+
+@st.cache_data(ttl=BILLING_TTL, show_spinner=False)
+def forecast_vs_actual(path: str) -> pd.DataFrame:
+    return cost.forecast_vs_actual(get_warehouse(path))
+
+
+@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
+def month_summary(path: str, month: dt.date) -> cost.MonthSummary:
+    return cost.month_summary(get_warehouse(path), month)
+
+
+@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
+def top_drivers(path: str, month: dt.date, by: str) -> pd.DataFrame:
+    return cost.top_drivers(get_warehouse(path), month, by=by)
+
+
+@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
+def largest_increases(path: str, month: dt.date, by: str) -> pd.DataFrame:
+    return cost.largest_increases(get_warehouse(path), month, by=by)
+
+
+@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
+def price_context(path: str, month: dt.date) -> pd.DataFrame:
+    return cost.price_context(get_warehouse(path), month)
+
+
+@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
+def discounts_in_force(path: str, month: dt.date) -> pd.DataFrame:
+    return cost.discounts_in_force(get_warehouse(path), month)
+
+
+@st.cache_data(ttl=BILLING_TTL, show_spinner=False)
+def app_footprint(path: str) -> pd.DataFrame:
+    return cost.app_footprint(get_warehouse(path))
+
+
+@st.cache_data(ttl=QUERY_LOG_TTL, max_entries=20, show_spinner=False)
+def app_query_costs(path: str, price_per_warehouse_hour: float) -> cost.AppQueryCosts:
+    return cost.app_query_costs(get_warehouse(path), price_per_warehouse_hour=price_per_warehouse_hour)
+
+
+# -- formatting and charts ----------------------------------------------------
+def usd(value: float | None) -> str:
+    return "-" if value is None or pd.isna(value) else f"${value:,.2f}"
+
+
+def signed_usd(value: float | None) -> str | None:
+    # st.metric colours the delta by its sign, so the sign has to lead the string.
+    if value is None or pd.isna(value):
+        return None
+    return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:+.1%}"
+
+
+def stacked_by_month(frame: pd.DataFrame, *, title: str, selected: dt.date) -> go.Figure:
+    """Monthly cost as stacked bars, one colour per group; the selected month outlined."""
+    fig = px.bar(frame.sort_values("month_start"), x="month_start", y="cost_usd", color="name",
+                 custom_data=["key"], labels={"month_start": "month", "cost_usd": "USD", "name": ""}, title=title)
+    fig.update_traces(hovertemplate="%{x|%b %Y}<br>%{fullData.name}: $%{y:,.2f}<extra></extra>")
+    fig.add_vrect(x0=pd.Timestamp(selected) - pd.Timedelta(days=15), x1=pd.Timestamp(selected) + pd.Timedelta(days=15),
+                  line_width=1, line_color=GREEN, fillcolor=GREEN, opacity=0.08)
+    fig.update_layout(barmode="stack", height=380, margin=dict(l=0, r=0, t=40, b=0),
+                      legend=dict(orientation="h", yanchor="top", y=-0.15))
+    return fig
+
+
+def forecast_line(frame: pd.DataFrame, *, selected: dt.date) -> go.Figure:
+    """Actual against forecast per month, with the forecast's band."""
+    frame = frame.sort_values("month_start")
+    x = pd.to_datetime(frame["month_start"])
+    fig = go.Figure()
+    fig.add_scatter(x=list(x) + list(x[::-1]), y=list(frame["upper_usd"]) + list(frame["lower_usd"][::-1]),
+                    fill="toself", fillcolor="rgba(201,214,207,0.35)", line=dict(width=0), hoverinfo="skip",
+                    name="forecast range")
+    fig.add_scatter(x=x, y=frame["forecast_usd"], mode="lines+markers", name="forecast",
+                    line=dict(color=GREY, dash="dash"), hovertemplate="%{x|%b %Y}: $%{y:,.2f} forecast<extra></extra>")
+    fig.add_scatter(x=x, y=frame["actual_usd"], mode="lines+markers", name="actual", line=dict(color=GREEN),
+                    hovertemplate="%{x|%b %Y}: $%{y:,.2f} actual<extra></extra>")
+    fig.add_vline(x=pd.Timestamp(selected), line_width=1, line_dash="dot", line_color=GREEN)
+    fig.update_layout(height=360, margin=dict(l=0, r=0, t=40, b=0), title="Forecast vs actual",
+                      yaxis_title="USD", legend=dict(orientation="h", yanchor="top", y=-0.15))
+    return fig
+
+
+def drivers_table(frame: pd.DataFrame) -> None:
+    st.dataframe(frame.drop(columns=["key"]), hide_index=True, width="stretch", column_config={
+        "name": st.column_config.TextColumn("driver"),
+        "cost_usd": st.column_config.NumberColumn("cost", format="$%.2f"),
+        "share": st.column_config.ProgressColumn("share of month", format="percent", min_value=0.0, max_value=1.0),
+        "previous_usd": st.column_config.NumberColumn("month before", format="$%.2f"),
+        "change_usd": st.column_config.NumberColumn("change", format="$%.2f"),
+        "change_pct": st.column_config.NumberColumn("change %", format="percent"),
+    })
