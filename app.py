@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import session
 from components.identity import current_identity
+from components.warehouse import query_attribution
 
 st.set_page_config(page_title="Segment Studio", page_icon=":material/groups:", layout="wide")
 
@@ -26,4 +27,6 @@ pages = {
 with st.sidebar:
     st.caption(f"Signed in as **{identity.user}** · role **{identity.role}**")
 
-st.navigation(pages).run()
+page = st.navigation(pages)
+with query_attribution(settings, identity.user, page.url_path or "home"):
+    page.run()

@@ -34,8 +34,8 @@ def leave_legacy_pages_mode() -> None:
 
 
 def settings() -> Settings:
+    leave_legacy_pages_mode()
     if "settings" not in st.session_state:
-        leave_legacy_pages_mode()
         st.session_state["settings"] = Settings.from_env(os.environ)
     return st.session_state["settings"]
 

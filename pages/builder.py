@@ -10,7 +10,7 @@ from components.rule_editor import condition_error
 from components.rule_tree import render_group
 from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
                                  catalog, compile_json, field_health, library)
-from components.warehouse import ensure_built
+from components.warehouse import attribute_segment, ensure_built
 from services import rbac
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
@@ -105,7 +105,8 @@ with right:
         definition = SegmentDefinition.from_dict(definition_dict)
         definition_json = definition.to_json(indent=None)
         compiled = compile_json(path, definition_json, segment_id)
-        result = cached_estimate(path, marker, definition_json, segment_id)
+        with attribute_segment(settings, segment_id or f"draft:{definition.name}"):
+            result = cached_estimate(path, marker, definition_json, segment_id)
     except SegmentStudioError as exc:
         st.error(f"This rule cannot be run yet: {exc}")
         st.stop()

@@ -98,7 +98,8 @@ class LoggedWarehouse:
 
     def __init__(self, inner: Warehouse, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  instance_id: str = "segment-studio-app", service_id: str = APP_SERVICE_ID,
-                 region_id: str | None = None):
+                 region_id: str | None = None,
+                 fallback_context: Callable[[], "QueryContext | None"] | None = None):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.inner = inner
@@ -108,6 +109,7 @@ class LoggedWarehouse:
         self.instance_id = instance_id
         self.service_id = service_id
         self.region_id = region_id
+        self.fallback_context = fallback_context
         self._buffer: list[LogEntry] = []
         self._lock = threading.Lock()
         # Flushes run one at a time so batches land in the order they filled.
@@ -138,9 +140,17 @@ class LoggedWarehouse:
             return result
         finally:
             elapsed_ms = (time.perf_counter() - t0) * 1000.0
-            self._record(LogEntry(log_id=f"qlog-{uuid.uuid4().hex}", kind=kind, context=_context.get(),
+            self._record(LogEntry(log_id=f"qlog-{uuid.uuid4().hex}", kind=kind, context=self._current(),
                                   started=started, duration_ms=elapsed_ms,
                                   rows=rows_of(result) if ok else 0, ok=ok))
+
+    def _current(self) -> QueryContext:
+        context = _context.get()
+        if not (context.user or context.page) and self.fallback_context is not None:
+            # Work done on a thread the caller's context did not reach (a cache
+            # computation, say) asks the caller's own notion of who is running it.
+            context = self.fallback_context() or context
+        return context
 
     def _record(self, entry: LogEntry) -> None:
         with self._lock:
