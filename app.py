@@ -22,6 +22,7 @@ pages = {
     "Governance": [
         st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data_quality"),
         st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
+        st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
     ],
 }
 with st.sidebar:

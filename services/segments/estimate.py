@@ -15,7 +15,8 @@ import pandas as pd
 from sqlglot import exp
 
 from services import naming
-from services.pii import mask_frame
+from services.governance.registry import dataset_id
+from services.pii import mask_frame, pii_policy
 from services.segments.compiler import CompiledSegment
 from services.segments.compiler.context import feature
 from services.segments.compiler.groups import negate as negate_predicate
@@ -148,11 +149,18 @@ def overlaps(warehouse, compiled: CompiledSegment, others: dict[str, CompiledSeg
 
 
 def preview(warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: bool = False) -> pd.DataFrame:
-    """A deterministic sample of members with contact details, masked unless allowed."""
+    """A deterministic sample of members with contact details, masked unless allowed.
+
+    Which columns are masked, and how, is the governance catalog's call: the
+    ``pii`` tags on txn dim_customer, where the contact columns come from, so a
+    newly tagged column is masked without a code change. If the catalog has no
+    PII tags for dim_customer at all, every contact column is masked: a catalog
+    that says nothing must not be read as "nothing here is personal".
+    """
+    contact = {"first_name": "name", "last_name": "name", "email": "email", "phone": "phone", "city": "address"}
     customer = lambda c: exp.column(c, table="c", quoted=True)  # noqa: E731
     query = (
-        exp.select(feature("customer_id"), customer("first_name"), customer("last_name"), customer("email"),
-                   customer("phone"), customer("city"), *[feature(c) for c in PREVIEW_COLUMNS])
+        exp.select(feature("customer_id"), *[customer(c) for c in contact], *[feature(c) for c in PREVIEW_COLUMNS])
         .from_(compiled.features_table())
         .join(exp.to_table(CUSTOMER_TABLE).as_("c"), on=exp.and_(
             exp.EQ(this=customer("customer_id"), expression=feature("customer_id")),
@@ -162,4 +170,6 @@ def preview(warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: 
         .limit(int(limit))
     )
     frame = warehouse.df(query)
-    return frame if show_pii else mask_frame(frame)
+    if show_pii:
+        return frame
+    return mask_frame(frame, pii_policy(warehouse, dataset_id("txn", "dim_customer")) or contact)

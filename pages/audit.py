@@ -1,0 +1,59 @@
+"""Audit log: who saved, archived or exported what, when, how many rows, with which checksum."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import audit, session
+from components.warehouse import ensure_built
+from services import rbac
+from services.errors import SegmentStudioError
+
+settings = session.settings()
+identity = session.identity()
+path = str(settings.warehouse_path)
+
+st.title("Audit log")
+# The log names people and what they exported, so it is for the roles that
+# already oversee the platform's use and spend.
+if not rbac.can(identity.role, "view_cost"):
+    allowed = ", ".join(r for r in rbac.ROLES if rbac.can(r, "view_cost"))
+    st.info(f"The audit log is not available for your role ({identity.role}): it shows who did what with "
+            f"customer data, so only these roles may open it: {allowed}. Ask an admin if you need access.")
+    st.stop()
+
+st.caption("Every segment change and every export writes one row: who, when, what, how many rows, checksum.")
+try:
+    ensure_built(settings)
+    available = audit.facets(path)
+except SegmentStudioError as exc:
+    st.error(f"The audit log could not be read: {exc}")
+    st.stop()
+if not available.actions:
+    st.info("Nothing has been recorded yet: the log fills when segments are saved or exported.")
+    st.stop()
+
+filters = audit.filter_bar(available)
+try:
+    events = audit.events(path, filters)
+    per_action = audit.counts(path, filters)
+except SegmentStudioError as exc:
+    st.error(f"The audit events could not be read: {exc}")
+    st.stop()
+
+total = int(per_action["events"].sum()) if not per_action.empty else 0
+m1, m2, m3 = st.columns(3)
+m1.metric("Matching events", f"{total:,}")
+m2.metric("Actions", f"{len(per_action):,}")
+m3.metric("Rows affected", f"{int(per_action['rows'].sum()):,}", help="Members saved or exported, summed over the events")
+
+if events.empty:
+    st.info("No event matches these filters. Clear the search or widen the dates.")
+    st.stop()
+
+st.subheader("Per action")
+audit.counts_table(per_action)
+st.subheader("Events, newest first")
+audit.events_table(events)
+if total > len(events):
+    st.caption(f"Showing the newest {len(events):,} of {total:,} matching events; narrow the filters to see older ones.")
