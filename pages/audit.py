@@ -6,21 +6,15 @@ import streamlit as st
 
 from components import audit, session
 from components.warehouse import ensure_built
-from services import rbac
 from services.errors import SegmentStudioError
 
 settings = session.settings()
-identity = session.identity()
 path = str(settings.warehouse_path)
 
 st.title("Audit log")
 # The log names people and what they exported, so it is for the roles that
 # already oversee the platform's use and spend.
-if not rbac.can(identity.role, "view_cost"):
-    allowed = ", ".join(r for r in rbac.ROLES if rbac.can(r, "view_cost"))
-    st.info(f"The audit log is not available for your role ({identity.role}): it shows who did what with "
-            f"customer data, so only these roles may open it: {allowed}. Ask an admin if you need access.")
-    st.stop()
+session.gate("view_cost", feature="The audit log", reason="it shows who did what with customer data")
 
 st.caption("Every segment change and every export writes one row: who, when, what, how many rows, checksum.")
 try:

@@ -6,20 +6,14 @@ import streamlit as st
 
 from components import cost, session
 from components.warehouse import ensure_built
-from services import rbac
 from services.cost import DIMENSIONS
 from services.errors import SegmentStudioError
 
 settings = session.settings()
-identity = session.identity()
 path = str(settings.warehouse_path)
 
 st.title("Cost")
-if not rbac.can(identity.role, "view_cost"):
-    allowed = ", ".join(r for r in rbac.ROLES if rbac.can(r, "view_cost"))
-    st.info(f"Cost is not available for your role ({identity.role}): it shows what each cost centre spends, "
-            f"so only these roles may open it: {allowed}. Ask an admin if you need access.")
-    st.stop()
+session.gate("view_cost", feature="Cost", reason="it shows what each cost centre spends")
 
 try:
     ensure_built(settings)

@@ -6,20 +6,15 @@ import streamlit as st
 
 from components import quality, session
 from components.warehouse import ensure_built
-from services import rbac
 from services.errors import SegmentStudioError
 from services.quality.overview import summarize
 
 settings = session.settings()
-identity = session.identity()
 path = str(settings.warehouse_path)
 
 st.title("Data Quality")
-if not rbac.can(identity.role, "view_data_quality"):
-    allowed = ", ".join(r for r in rbac.ROLES if rbac.can(r, "view_data_quality"))
-    st.info(f"Data quality is not available for your role ({identity.role}). "
-            f"Roles that may view it: {allowed}. Ask an admin to change your role in roles.toml.")
-    st.stop()
+session.gate("view_data_quality", feature="Data quality",
+             reason="it shows the state of every dataset and its owners")
 
 st.caption("Checks from the governance source and the app's own checks on silver and gold, "
            "freshness against SLA, open issues, certifications and the audit trail.")

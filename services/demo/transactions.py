@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from services.demo.assortment import COUNTRIES
 from services.demo.calendar import daily_weights
 from services.demo.customers import CATEGORY_NAMES, CHANNEL_CODES, Population
 
