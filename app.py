@@ -23,6 +23,7 @@ pages = {
         st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data_quality"),
         st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
         st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
+        st.Page("pages/admin.py", title="Roles", icon=":material/admin_panel_settings:", url_path="admin"),
     ],
 }
 with st.sidebar:

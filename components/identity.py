@@ -1,7 +1,9 @@
-"""Who is using the app.
+"""Who is using the app, and in which role.
 
 On Databricks Apps the proxy forwards the signed-in user's email in the
-``X-Forwarded-Email`` header; locally the settings name the user.
+``X-Forwarded-Email`` header; locally the settings name the user. The role
+is, in order: a role pinned for local work (SEGMENT_STUDIO_ROLE), one an
+admin assigned in the app, then roles.toml.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from services.errors import SegmentStudioError
 from services.rbac import load_role_map
 from services.settings import Settings
 
@@ -18,6 +21,19 @@ from services.settings import Settings
 class Identity:
     user: str
     role: str
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _assigned_role(path: str, email: str) -> str | None:
+    from components.warehouse import get_warehouse
+    from services.role_assignments import assigned_role
+
+    try:
+        # Deciding who is asking is not the user's own query: keep it out of the query log.
+        return assigned_role(get_warehouse(path).inner, email)
+    except SegmentStudioError:
+        # Before the first build there is no assignment table: the file decides.
+        return None
 
 
 def current_identity(settings: Settings) -> Identity:
@@ -31,7 +47,7 @@ def current_identity(settings: Settings) -> Identity:
     if settings.default_role and not forwarded:
         role = settings.default_role
     else:
-        role = load_role_map(settings.roles_file).role_for(user)
+        role = _assigned_role(str(settings.warehouse_path), user) or load_role_map(settings.roles_file).role_for(user)
     identity = Identity(user=user, role=role)
     st.session_state["identity"] = identity
     return identity

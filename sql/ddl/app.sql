@@ -73,3 +73,13 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   processed_ts timestamp not null,
   constraint app_model_batches_pk primary key (model_name, batch_id)
 );
+
+-- grain: one row per user whose role an admin has set in the app (overrides roles.toml)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_role_assignments (
+  email string not null,
+  role string not null,
+  assigned_by string not null,
+  assigned_ts timestamp not null,
+  note string,
+  constraint app_role_assignments_pk primary key (email)
+);
