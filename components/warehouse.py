@@ -82,3 +82,19 @@ def ensure_built(settings: Settings) -> WarehouseStatus:
     bar.empty()
     cached_status.clear()
     return cached_status(path)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def expected_rebuild(path: str) -> float | None:
+    from services.status import expected_full_build_seconds
+
+    return expected_full_build_seconds(get_warehouse(path).inner)
+
+
+def rebuild(settings: Settings, *, progress):
+    """A full refresh of the pipeline; clears every cached figure afterwards."""
+    from services.pipeline.runner import run_pipeline
+
+    result = run_pipeline(get_warehouse(str(settings.warehouse_path)), full_refresh=True, progress=progress)
+    st.cache_data.clear()
+    return result

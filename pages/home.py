@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from components import session
-
-from components.warehouse import ensure_built
+from components.warehouse import ensure_built, expected_rebuild, rebuild
+from services import rbac
+from services.cost import estimate_action_cost
 from services.errors import SegmentStudioError
 
 settings = session.settings()
+identity = session.identity()
 
 st.title("Segment Studio")
 st.caption("Build customer segments on your own lakehouse: point, click, activate.")
@@ -49,3 +51,22 @@ table = pd.DataFrame(
 ).set_index("source")
 # A plain table: six rows read better as text than in a scrolling grid.
 st.table(table)
+
+if rbac.can(identity.role, "rebuild_warehouse"):
+    with st.expander("Rebuild the warehouse from the landing zone"):
+        seconds = expected_rebuild(str(settings.warehouse_path))
+        if seconds is None:
+            st.caption("No earlier build to estimate from.")
+        else:
+            estimate = estimate_action_cost(seconds, settings.price_per_warehouse_hour)
+            st.write(f"Expected to take about **{estimate.duration_s:,.0f} s** of warehouse time, "
+                     f"about **${estimate.cost_usd:,.4f}** at ${settings.price_per_warehouse_hour:g} per warehouse-hour. "
+                     "Every silver model is rebuilt, gold is recomputed and the quality checks run again.")
+        if st.button("Rebuild now (full refresh)", key="home_rebuild"):
+            bar = st.progress(0.0, text="starting")
+            try:
+                result = rebuild(settings, progress=lambda step, f: bar.progress(min(max(f, 0.0), 1.0), text=step))
+            except SegmentStudioError as exc:
+                st.error(f"The rebuild failed: {exc}")
+            else:
+                st.success(f"Rebuilt in {result.seconds:.1f} s: {result.gold_rows:,} customers, as of {result.as_of_date}.")

@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "override_dq_gate": frozenset({"manager", "admin"}),
     "view_cost": frozenset({"manager", "admin"}),
     "change_roles": frozenset({"admin"}),
+    "rebuild_warehouse": frozenset({"admin"}),
 }
 
 

@@ -16,6 +16,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 
 
+def _price(raw: str | None) -> float:
+    if raw in (None, ""):
+        return 5.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"SEGMENT_STUDIO_WAREHOUSE_PRICE must be a number of USD per hour, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError("SEGMENT_STUDIO_WAREHOUSE_PRICE cannot be negative")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path = DEFAULT_WAREHOUSE
@@ -25,6 +37,8 @@ class Settings:
     default_role: str | None = None
     user: str = "local-user"
     roles_file: Path = PROJECT_ROOT / "roles.toml"
+    #: what one hour of warehouse time costs, for estimates shown before heavy actions
+    price_per_warehouse_hour: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -52,4 +66,5 @@ class Settings:
             default_role=role,
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
+            price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
         )

@@ -85,3 +85,20 @@ def warehouse_status(warehouse) -> WarehouseStatus:
         reconciled=None if recon is None else recon["status"] == "matched",
         recon_message=None if recon is None else recon["message"],
     )
+
+
+def expected_full_build_seconds(warehouse, *, recent: int = 5) -> float | None:
+    """How long a full rebuild should take: the slowest of the last successful builds.
+
+    The slowest is the honest guess: the first build (or a full refresh) is the
+    one that rewrites every silver table, and it is the one a rebuild repeats.
+    """
+    rows = warehouse.arrow(
+        exp.select(exp.column("started_ts"), exp.column("finished_ts"))
+        .from_(naming.fq("app", "app_build_runs"))
+        .where(exp.EQ(this=exp.column("status"), expression=exp.Literal.string("succeeded")))
+        .order_by(exp.Ordered(this=exp.column("started_ts"), desc=True)).limit(recent)
+    ).to_pylist()
+    durations = [(r["finished_ts"] - r["started_ts"]).total_seconds() for r in rows
+                 if r["finished_ts"] is not None and r["started_ts"] is not None]
+    return max(durations) if durations else None

@@ -21,3 +21,30 @@ def test_home_shows_the_warehouse(demo_warehouse_path, monkeypatch):
     table = at.table[0].value
     assert list(table["tables"]) == [20, 20, 20, 20, 20, 2]
     assert all(int(rows.replace(",", "")) > 0 for rows in table["rows"])
+
+
+def test_an_admin_sees_the_rebuild_estimate_before_clicking(demo_warehouse_path, tmp_path, monkeypatch):
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_warehouse_path, path)
+    monkeypatch.setenv("SEGMENT_STUDIO_WAREHOUSE", str(path))
+    monkeypatch.setenv("SEGMENT_STUDIO_ROLE", "admin")
+    monkeypatch.setenv("SEGMENT_STUDIO_WAREHOUSE_PRICE", "36")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    # At 36 USD per hour a second of warehouse time costs one cent.
+    assert "Expected to take about" in text and "at $36 per warehouse-hour" in text
+    assert any(b.label == "Rebuild now (full refresh)" for b in at.button)
+
+
+def test_a_marketer_has_no_rebuild(demo_warehouse_path, tmp_path, monkeypatch):
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_warehouse_path, path)
+    monkeypatch.setenv("SEGMENT_STUDIO_WAREHOUSE", str(path))
+    monkeypatch.setenv("SEGMENT_STUDIO_ROLE", "marketer")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not any(b.label == "Rebuild now (full refresh)" for b in at.button)

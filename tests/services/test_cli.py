@@ -64,3 +64,4 @@ def test_warehouse_path_from_the_environment(tmp_path):
               "--quiet", env=env)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "env.duckdb").exists()
+

@@ -22,6 +22,7 @@ TABLE = {
     "override_dq_gate":   (0, 0, 0, 1, 1),
     "view_cost":          (0, 0, 0, 1, 1),
     "change_roles":       (0, 0, 0, 0, 1),
+    "rebuild_warehouse":  (0, 0, 0, 0, 1),
 }
 
 
