@@ -136,7 +136,7 @@ def parse_records(records, *, customer: int, date: int, amount: int, date_format
         try:
             posted = datetime.strptime(text_date, fmt) if fmt else datetime.fromisoformat(text_date)
         except ValueError:
-            how = f"with format {date_format!r}" if date_format else "as an ISO date (give --date-format)"
+            how = f"using format {date_format!r}" if date_format else "as an ISO date (give --date-format)"
             errors.append((line_number, raw, "date", f"cannot parse date {text_date!r} {how}"))
             continue
         if posted.tzinfo is not None:

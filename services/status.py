@@ -58,17 +58,19 @@ def warehouse_status(warehouse) -> WarehouseStatus:
         tables_per_source[src] = len(mine)
     features = (naming.schema("gold"), naming.table("gold_customer_features"))
     gold_customers = counts.get(features, 0)
-    as_of = warehouse.scalar(f"SELECT MAX(as_of_date) FROM {naming.fq('gold', 'gold_customer_features')}") if gold_customers else None
+    as_of = warehouse.scalar(exp.select(exp.func("MAX", exp.column("as_of_date")))
+                             .from_(naming.fq("gold", "gold_customer_features"))) if gold_customers else None
     run = None
     if naming.schema("app") in present:
         runs = warehouse.df(
-            f"SELECT status, finished_ts, started_ts, message FROM {naming.fq('app', 'app_build_runs')} "
-            "ORDER BY started_ts DESC LIMIT 1")
+            exp.select("status", "finished_ts", "started_ts", "message").from_(naming.fq("app", "app_build_runs"))
+            .order_by(exp.Ordered(this=exp.column("started_ts"), desc=True)).limit(1))
         run = runs.iloc[0] if len(runs) else None
     recon = None
     if counts.get((naming.schema("txn"), naming.table("audit_recon"))):
         recons = warehouse.df(
-            f"SELECT status, message FROM {naming.fq('txn', 'audit_recon')} ORDER BY checked_ts DESC LIMIT 1")
+            exp.select("status", "message").from_(naming.fq("txn", "audit_recon"))
+            .order_by(exp.Ordered(this=exp.column("checked_ts"), desc=True)).limit(1))
         recon = recons.iloc[0]
     as_date = lambda v: None if v is None else (v.date() if hasattr(v, "date") else v)  # noqa: E731
     return WarehouseStatus(

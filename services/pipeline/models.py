@@ -27,6 +27,7 @@ from sqlglot import exp
 from services import naming, sqlfiles
 from services.errors import WarehouseError
 from services.pipeline.audit import now
+from services.warehouse import count_rows
 
 BATCHES_TABLE = naming.fq("app", "app_model_batches")
 
@@ -177,7 +178,7 @@ def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: s
         condition = _col(model.key).isin(query=touched)
         statements.append((exp.delete(model.target_fq, where=_col(model.key).isin(query=touched.copy())), None))
     else:
-        statements.append((f"TRUNCATE TABLE {model.target_fq}", None))
+        statements.append((exp.TruncateTable(expressions=[exp.to_table(model.target_fq)]), None))
     insert = insert_statement(model, columns, condition)
     wanted = sqlfiles.placeholders(insert)
     bound = {k: v for k, v in params.items() if k in wanted}
@@ -193,4 +194,4 @@ def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: s
 
 
 def _count(warehouse, model: Model) -> int:
-    return int(warehouse.scalar(f"SELECT COUNT(*) FROM {model.target_fq}"))
+    return count_rows(warehouse, model.target_fq)

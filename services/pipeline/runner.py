@@ -22,6 +22,7 @@ from services import naming, sqlfiles
 from services.errors import SegmentStudioError, WarehouseError
 from services.pipeline import audit
 from services.pipeline.models import MODELS, Model, create_all, materialise
+from services.warehouse import count_rows
 
 Progress = Callable[[str, float], None]
 
@@ -44,9 +45,7 @@ class BuildResult:
 
 def is_empty(warehouse) -> bool:
     """True when nothing has ever been landed (no transactions, no customer feed)."""
-    landed = warehouse.scalar(f"SELECT COUNT(*) FROM {STG_TRANSACTIONS}")
-    cdc = warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('ingest', 'stage_cdc')}")
-    return int(landed) == 0 and int(cdc) == 0
+    return count_rows(warehouse, STG_TRANSACTIONS) == 0 and count_rows(warehouse, naming.fq("ingest", "stage_cdc")) == 0
 
 
 def load_demo(warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
@@ -174,9 +173,10 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
                     reconciled=False, message=str(exc)[:1000])
         raise
     features = naming.fq("gold", "gold_customer_features")
-    as_of_date = warehouse.scalar(f"SELECT MAX(as_of_date) FROM {features}")
-    customers = int(warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('txn', 'dim_customer')} WHERE is_current"))
-    transactions = int(warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('txn', 'fact_transactions')}"))
+    as_of_date = warehouse.scalar(exp.select(exp.func("MAX", exp.column("as_of_date"))).from_(features))
+    customers = count_rows(warehouse, naming.fq("txn", "dim_customer"),
+                           exp.EQ(this=exp.column("is_current"), expression=exp.true()))
+    transactions = count_rows(warehouse, naming.fq("txn", "fact_transactions"))
     record = dict(started_ts=started, status="succeeded", as_of_date=as_of_date, customers=customers,
                   transactions=transactions, gold_rows=gold_rows, reconciled=True)
     _record_run(warehouse, run_id, finished_ts=audit.now(), message="built; checking data quality", **record)

@@ -103,7 +103,9 @@ class DuckDBWarehouse:
         with self._cursor() as cur:
             try:
                 cur.register("_incoming", data)
-                cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                insert = exp.insert(exp.select("*").from_("_incoming"), exp.to_table(table))
+                insert.set("by_name", True)  # columns matched by name, so frames need not list every column
+                cur.execute(insert.sql(dialect=self.dialect))
                 cur.unregister("_incoming")
             except duckdb.Error as exc:
                 raise WarehouseError(f"loading {len(data)} rows into {table} failed: {exc}") from exc
