@@ -17,20 +17,6 @@ def waterfall_frame(steps: list[tuple[str, int]], base: int) -> pd.DataFrame:
     return frame
 
 
-def waterfall(steps: list[tuple[str, int]], base: int) -> go.Figure:
-    """How many customers remain after each top-level condition."""
-    labels = ["All customers", *[_short(label) for label, _ in steps]]
-    values = [base, *[n for _, n in steps]]
-    fig = go.Figure(go.Bar(
-        x=values, y=labels, orientation="h", marker_color=[GREY, *[GREEN] * len(steps)],
-        text=[f"{v:,}" for v in values], textposition="auto",
-        hovertemplate="%{y}<br>%{x:,} customers<extra></extra>",
-    ))
-    fig.update_layout(height=60 + 36 * len(labels), margin=dict(l=0, r=10, t=10, b=0),
-                      yaxis=dict(autorange="reversed"), xaxis=dict(showgrid=False, visible=False))
-    return fig
-
-
 def breakdown(frame: pd.DataFrame, title: str) -> go.Figure:
     """Members per value, beside each value's share of the whole base."""
     top = frame.head(12).iloc[::-1]
@@ -44,6 +30,3 @@ def breakdown(frame: pd.DataFrame, title: str) -> go.Figure:
                       legend=dict(orientation="h", y=-0.15))
     return fig
 
-
-def _short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -92,9 +92,6 @@ def move(root: dict, node_id: str, step: int) -> None:
         items[index], items[target] = items[target], items[index]
 
 
-def count_conditions(root: dict) -> int:
-    return sum(1 + count_conditions(c) if c["kind"] == "group" else 1 for c in root.get("conditions", []))
-
 
 def prune(group: dict, error_of) -> tuple[dict, list[tuple[str, str]]]:
     """The rule without conditions that cannot compile yet, and what was left out.

@@ -80,6 +80,9 @@ def render_group(group: dict, catalog: FeatureCatalog, *, saved, versions_of, re
             else:
                 membership_editor(node, catalog, saved, versions_of)
             error = condition_error(node, catalog, resolver)
+            # Kept on the node (keys starting "_" never reach the definition) so the
+            # page leaves incomplete conditions out without compiling them again.
+            node["_error"] = error
             if error:
                 st.error(f"Condition {i + 1}: {error}", icon=":material/error:")
     _add_buttons(group, nested=nested)

@@ -29,10 +29,6 @@ def build_marker(path: str) -> str:
     return str(value)
 
 
-def _cluster_runs(warehouse) -> dict[str, tuple[int, ...]]:
-    return {}
-
-
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_catalog(path: str, marker: str) -> FeatureCatalog:
     return load_catalog(get_warehouse(path))

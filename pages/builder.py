@@ -6,7 +6,6 @@ import streamlit as st
 
 from components import rule_state, session
 from components.charts import breakdown, waterfall_frame
-from components.rule_editor import condition_error
 from components.rule_tree import render_group
 from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
                                  catalog, compile_json, field_health, library)
@@ -88,8 +87,7 @@ with left:
         st.caption("Each member lands in control or treatment by a hash of the segment id and customer id: "
                    "the same member always lands in the same group.")
 
-complete_rule, incomplete = rule_state.prune(
-    st.session_state["builder_rule"], lambda node: condition_error(node, cat, lib.resolver))
+complete_rule, incomplete = rule_state.prune(st.session_state["builder_rule"], lambda node: node.get("_error"))
 definition_dict = {
     "name": st.session_state.get("builder_name") or "Untitled segment",
     "description": st.session_state.get("builder_description") or "",

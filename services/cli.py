@@ -139,9 +139,11 @@ def cmd_segment_count(args, settings: Settings) -> int:
 
 def cmd_segment_members(args, settings: Settings) -> int:
     import pyarrow.parquet as pq
+    from sqlglot import exp
 
     warehouse, compiled = _compile_spec(args, settings)
-    table = warehouse.arrow(compiled.members_query(with_split=args.with_split).order_by(exp_column("customer_id")))
+    table = warehouse.arrow(compiled.members_query(with_split=args.with_split)
+                            .order_by(exp.column("customer_id", quoted=True)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
@@ -149,12 +151,6 @@ def cmd_segment_members(args, settings: Settings) -> int:
     tmp.replace(out)  # appears whole under its final name or not at all
     print(f"wrote {table.num_rows:,} members to {out}")
     return 0
-
-
-def exp_column(name: str):
-    from sqlglot import exp
-
-    return exp.column(name, quoted=True)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -44,10 +44,7 @@ def _drop_key_constraints(tree: exp.Expression) -> exp.Expression:
             [
                 e
                 for e in schema.expressions
-                if not (
-                    isinstance(e, exp.Constraint)
-                    or isinstance(e, (exp.PrimaryKey, exp.ForeignKey))
-                )
+                if not isinstance(e, (exp.Constraint, exp.PrimaryKey, exp.ForeignKey))
             ],
         )
     return tree

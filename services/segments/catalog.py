@@ -15,7 +15,7 @@ from sqlglot import exp
 from services import naming
 from services.errors import CompileError, SpecError
 from services.segments.features import FEATURES, PICKER_ORDER, FeatureMeta
-from services.segments.spec import Behavior, Group, Membership, SegmentDefinition, Trait, walk
+from services.segments.spec import Behavior, Group, Membership, SegmentDefinition, Trait
 
 FEATURES_TABLE = naming.fq("gold", "gold_customer_features")
 FACT_TABLE = naming.fq("txn", "fact_transactions")
@@ -234,6 +234,3 @@ def load_catalog(warehouse, *, cluster_runs: dict[str, tuple[int, ...]] | None =
         lookalike_models=tuple(lookalike_models),
     )
 
-
-def fields_used(definition: SegmentDefinition) -> set[str]:
-    return {c.field for c in walk(definition.rule) if isinstance(c, Trait)}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Union
 
@@ -391,5 +391,5 @@ def walk(group: Group):
 
 __all__ = [
     "Arm", "Behavior", "Condition", "Group", "Membership", "SCHEMA_VERSION", "SegmentDefinition",
-    "Split", "Trait", "TRAIT_OPS", "COMPARATORS", "walk", "asdict",
+    "Split", "Trait", "TRAIT_OPS", "COMPARATORS", "walk",
 ]

@@ -58,11 +58,6 @@ def bucket_case(split: Split, bucket: exp.Expression | None = None) -> exp.Expre
     return case.else_(exp.Literal.string(thresholds(split)[-1][0]))
 
 
-def group_expression(split: Split, segment_key: str) -> exp.Expression:
-    """The split group of the gold row ``f`` as one expression."""
-    return bucket_case(split, bucket_expression(segment_key))
-
-
 def python_group(split: Split, segment_key: str, customer_id: str) -> str:
     bucket = python_bucket(segment_key, customer_id)
     for name, upper in thresholds(split):
