@@ -55,7 +55,7 @@ class DatabricksSettings:
         if not self.host:
             raise ConfigError("DATABRICKS_HOST is not set: the workspace URL, e.g. https://adb-123.4.azuredatabricks.net "
                               "(Databricks Apps sets it for you)")
-        return re.sub(r"^https?://", "", self.host).rstrip("/")
+        return bare_hostname(self.host)
 
     @property
     def resolved_http_path(self) -> str:
@@ -113,6 +113,10 @@ class DatabricksSettings:
                                             low=5, high=3600),
             retries=seconds("SEGMENT_STUDIO_RETRIES", "retries", 3, low=1, high=60),
         )
+
+
+def bare_hostname(host: str) -> str:
+    return re.sub(r"^https?://", "", host).rstrip("/")
 
 
 def _check_name(name: str, where: str) -> None:

@@ -83,6 +83,12 @@ class DatabricksWarehouse:
         self._lock = threading.Lock()
 
     @property
+    def path(self) -> str:
+        """Where the warehouse is, for status lines (``path`` of the DuckDB engine)."""
+        where = self.settings.http_path or f"warehouse {self.settings.warehouse_id or '?'}"
+        return f"{self.settings.host or '?'} {where}"
+
+    @property
     def identity_key(self) -> str:
         return self.identity.key
 

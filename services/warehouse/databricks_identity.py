@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
-from services.databricks_settings import DatabricksSettings
+from services.databricks_settings import DatabricksSettings, bare_hostname
 from services.errors import ConfigError, WarehouseUnavailableError
 
 
@@ -106,9 +106,17 @@ def connect_arguments(settings: DatabricksSettings, identity: Identity,
     connector's defaults (30 attempts over 15 minutes). The server cancels a
     statement that runs past ``statement_timeout_seconds``.
     """
+    if isinstance(identity, OnBehalfOfUser):
+        hostname, auth = settings.hostname, {"access_token": identity.token}
+    else:
+        credentials = credentials or ServicePrincipalCredentials(settings.host)
+        # In a job the SDK finds the workspace itself; the app and the CLI name it.
+        hostname = settings.hostname if settings.host else bare_hostname(credentials.config().host)
+        auth = {"credentials_provider": credentials.provider()}
     bound = settings.connect_timeout_seconds
     arguments: dict[str, Any] = {
-        "server_hostname": settings.hostname,
+        **auth,
+        "server_hostname": hostname,
         "http_path": settings.resolved_http_path,
         "session_configuration": {"STATEMENT_TIMEOUT": str(settings.statement_timeout_seconds)},
         # Native parameters (``:name`` markers sent separately), never inlined into the text.
@@ -121,9 +129,4 @@ def connect_arguments(settings: DatabricksSettings, identity: Identity,
     }
     if settings.catalog:
         arguments["catalog"] = settings.catalog
-    if isinstance(identity, OnBehalfOfUser):
-        arguments["access_token"] = identity.token
-    else:
-        credentials = credentials or ServicePrincipalCredentials(settings.host)
-        arguments["credentials_provider"] = credentials.provider()
     return arguments

@@ -35,6 +35,7 @@ class CountingConfig:
     def __init__(self, **kwargs):
         type(self).created += 1
         self.kwargs = kwargs
+        self.host = kwargs.get("host") or "https://job-workspace.cloud.databricks.com"
 
     def authenticate(self):
         return {"Authorization": "Bearer sp-token"}
@@ -267,3 +268,11 @@ def test_importing_the_engine_creates_no_sdk_config():
             "print('databricks.sdk' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_a_host_the_sdk_finds_the_workspace(connector):
+    """In a job the runtime knows its workspace: the SDK config names the host."""
+    settings = DatabricksSettings.from_sources({"DATABRICKS_WAREHOUSE_ID": "abc123"})
+    credentials = ServicePrincipalCredentials(None, config_factory=CountingConfig)
+    DatabricksWarehouse(settings, ServicePrincipal(), credentials=credentials, connect=connector).execute("SELECT 1")
+    assert connector.connections[0].kwargs["server_hostname"] == "job-workspace.cloud.databricks.com"
