@@ -14,7 +14,7 @@ from typing import Iterator
 
 import streamlit as st
 
-from services.errors import ConfigError, SegmentStudioError
+from services.errors import ConfigError, SegmentStudioError, WarehouseError
 from services.pipeline.runner import build
 from services.querylog import LoggedWarehouse, QueryContext
 from services.settings import Settings
@@ -127,7 +127,7 @@ def ensure_built(settings: Settings) -> WarehouseStatus:
     if settings.engine == "databricks":
         # The customer's data is never replaced by demo data from a page view:
         # the scheduled build job (databricks.yml) builds gold on Databricks.
-        raise ConfigError("the gold tables are not built on the Databricks SQL warehouse yet: run the "
+        raise WarehouseError("the gold tables are not built on the Databricks SQL warehouse yet: run the "
                           "segment-studio build job (see docs/deploy-databricks.md), then reload")
     st.info("No warehouse yet: building the demo retail warehouse. This happens once and takes a minute or two.")
     bar = st.progress(0.0, text="starting")

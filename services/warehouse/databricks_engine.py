@@ -20,6 +20,7 @@ statements are written so that a rerun repairs a half-finished model.
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -58,6 +59,9 @@ def _rendered(tree_sql: str, placement: Placement) -> str:
     return place(_parsed(tree_sql), placement).sql(dialect=DIALECT)
 
 
+_REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|invalid access token|token (has )?expired", re.I)
+
+
 def _first_line(sql: str) -> str:
     return sql.strip().splitlines()[0][:200] if sql.strip() else ""
 
@@ -93,7 +97,7 @@ class DatabricksWarehouse:
         return self.identity.key
 
     # -- rendering -------------------------------------------------------
-    def render(self, query: Query, params: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def prepare(self, query: Query, params: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """(SQL text, parameters) exactly as they are sent to the warehouse."""
         has_lists = any(isinstance(v, (list, tuple, set, frozenset)) for v in (params or {}).values())
         if isinstance(query, str) and not has_lists:
@@ -154,9 +158,8 @@ class DatabricksWarehouse:
         where = f"SQL warehouse {self.settings.warehouse_id or self.settings.http_path} on {self.settings.host}"
         message = str(exc) or type(exc).__name__
         if isinstance(exc, (dbx.OperationalError, dbx.InterfaceError)):  # RequestError and its retries included
-            context = getattr(exc, "context", {}) or {}
-            code = context.get("http-code")
-            if code in (401, 403) or "401" in message or "403" in message or "nauthori" in message:
+            code = (getattr(exc, "context", None) or {}).get("http-code")
+            if code in (401, 403) or _REFUSED.search(message):
                 again = ("reload the page to sign in again" if isinstance(self.identity, OnBehalfOfUser)
                          else "check the app's service principal and its CAN USE permission on the warehouse")
                 return WarehouseUnavailableError(f"Databricks refused {self.identity.description} for the {where} "
@@ -177,7 +180,7 @@ class DatabricksWarehouse:
 
     # -- running ---------------------------------------------------------
     def _run(self, con, query: Query, params: Mapping[str, Any] | None):
-        sql, bound = self.render(query, params)
+        sql, bound = self.prepare(query, params)
         cursor = con.cursor()
         try:
             cursor.execute(sql, bound or None)
@@ -231,7 +234,7 @@ class DatabricksWarehouse:
         columns = data.column_names
         rows = data.to_pylist()  # Python values (datetime, Decimal, None) the connector can bind
         per_statement = max(1, APPEND_PARAMETERS // max(1, len(columns)))
-        target = exp.Schema(this=exp.to_table(table), expressions=[exp.to_identifier(c) for c in columns])
+        target = exp.Schema(this=exp.to_table(table), expressions=[exp.to_identifier(c, quoted=True) for c in columns])
         statements = []
         for start in range(0, len(rows), per_statement):
             batch = rows[start:start + per_statement]

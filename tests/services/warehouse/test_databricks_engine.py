@@ -125,9 +125,9 @@ def test_append_binds_every_value_in_batches(settings, connector, monkeypatch):
     assert user_warehouse(settings, connector).append(naming.fq("app", "app_build_runs"), rows) == 3
     target = "retail." + naming.fq("app", "app_build_runs")
     assert connector.sent == [
-        (f"INSERT INTO {target} (run_id, rows) VALUES (:v0_0, :v0_1), (:v1_0, :v1_1)",
+        (f"INSERT INTO {target} (`run_id`, `rows`) VALUES (:v0_0, :v0_1), (:v1_0, :v1_1)",
          {"v0_0": "r1", "v0_1": 1, "v1_0": "r2", "v1_1": None}),
-        (f"INSERT INTO {target} (run_id, rows) VALUES (:v0_0, :v0_1)", {"v0_0": "r3", "v0_1": 3}),
+        (f"INSERT INTO {target} (`run_id`, `rows`) VALUES (:v0_0, :v0_1)", {"v0_0": "r3", "v0_1": 3}),
     ]
 
 
