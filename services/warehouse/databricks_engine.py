@@ -14,14 +14,16 @@ each call checks one out for its duration.
 
 Transactions: Databricks SQL commits every statement on its own (Delta),
 so ``transaction`` runs its statements in order on one connection and stops
-at the first failure; it cannot undo the statements before it. The pipeline's
-statements are written so that a rerun repairs a half-finished model.
+at the first failure; it cannot undo the statements before it. For a model
+rebuilt in full the next build repairs that; an incremental append stopped
+between its INSERT and its batch record would take that batch in twice.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Mapping
@@ -44,6 +46,9 @@ DIALECT = "databricks"
 #: rows per INSERT ... VALUES statement in ``append``; keeps each statement's
 #: parameter count (rows x columns) in the low thousands
 APPEND_PARAMETERS = 2_000
+#: a pooled connection idle longer than this is closed rather than reused: the
+#: warehouse ends idle sessions, and a dead one would fail the next query
+IDLE_SECONDS = 600.0
 
 
 @lru_cache(maxsize=2048)
@@ -83,7 +88,7 @@ class DatabricksWarehouse:
                                             if not isinstance(identity, OnBehalfOfUser) else None)
         self._connect = connect
         self._pool_size = pool_size
-        self._idle: list[Any] = []
+        self._idle: list[tuple[float, Any]] = []  # (when it was returned, connection), newest last
         self._lock = threading.Lock()
 
     @property
@@ -121,8 +126,13 @@ class DatabricksWarehouse:
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
+        now = time.monotonic()
         with self._lock:
-            con = self._idle.pop() if self._idle else None
+            stale = [c for returned, c in self._idle if now - returned > IDLE_SECONDS]
+            self._idle = [(returned, c) for returned, c in self._idle if now - returned <= IDLE_SECONDS]
+            con = self._idle.pop()[1] if self._idle else None
+        for old in stale:
+            self._close_quietly(old)
         if con is None:
             con = self._open()
         healthy = False
@@ -135,7 +145,7 @@ class DatabricksWarehouse:
         finally:
             with self._lock:
                 if healthy and len(self._idle) < self._pool_size:
-                    self._idle.append(con)
+                    self._idle.append((time.monotonic(), con))
                     con = None
             if con is not None:
                 self._close_quietly(con)
@@ -150,7 +160,7 @@ class DatabricksWarehouse:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for con in idle:
+        for _, con in idle:
             self._close_quietly(con)
 
     # -- errors ----------------------------------------------------------

@@ -217,6 +217,18 @@ def test_a_network_failure_mid_query_drops_the_connection(settings, connector):
     assert len(connector.connections) == 2
 
 
+def test_an_idle_connection_past_its_time_is_closed_not_reused(settings, connector, monkeypatch):
+    import services.warehouse.databricks_engine as engine
+
+    warehouse = user_warehouse(settings, connector)
+    warehouse.execute("SELECT 1")
+    monkeypatch.setattr(engine, "IDLE_SECONDS", -1.0)
+    warehouse.execute("SELECT 2")
+    assert connector.connections[0].closed and len(connector.connections) == 2
+    warehouse.close()
+    assert connector.connections[1].closed
+
+
 def test_missing_configuration_is_a_config_error_before_connecting(connector):
     from services.errors import ConfigError
 
