@@ -33,13 +33,17 @@ def warehouse_key(settings: Settings, access_token: str | None = None) -> str:
     """
     if settings.engine != "databricks":
         return str(settings.warehouse_path)
+    return DATABRICKS_KEY_PREFIX + _databricks_identity(settings, access_token).key
+
+
+def _databricks_identity(settings: Settings, access_token: str | None = None):
     from services.warehouse.databricks_identity import identity_for
 
     if access_token is None and settings.databricks.identity == "user":
         from components.identity import forwarded_access_token
 
         access_token = forwarded_access_token()
-    return DATABRICKS_KEY_PREFIX + identity_for(settings.databricks, access_token).key
+    return identity_for(settings.databricks, access_token)
 
 
 def _release(warehouse: LoggedWarehouse) -> None:
@@ -61,12 +65,10 @@ def get_warehouse(path: str) -> LoggedWarehouse:
     if not path.startswith(DATABRICKS_KEY_PREFIX):
         return LoggedWarehouse(DuckDBWarehouse(path), batch_size=20, fallback_context=_session_context)
     from components import session
-    from components.identity import forwarded_access_token
     from services.warehouse.databricks_engine import DatabricksWarehouse
-    from services.warehouse.databricks_identity import identity_for
 
     settings = session.settings()
-    identity = identity_for(settings.databricks, forwarded_access_token())
+    identity = _databricks_identity(settings)
     if DATABRICKS_KEY_PREFIX + identity.key != path:
         # Only the session that owns an identity can open its warehouse.
         raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
