@@ -7,11 +7,17 @@ import streamlit as st
 from components import session
 from components.identity import current_identity
 from components.warehouse import query_attribution
+from services.errors import SegmentStudioError
 
 st.set_page_config(page_title="Segment Studio", page_icon=":material/groups:", layout="wide")
 
-settings = session.settings()
-identity = current_identity(settings)
+try:
+    settings = session.settings()
+    identity = current_identity(settings)
+except SegmentStudioError as exc:
+    # Bad settings or an unreachable warehouse: say which, instead of a traceback.
+    st.error(f"Segment Studio cannot start: {exc}")
+    st.stop()
 
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],

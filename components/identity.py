@@ -36,6 +36,12 @@ def _assigned_role(path: str, email: str) -> str | None:
         return None
 
 
+def forwarded_access_token() -> str | None:
+    """The signed-in user's token, forwarded by the Databricks Apps proxy when user authorization is on."""
+    headers = dict(st.context.headers or {})
+    return headers.get("X-Forwarded-Access-Token") or headers.get("x-forwarded-access-token") or None
+
+
 def current_identity(settings: Settings) -> Identity:
     # Outside a browser request (AppTest, bare scripts) the headers are simply empty.
     headers = dict(st.context.headers or {})
@@ -44,7 +50,9 @@ def current_identity(settings: Settings) -> Identity:
     if settings.default_role and not forwarded:
         role = settings.default_role
     else:
-        role = _assigned_role(str(settings.warehouse_path), user) or load_role_map(settings.roles_file).role_for(user)
+        from components.warehouse import warehouse_key
+
+        role = _assigned_role(warehouse_key(settings), user) or load_role_map(settings.roles_file).role_for(user)
     identity = Identity(user=user, role=role)
     st.session_state["identity"] = identity
     return identity

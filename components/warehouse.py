@@ -1,4 +1,11 @@
-"""The warehouse connection and status, cached for every session of the app."""
+"""The warehouse connection and status, cached for every session of the app.
+
+Everything cached here is keyed by a warehouse key (``warehouse_key``): the
+DuckDB file's path locally, exactly as before; on Databricks the engine and
+the identity the queries run as. With on-behalf-of-user identity every user
+has their own key, so no connection and no cached result is ever shared
+between users; with the app's service principal there is one key for all.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from typing import Iterator
 
 import streamlit as st
 
-from services.errors import SegmentStudioError
+from services.errors import ConfigError, SegmentStudioError, WarehouseError
 from services.pipeline.runner import build
 from services.querylog import LoggedWarehouse, QueryContext
 from services.settings import Settings
@@ -15,14 +22,58 @@ from services.status import WarehouseStatus, warehouse_status
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 
-@st.cache_resource(show_spinner=False)
-def get_warehouse(path: str) -> LoggedWarehouse:
-    """One DuckDB connection per app process; each query takes its own cursor.
+DATABRICKS_KEY_PREFIX = "databricks:"
 
+
+def warehouse_key(settings: Settings, access_token: str | None = None) -> str:
+    """The key every cached warehouse, connection and result of this session hangs on.
+
+    ``access_token`` is the signed-in user's forwarded token; when it is not
+    given it is read from the request (only used with on-behalf-of-user identity).
+    """
+    if settings.engine != "databricks":
+        return str(settings.warehouse_path)
+    return DATABRICKS_KEY_PREFIX + _databricks_identity(settings, access_token).key
+
+
+def _databricks_identity(settings: Settings, access_token: str | None = None):
+    from services.warehouse.databricks_identity import identity_for
+
+    if access_token is None and settings.databricks.identity == "user":
+        from components.identity import forwarded_access_token
+
+        access_token = forwarded_access_token()
+    return identity_for(settings.databricks, access_token)
+
+
+def _release(warehouse: LoggedWarehouse) -> None:
+    # An evicted Databricks identity closes its sessions on the warehouse; the
+    # DuckDB file stays open for the life of the process, as it always has.
+    if warehouse.engine != "DuckDB":
+        warehouse.inner.close()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, on_release=_release)
+def get_warehouse(path: str) -> LoggedWarehouse:
+    """One warehouse per key (see ``warehouse_key``): a DuckDB file, or one Databricks identity.
+
+    DuckDB: one connection per app process; each query takes its own cursor.
+    Databricks: a small pool of connections for one identity, opened lazily.
     Every query the app runs is logged (who, page, segment, duration, rows) to
     the ops source, which the Cost page turns into cost per page and segment.
     """
-    return LoggedWarehouse(DuckDBWarehouse(path), batch_size=20, fallback_context=_session_context)
+    if not path.startswith(DATABRICKS_KEY_PREFIX):
+        return LoggedWarehouse(DuckDBWarehouse(path), batch_size=20, fallback_context=_session_context)
+    from components import session
+    from services.warehouse.databricks_engine import DatabricksWarehouse
+
+    settings = session.settings()
+    identity = _databricks_identity(settings)
+    if DATABRICKS_KEY_PREFIX + identity.key != path:
+        # Only the session that owns an identity can open its warehouse.
+        raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
+    return LoggedWarehouse(DatabricksWarehouse(settings.databricks, identity), batch_size=20,
+                           fallback_context=_session_context)
 
 
 def _session_context() -> QueryContext | None:
@@ -38,7 +89,7 @@ def _session_context() -> QueryContext | None:
 @contextmanager
 def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None]:
     """Attribute the queries of one script run to the user and page; write the log after it."""
-    warehouse = get_warehouse(str(settings.warehouse_path))
+    warehouse = get_warehouse(warehouse_key(settings))
     st.session_state["query_context"] = (user, page, "")
     try:
         with warehouse.context(user=user, page=page):
@@ -54,7 +105,7 @@ def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None
 @contextmanager
 def attribute_segment(settings: Settings, segment_id: str | None) -> Iterator[None]:
     """A block whose queries are attributed to a segment as well (same user and page)."""
-    warehouse = get_warehouse(str(settings.warehouse_path))
+    warehouse = get_warehouse(warehouse_key(settings))
     user, page, _ = st.session_state.get("query_context", ("", "", ""))
     st.session_state["query_context"] = (user, page, segment_id or "")
     try:
@@ -71,10 +122,15 @@ def cached_status(path: str) -> WarehouseStatus:
 
 def ensure_built(settings: Settings) -> WarehouseStatus:
     """Build the demo warehouse on first start, with progress in the page."""
-    path = str(settings.warehouse_path)
+    path = warehouse_key(settings)
     status = cached_status(path)
     if status.is_built:
         return status
+    if settings.engine == "databricks":
+        # The customer's data is never replaced by demo data from a page view:
+        # the scheduled build job (databricks.yml) builds gold on Databricks.
+        raise WarehouseError("the gold tables are not built on the Databricks SQL warehouse yet: run the "
+                          "segment-studio build job (see docs/deploy-databricks.md), then reload")
     st.info("No warehouse yet: building the demo retail warehouse. This happens once and takes a minute or two.")
     bar = st.progress(0.0, text="starting")
     build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed,
@@ -95,6 +151,6 @@ def rebuild(settings: Settings, *, progress):
     """A full refresh of the pipeline; clears every cached figure afterwards."""
     from services.pipeline.runner import run_pipeline
 
-    result = run_pipeline(get_warehouse(str(settings.warehouse_path)), full_refresh=True, progress=progress)
+    result = run_pipeline(get_warehouse(warehouse_key(settings)), full_refresh=True, progress=progress)
     st.cache_data.clear()
     return result

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import session
 from components.identity import _assigned_role
-from components.warehouse import ensure_built, get_warehouse
+from components.warehouse import ensure_built, get_warehouse, warehouse_key
 from services.errors import SegmentStudioError
 from services.rbac import PERMISSIONS, ROLES, load_role_map
 from services.role_assignments import assign_role, assignments
@@ -18,7 +18,7 @@ st.title("Roles")
 session.gate("change_roles", feature="Role administration", reason="it decides who may see and export customer data")
 try:
     ensure_built(settings)
-    warehouse = get_warehouse(str(settings.warehouse_path))
+    warehouse = get_warehouse(warehouse_key(settings))
     current = assignments(warehouse)
 except SegmentStudioError as exc:
     st.error(f"The role assignments could not be read: {exc}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from components import audit, session
-from components.warehouse import ensure_built
+from components.warehouse import ensure_built, warehouse_key
 from services.errors import SegmentStudioError
 
 settings = session.settings()
-path = str(settings.warehouse_path)
+path = warehouse_key(settings)
 
 st.title("Audit log")
 # The log names people and what they exported, so it is for the roles that

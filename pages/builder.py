@@ -9,7 +9,7 @@ from components.charts import breakdown, waterfall_frame
 from components.rule_tree import render_group
 from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
                                  catalog, compile_json, field_health, library)
-from components.warehouse import attribute_segment, ensure_built
+from components.warehouse import attribute_segment, ensure_built, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
@@ -17,7 +17,7 @@ from services.segments.spec import SegmentDefinition
 
 settings = session.settings()
 identity = session.identity()
-path = str(settings.warehouse_path)
+path = warehouse_key(settings)
 
 st.title("Segment Builder")
 try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from components import cost, session
-from components.warehouse import ensure_built
+from components.warehouse import ensure_built, warehouse_key
 from services.cost import DIMENSIONS
 from services.errors import SegmentStudioError
 
 settings = session.settings()
-path = str(settings.warehouse_path)
+path = warehouse_key(settings)
 
 st.title("Cost")
 session.gate("view_cost", feature="Cost", reason="it shows what each cost centre spends")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from components import quality, session
-from components.warehouse import ensure_built
+from components.warehouse import ensure_built, warehouse_key
 from services.errors import SegmentStudioError
 from services.quality.overview import summarize
 
 settings = session.settings()
-path = str(settings.warehouse_path)
+path = warehouse_key(settings)
 
 st.title("Data Quality")
 session.gate("view_data_quality", feature="Data quality",

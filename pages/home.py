@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import session
-from components.warehouse import ensure_built, expected_rebuild, rebuild
+from components.warehouse import ensure_built, expected_rebuild, rebuild, warehouse_key
 from services import rbac
 from services.cost import estimate_action_cost
 from services.errors import SegmentStudioError
@@ -39,7 +39,8 @@ st.write(
     f"**{status.build_status}** at {status.built_at:%Y-%m-%d %H:%M UTC} · {status.build_message or ''}"
     if status.built_at is not None else status.build_status
 )
-st.caption(f"Embedded warehouse file: `{status.location}` · gold table: {status.gold_columns} columns per customer")
+where = "Embedded warehouse file" if status.engine == "DuckDB" else status.engine
+st.caption(f"{where}: `{status.location}` · gold table: {status.gold_columns} columns per customer")
 
 st.subheader("Rows per source")
 labels = {"ingest": "Ingest & landing", "ops": "Operational logs", "gov": "Governance & catalog",
@@ -54,7 +55,7 @@ st.table(table)
 
 if rbac.can(identity.role, "rebuild_warehouse"):
     with st.expander("Rebuild the warehouse from the landing zone"):
-        seconds = expected_rebuild(str(settings.warehouse_path))
+        seconds = expected_rebuild(warehouse_key(settings))
         if seconds is None:
             st.caption("No earlier build to estimate from.")
         else:

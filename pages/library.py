@@ -8,13 +8,13 @@ import streamlit as st
 from components import session
 
 from components.segments import cached_library, library
-from components.warehouse import ensure_built
+from components.warehouse import ensure_built, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 
 settings = session.settings()
 identity = session.identity()
-path = str(settings.warehouse_path)
+path = warehouse_key(settings)
 
 st.title("Segment Library")
 try:

@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Mapping
 
 from services.errors import SegmentStudioError
 from services.settings import Settings
@@ -34,7 +35,15 @@ def _progress(quiet: bool):
     return report
 
 
-def _open(path: Path):
+def _open(path: Path, settings: Settings | None = None):
+    """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not."""
+    if settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path):
+        from services.warehouse.databricks_engine import DatabricksWarehouse
+        from services.warehouse.databricks_identity import ServicePrincipal
+
+        # No signed-in user on a command line: the SDK's default credentials
+        # (a job's run-as identity, a profile, or DATABRICKS_CLIENT_ID/SECRET).
+        return DatabricksWarehouse(settings.databricks, ServicePrincipal(description="the Databricks SDK's default credentials"))
     from services.warehouse.duckdb_engine import DuckDBWarehouse
 
     return DuckDBWarehouse(path)
@@ -43,7 +52,7 @@ def _open(path: Path):
 def cmd_build(args, settings: Settings) -> int:
     from services.pipeline.runner import build
 
-    warehouse = _open(args.warehouse or settings.warehouse_path)
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     result = build(warehouse, customers=args.customers or settings.demo_customers,
                    seed=args.seed if args.seed is not None else settings.demo_seed,
                    as_of=args.as_of, progress=_progress(args.quiet), full_refresh=args.full_refresh)
@@ -61,7 +70,7 @@ def cmd_import(args, settings: Settings) -> int:
     from services.pipeline.models import create_all
     from services.pipeline.runner import run_pipeline
 
-    warehouse = _open(args.warehouse or settings.warehouse_path)
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     create_all(warehouse)
     result = import_transactions(
         warehouse, args.file, customer_col=args.customer_col, date_col=args.date_col,
@@ -85,7 +94,7 @@ def cmd_import(args, settings: Settings) -> int:
 def cmd_status(args, settings: Settings) -> int:
     from services.status import warehouse_status
 
-    warehouse = _open(args.warehouse or settings.warehouse_path)
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     status = warehouse_status(warehouse)
     print(f"engine: {status.engine}\nas-of date: {status.as_of_date}\nlast build: {status.built_at} "
           f"({status.build_status})\nreconciled: {status.reconciled}")
@@ -117,7 +126,7 @@ def _compile_spec(args, settings: Settings):
         segment_id = data.get("segment_id")
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
-    warehouse = _open(args.warehouse or settings.warehouse_path)
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     compiled = compile_definition(definition, load_catalog(warehouse), resolver=SegmentLibrary(warehouse).resolver,
                                   segment_id=segment_id)
     return warehouse, compiled
@@ -209,10 +218,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ if env is None else env)
         return args.func(args, settings)
     except SegmentStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,6 +8,8 @@
     │   └── ImportFileError       a transaction file that cannot be read at all
     ├── CompileError              a valid definition that cannot become SQL
     ├── WarehouseError            the engine failed (translated driver errors)
+    │   ├── WarehouseUnavailableError  cannot reach or sign in to the engine (cold, down, token expired)
+    │   ├── QueryError            the engine ran the statement and refused it (syntax, grants, timeout)
     │   └── ReconciliationError   raw -> fact counts or checksums do not match
     ├── ExportError               an export job failed
     └── PermissionDeniedError     the role does not allow the action
@@ -41,6 +43,14 @@ class CompileError(SegmentStudioError):
 
 class WarehouseError(SegmentStudioError):
     """A query or load failed in the engine."""
+
+
+class WarehouseUnavailableError(WarehouseError):
+    """The engine could not be reached or signed in to within the configured bounds."""
+
+
+class QueryError(WarehouseError):
+    """The engine was reached but refused or cancelled the statement."""
 
 
 class ReconciliationError(WarehouseError):

@@ -1,15 +1,19 @@
 """Settings: a frozen value read once from the environment by an entry point.
 
 ``app.py`` and the CLI call ``Settings.from_env(os.environ)`` and pass the
-result down; services never read ``os.environ`` themselves.
+result down; services never read ``os.environ`` themselves. When
+``SEGMENT_STUDIO_SETTINGS_FILE`` names a TOML file, its ``engine`` and
+``[databricks]`` table are read under the environment (the environment wins).
 """
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
+from services.databricks_settings import DatabricksSettings
 from services.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +32,26 @@ def _price(raw: str | None) -> float:
     return value
 
 
+#: duckdb is the embedded default; spark is the test engine of the equivalence suite.
+ENGINES = ("duckdb", "databricks", "spark")
+_FILE_KEYS = {"engine", "databricks"}
+
+
+def _settings_file(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = tomllib.loads(Path(raw).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"SEGMENT_STUDIO_SETTINGS_FILE={raw}: cannot read it ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"SEGMENT_STUDIO_SETTINGS_FILE={raw} is not valid TOML: {exc}") from None
+    unknown = set(data) - _FILE_KEYS
+    if unknown:
+        raise ConfigError(f"{raw}: unknown settings {sorted(unknown)}; expected some of {sorted(_FILE_KEYS)}")
+    return data
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path = DEFAULT_WAREHOUSE
@@ -39,6 +63,7 @@ class Settings:
     roles_file: Path = PROJECT_ROOT / "roles.toml"
     #: what one hour of warehouse time costs, for estimates shown before heavy actions
     price_per_warehouse_hour: float = 5.0
+    databricks: DatabricksSettings = DatabricksSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -54,9 +79,10 @@ class Settings:
         role = env.get("SEGMENT_STUDIO_ROLE") or None
         if role is not None and role not in ("viewer", "marketer", "analyst", "manager", "admin"):
             raise ConfigError(f"SEGMENT_STUDIO_ROLE={role!r} is not a role; use viewer, marketer, analyst, manager or admin")
-        engine = env.get("SEGMENT_STUDIO_ENGINE", "duckdb")
-        if engine not in ("duckdb",):
-            raise ConfigError(f"SEGMENT_STUDIO_ENGINE={engine!r} is not supported here; use 'duckdb'")
+        file = _settings_file(env.get("SEGMENT_STUDIO_SETTINGS_FILE"))
+        engine = env.get("SEGMENT_STUDIO_ENGINE") or file.get("engine") or "duckdb"
+        if engine not in ENGINES:
+            raise ConfigError(f"SEGMENT_STUDIO_ENGINE={engine!r} is not an engine; use {', '.join(ENGINES)}")
         return cls(
             warehouse_path=Path(env.get("SEGMENT_STUDIO_WAREHOUSE") or DEFAULT_WAREHOUSE),
             engine=engine,
@@ -67,4 +93,5 @@ class Settings:
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
             price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
+            databricks=DatabricksSettings.from_sources(env, file.get("databricks")),
         )

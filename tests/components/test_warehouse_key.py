@@ -1,0 +1,44 @@
+"""Cached warehouses and results hang on a key that carries the identity on Databricks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from components.warehouse import warehouse_key
+from services.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABRICKS = {"SEGMENT_STUDIO_ENGINE": "databricks", "DATABRICKS_HOST": "https://h", "DATABRICKS_WAREHOUSE_ID": "w"}
+
+
+def test_duckdb_keys_on_the_file_as_before(tmp_path):
+    settings = Settings.from_env({"SEGMENT_STUDIO_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    assert warehouse_key(settings, "any-token") == str(tmp_path / "w.duckdb")
+
+
+def test_each_user_has_their_own_key_and_no_key_reveals_a_token():
+    settings = Settings.from_env({**DATABRICKS, "SEGMENT_STUDIO_IDENTITY": "user"})
+    ana, bo = warehouse_key(settings, "token-of-ana"), warehouse_key(settings, "token-of-bo")
+    assert ana != bo
+    assert ana == warehouse_key(settings, "token-of-ana")
+    assert "token-of" not in ana + bo
+
+
+def test_the_service_principal_has_one_key_distinct_from_every_user():
+    as_app = Settings.from_env(DATABRICKS)
+    as_user = Settings.from_env({**DATABRICKS, "SEGMENT_STUDIO_IDENTITY": "user"})
+    assert warehouse_key(as_app, "token-of-ana") == warehouse_key(as_app, "token-of-bo")
+    assert warehouse_key(as_app, "x") not in {warehouse_key(as_user, "token-of-ana"), warehouse_key(as_user, "x")}
+
+
+def test_pages_and_components_key_their_caches_by_warehouse_key():
+    """A cache keyed by the bare DuckDB path would be shared by every Databricks user."""
+    offenders = []
+    for folder in ("pages", "components"):
+        for path in (ROOT / folder).glob("*.py"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if re.search(r"settings\.warehouse_path", line) and "def warehouse_key" not in line:
+                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    # warehouse_key itself is the one place that turns the path into a key.
+    assert [o for o in offenders if not o.startswith("components/warehouse.py")] == []
