@@ -28,6 +28,11 @@ def app_url(e2e_warehouse, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    # Assertions wait as long as page actions do: on a shared 2-core machine the first
+    # render of a page can take longer than Playwright's 5-second default.
+    expect.set_options(timeout=30_000)
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
