@@ -50,7 +50,8 @@ def merge_statement(target: exp.Table, source: exp.Select, columns: list[str], k
     whens = []
     if others:
         whens.append(exp.When(matched=True, source=False, then=exp.Update(
-            expressions=[exp.EQ(this=t(c), expression=s(c)) for c in others])))
+            # SET names the target column unqualified: DuckDB refuses "tgt"."col" there, Databricks takes both.
+            expressions=[exp.EQ(this=exp.column(c, quoted=True), expression=s(c)) for c in others])))
     whens.append(exp.When(matched=False, source=False, then=exp.Insert(
         this=exp.Tuple(expressions=[exp.column(c, quoted=True) for c in columns]),
         expression=exp.Tuple(expressions=[s(c) for c in columns]))))
