@@ -39,6 +39,8 @@ class Settings:
     roles_file: Path = PROJECT_ROOT / "roles.toml"
     #: what one hour of warehouse time costs, for estimates shown before heavy actions
     price_per_warehouse_hour: float = 5.0
+    #: where export files go unless a job names a folder (a local path or a Unity Catalog volume path)
+    export_dir: Path = PROJECT_ROOT / "data" / "exports"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -67,4 +69,5 @@ class Settings:
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
             price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
+            export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
         )

@@ -14,6 +14,7 @@ its snapshot are cleared first, and outputs only ever appear whole.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -219,8 +220,17 @@ def start(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None =
             run_job(warehouse, job_id, output_dir=output_dir, auth_header=auth_header)
         except SegmentStudioError:
             pass  # recorded on the job row; the page shows it from there
+        finally:
+            flush = getattr(warehouse, "flush", None)
+            if flush is not None:  # a query-logging warehouse: write the job's query log now
+                try:
+                    flush()
+                except SegmentStudioError:
+                    pass
 
-    thread = threading.Thread(target=target, name=f"export-{job_id}", daemon=True)
+    # The copied context carries the caller's query attribution (user, page) onto the thread.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(target,), name=f"export-{job_id}", daemon=True)
     thread.start()
     return thread
 
