@@ -154,6 +154,10 @@ def live_status() -> None:
     if not job.finished:
         st.progress(job.progress, text=f"{job.job_id}: {job.status} · {job.message or ''}")
         return
+    if st.session_state.get("exports_announced") != job_id:
+        # Once per job: rerun the whole page so the history below shows the finished job.
+        st.session_state["exports_announced"] = job_id
+        st.rerun()
     if job.status == "succeeded":
         st.success(f"Export {job.job_id} succeeded: {job.rows_exported:,} rows · sha256 {job.checksum[:16]}…")
         ui.download_button(job, key=f"exports_download_{job.job_id}")
