@@ -124,6 +124,8 @@ class Destination:
     #: measured throughput, for the duration estimate shown before the click
     seconds_per_row = 1e-6
     key_column = "customer_id"
+    #: output columns normalised in the warehouse and hashed afterwards, once per distinct value
+    hash_after_fetch: tuple[str, ...] = ()
 
     # -- columns ----------------------------------------------------------
     def projections(self, request: ExportRequest) -> list[exp.Expression]:

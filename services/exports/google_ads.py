@@ -33,8 +33,11 @@ class GoogleAdsDestination(FileDestination):
     expected_match_rate = 0.45
     seconds_per_row = 3e-6
 
+    hash_after_fetch = ("First Name", "Last Name")
+
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
-        columns = [norm.hashed(value).as_(key, quoted=True) for key, value in _normalised().items()]
+        columns = [(value if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
+                   for key, value in _normalised().items()]
         country = exp.Upper(this=norm.country_code(contact("country")))
         return columns + [country.as_("Country", quoted=True), norm.clear_zip(contact("postal_code")).as_("Zip", quoted=True)]
 

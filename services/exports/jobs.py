@@ -292,7 +292,7 @@ def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, prog
         saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
         report("selecting members", 0.05)
         source = _source(dest, request, audience.source_query(compiled, request.attributes))
-        rows = warehouse.arrow(_projection(dest, request, source))
+        rows = _fetch(warehouse, dest, _projection(dest, request, source))
         members = rows.num_rows
         rows, excluded = _exclusions(rows, request)
         report("saving the membership snapshot", 0.35)
@@ -358,7 +358,16 @@ def _projection(dest: Destination, request: ExportRequest, source: exp.Expressio
     return (exp.select(*dest.projections(request), src("customer_id").as_(_KEY, quoted=True),
                        src("split_group").as_(_SPLIT, quoted=True),
                        dest.exclusion_reason(request).as_(_REASON, quoted=True))
-            .from_(source).order_by(src("customer_id")))
+            .from_(source))
+
+
+def _fetch(warehouse, dest: Destination, query: exp.Select) -> pa.Table:
+    """Run the projection, hash the by-value columns, order by member id (the output's fixed order)."""
+    rows = warehouse.arrow(query)
+    for name in dest.hash_after_fetch:
+        rows = rows.set_column(rows.column_names.index(name), name, norm.hash_by_value(rows.column(name)))
+    # Sorting here, on one key column, is cheaper than sorting wide hashed rows in the warehouse.
+    return rows.sort_by(_KEY)
 
 
 def _exclusions(rows: pa.Table, request: ExportRequest) -> tuple[pa.Table, dict[str, int]]:
@@ -391,7 +400,7 @@ def _diff_rows(warehouse, dest: Destination, request: ExportRequest, rows: pa.Ta
     added_ids, _ = snapshots.diff(warehouse, job_id, previous)
     added = rows.filter(pc.is_in(rows.column(_KEY), value_set=added_ids))
     removed_source = audience.removed_source(snapshots.removed_ids(job_id, previous), request.attributes)
-    removed = warehouse.arrow(_projection(dest, request, _source(dest, request, removed_source)))
+    removed = _fetch(warehouse, dest, _projection(dest, request, _source(dest, request, removed_source)))
     # A member who left is removed whatever their identifiers look like now.
     removed = removed.set_column(removed.column_names.index(_REASON), _REASON, pa.nulls(removed.num_rows, pa.string()))
     removed = removed.cast(added.schema) if removed.schema != added.schema else removed

@@ -33,6 +33,10 @@ Sources (checked November 2026):
 
 from __future__ import annotations
 
+import hashlib
+
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 # ISO 3166-1 alpha-2 -> ITU calling code, for national numbers that lack one.
@@ -237,5 +241,21 @@ def gender(value: exp.Expression) -> exp.Expression:
 
 
 def hashed(value: exp.Expression) -> exp.Expression:
-    """SHA-256 of a normalised value; NULL (no identifier) stays NULL."""
+    """SHA-256 of a normalised value in the warehouse; NULL (no identifier) stays NULL."""
     return sha256(value)
+
+
+def hash_by_value(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """SHA-256 (lowercase hex of the UTF-8 text) of each value, each distinct value hashed once.
+
+    Most keys of a customer file take few distinct values (two genders, a
+    dozen months, a few hundred cities and first names), so hashing the
+    dictionary of distinct values and taking from it is far cheaper than a
+    hash per row. Emails and phones, distinct per member, are hashed in the
+    warehouse instead (``hashed``). NULL stays NULL.
+    """
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = pc.dictionary_encode(array.cast(pa.string()))
+    digests = pa.array([hashlib.sha256(v.encode("utf-8")).hexdigest() for v in encoded.dictionary.to_pylist()],
+                       type=pa.string())
+    return digests.take(encoded.indices)
