@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -40,21 +41,61 @@ def _finish(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
+_NEEDS_QUOTING = r'[",\r\n]'
+
+
+def _plain(rows: pa.Table) -> bool:
+    """True when every column is text and no value needs CSV quoting (hex digests, ids, digits...)."""
+    if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
+               for f in rows.schema):
+        return False
+    if any(",\"" in name or "\n" in name for name in rows.column_names):
+        return False
+    return not any(pc.any(pc.match_substring_regex(rows.column(name), _NEEDS_QUOTING)).as_py()
+                   for name in rows.column_names if not pa.types.is_null(rows.schema.field(name).type))
+
+
+def _plain_lines(chunk: pa.Table) -> pa.Buffer:
+    """The rows as CSV lines, joined in Arrow: one vectorised pass instead of a CSV writer's per-value work.
+
+    Only for text that needs no quoting; NULL becomes an empty field, as the
+    CSV writer writes it. The result is the value buffer of one string array
+    whose elements are the lines, each ending in a newline.
+    """
+    columns = [chunk.column(n).cast(pa.string()) for n in chunk.column_names]
+    line = pc.binary_join_element_wise(*columns, ",", null_handling="replace", null_replacement="")
+    lines = pc.binary_join_element_wise(line, pa.scalar(""), "\n").combine_chunks() if isinstance(
+        line, pa.ChunkedArray) else pc.binary_join_element_wise(line, pa.scalar(""), "\n")
+    if not len(lines):
+        return pa.py_buffer(b"")
+    offsets = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, lines.buffers()[1]], offset=lines.offset)
+    first, last = offsets[0].as_py(), offsets[-1].as_py()
+    return lines.buffers()[2].slice(first, last - first)
+
+
 def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] = lambda f: None) -> str:
     """Write ``rows`` as CSV (header, UTF-8, RFC 4180 quoting) to ``final`` atomically; return its SHA-256."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = partial_path(final)
     digest = hashlib.sha256()
+    plain = _plain(rows)
     try:
         with open(tmp, "wb") as out:
             total = max(rows.num_rows, 1)
             for start in range(0, max(rows.num_rows, 1), CHUNK_ROWS):
                 chunk = rows.slice(start, CHUNK_ROWS)
-                sink = pa.BufferOutputStream()
-                # Nulls are written as empty fields: what every upload format reads as "no value".
-                pacsv.write_csv(chunk, sink, write_options=pacsv.WriteOptions(include_header=start == 0,
-                                                                             quoting_style="needed"))
-                data = sink.getvalue()
+                if plain:
+                    data = _plain_lines(chunk)
+                    if start == 0:
+                        header = (",".join(rows.column_names) + "\n").encode("utf-8")
+                        digest.update(header)
+                        out.write(header)
+                else:
+                    sink = pa.BufferOutputStream()
+                    # Nulls are written as empty fields: what every upload format reads as "no value".
+                    pacsv.write_csv(chunk, sink, write_options=pacsv.WriteOptions(include_header=start == 0,
+                                                                                 quoting_style="needed"))
+                    data = sink.getvalue()
                 digest.update(data)
                 out.write(data)
                 progress(min((start + chunk.num_rows) / total, 1.0))

@@ -139,10 +139,12 @@ def stages() -> list[dict[str, exp.Expression]]:
         {
             "n_email_clean": email_clean,
             "n_phone_raw": trim_space(_c("phone")),
-            "n_phone_digits": _replace_all(_text(_c("phone")), "[^0-9]"),
-            "n_phone_code": _calling_code(exp.Upper(this=trim_space(_c("country")))),
+            "n_phone_digits": _replace_all(_text(_c("phone")), "[^0-9]+"),
+            "n_country_iso": exp.Upper(this=trim_space(_c("country"))),
         },
         {
+            # One CASE branch per country: over a staged column, not a copy of the trimming per branch.
+            "n_phone_code": _calling_code(n("country_iso")),
             "n_email": exp.If(this=exp.RegexpLike(this=n("email_clean"), expression=_s(EMAIL_PATTERN)),
                               true=n("email_clean"), false=exp.null()),
             "n_phone_intl": (exp.Case()
@@ -191,7 +193,7 @@ def phone_e164(digits: exp.Expression) -> exp.Expression:
 # -- names and places ------------------------------------------------------------------
 def meta_name(value: exp.Expression) -> exp.Expression:
     """Meta FN/LN: lower case, letters only (UTF-8 letters such as 'é' kept), no punctuation or spaces."""
-    return _blank_to_null(_replace_all(exp.Lower(this=_text(value)), r"[^\pL]"))
+    return _blank_to_null(_replace_all(exp.Lower(this=_text(value)), r"[^\pL]+"))
 
 
 def google_first_name(value: exp.Expression) -> exp.Expression:
@@ -206,7 +208,7 @@ def google_last_name(value: exp.Expression) -> exp.Expression:
 
 def meta_city(value: exp.Expression) -> exp.Expression:
     """Meta CT: a-z only (accents folded: 'Zürich' -> 'zurich'), no spaces or punctuation."""
-    return _blank_to_null(_replace_all(exp.func("STRIP_ACCENTS", exp.Lower(this=_text(value))), "[^a-z]"))
+    return _blank_to_null(_replace_all(exp.func("STRIP_ACCENTS", exp.Lower(this=_text(value))), "[^a-z]+"))
 
 
 def country_code(value: exp.Expression) -> exp.Expression:

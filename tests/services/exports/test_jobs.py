@@ -172,3 +172,18 @@ def test_background_start_finishes_and_reports_progress(warehouse, tmp_path):
     job = jobs.get(warehouse, job_id)
     assert job.status == "succeeded" and job.progress == 1.0 and Path(job.output_path).exists()
     assert job_id in set(jobs.history(warehouse)["job_id"])
+
+
+def test_csv_fast_path_and_quoting_path_agree_on_content(tmp_path):
+    import pyarrow as pa
+
+    from services.exports.files import _plain, write_csv
+
+    plain = pa.table({"a": ["x", None, "z"], "b": ["1", "2", None]})
+    quoted = pa.table({"a": ["x,1", None, 'say "hi"'], "b": ["1", "2", None]})
+    assert _plain(plain) and not _plain(quoted)
+    write_csv(plain, tmp_path / "plain.csv")
+    write_csv(quoted, tmp_path / "quoted.csv")
+    assert (tmp_path / "plain.csv").read_text() == "a,b\nx,1\n,2\nz,\n"
+    with open(tmp_path / "quoted.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == [["a", "b"], ["x,1", "1"], ["", "2"], ['say "hi"', ""]]
