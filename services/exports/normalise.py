@@ -100,6 +100,18 @@ def _c(name: str) -> exp.Column:
     return exp.column("c_" + name, table="src", quoted=True)
 
 
+# What people put between the digits of a phone number; TRANSLATE deletes them far faster
+# than a regular expression, which stays as the fallback for anything else.
+_PHONE_PUNCTUATION = " ()-.+/"
+
+
+def _digits(phone: exp.Expression) -> exp.Expression:
+    text = _text(phone)
+    quick = exp.func("TRANSLATE", text.copy(), _s(_PHONE_PUNCTUATION), _s(""))
+    return exp.If(this=exp.RegexpLike(this=quick.copy(), expression=_s("^[0-9]*$")), true=quick,
+                  false=_replace_all(text, "[^0-9]+"))
+
+
 def _starts(value: exp.Expression, prefix: str) -> exp.Expression:
     return exp.StartsWith(this=value, expression=_s(prefix))
 
@@ -138,8 +150,12 @@ def stages() -> list[dict[str, exp.Expression]]:
     return [
         {
             "n_email_clean": email_clean,
-            "n_phone_raw": trim_space(_c("phone")),
-            "n_phone_digits": _replace_all(_text(_c("phone")), "[^0-9]+"),
+            # '+' or '00' before the first digit marks a number that carries its country code.
+            "n_phone_prefix": (exp.Case()
+                               .when(exp.RegexpLike(this=_text(_c("phone")), expression=_s(rf"^{_SPACE}*\+")), _s("+"))
+                               .when(exp.RegexpLike(this=_text(_c("phone")), expression=_s(rf"^{_SPACE}*00")), _s("00"))
+                               .else_(_s(""))),
+            "n_phone_digits": _digits(_c("phone")),
             "n_country_iso": exp.Upper(this=trim_space(_c("country"))),
         },
         {
@@ -148,8 +164,9 @@ def stages() -> list[dict[str, exp.Expression]]:
             "n_email": exp.If(this=exp.RegexpLike(this=n("email_clean"), expression=_s(EMAIL_PATTERN)),
                               true=n("email_clean"), false=exp.null()),
             "n_phone_intl": (exp.Case()
-                             .when(_starts(n("phone_raw"), "+"), n("phone_digits"))
-                             .when(_starts(n("phone_raw"), "00"), exp.Substring(this=n("phone_digits"), start=exp.Literal.number(3)))
+                             .when(exp.EQ(this=n("phone_prefix"), expression=_s("+")), n("phone_digits"))
+                             .when(exp.EQ(this=n("phone_prefix"), expression=_s("00")),
+                                   exp.Substring(this=n("phone_digits"), start=exp.Literal.number(3)))
                              .else_(exp.null())),
             "n_phone_national": exp.func("LTRIM", n("phone_digits"), _s("0")),
         },
