@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from services.exports import jobs, snapshots
+from services.exports import jobs, selection, snapshots
 from services.exports.audience import CUSTOMER_TABLE, _contacts
 from services.exports.base import ExportRequest
 from services.exports.destinations import destination
@@ -54,10 +54,10 @@ def export_file(warehouse, name: str, out: Path, source: exp.Select) -> tuple[fl
     dest = destination(name)
     request = jobs.normalised_request(ExportRequest(segment_id="bench", version=1, destination=name), dest)
     started = time.perf_counter()
-    rows = jobs._fetch(warehouse, dest, jobs._projection(dest, request, jobs._source(dest, request, source)))
-    rows, _ = jobs._exclusions(rows, request)
+    rows = selection.fetch(warehouse, dest, selection.projection(dest, request, selection.source(dest, request, source)))
+    rows, _ = selection.exclusions(rows, request)
     writer = write_parquet if dest.file_format == "parquet" else write_csv
-    writer(jobs._public(rows), out / f"bench-{name}.{dest.file_format}")
+    writer(selection.public(rows), out / f"bench-{name}.{dest.file_format}")
     return time.perf_counter() - started, rows.num_rows
 
 

@@ -24,23 +24,19 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from services import audit_log, naming, rbac
 from services.errors import ExportError, SegmentStudioError, SpecError
-from services.exports import audience, snapshots
-from services.exports import normalise as norm
-from services.exports.base import DeliveryContext, Destination, ExportRequest, src
+from services.exports import audience, selection, snapshots
+from services.exports.base import DeliveryContext, Destination, ExportRequest
+from services.exports.selection import _KEY, _REASON
 from services.exports.destinations import destination
 from services.exports.files import output_path, remove_partial
 from services.pipeline.audit import new_id, now
 
 JOBS = naming.fq("app", "app_export_jobs")
 STATUSES = ("queued", "running", "succeeded", "failed")
-CONTROL_REASON = "control group (left out of activation)"
-_KEY, _SPLIT, _REASON = "_customer_id", "_split_group", "_excluded_reason"
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
 PROGRESS_EVERY_S = 0.5
 
@@ -291,10 +287,10 @@ def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, prog
     try:
         saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
         report("selecting members", 0.05)
-        source = _source(dest, request, audience.source_query(compiled, request.attributes))
-        rows = _fetch(warehouse, dest, _projection(dest, request, source))
+        source = selection.source(dest, request, audience.source_query(compiled, request.attributes))
+        rows = selection.fetch(warehouse, dest, selection.projection(dest, request, source))
         members = rows.num_rows
-        rows, excluded = _exclusions(rows, request)
+        rows, excluded = selection.exclusions(rows, request)
         report("saving the membership snapshot", 0.35)
         snapshots.save(warehouse, job_id=job.job_id, segment_id=job.segment_id, destination=dest.name,
                        target=request.target, customer_ids=rows.column(_KEY).combine_chunks())
@@ -302,20 +298,20 @@ def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, prog
         query = None
         if dest.kind == "table":
             kept = exp.and_(exp.column(_REASON, quoted=True).is_(exp.null()),
-                            _not_control(request))
-            query = (exp.select(*[exp.column(c, quoted=True) for c in _public(rows).column_names])
-                     .from_(_projection(dest, request, source).subquery("p")).where(kept)
+                            selection.not_control(request))
+            query = (exp.select(*[exp.column(c, quoted=True) for c in selection.public(rows).column_names])
+                     .from_(selection.projection(dest, request, source).subquery("p")).where(kept)
                      .order_by(exp.column(dest.key_column, quoted=True)))
         if request.mode == "diff":
             previous = snapshots.baseline_job(warehouse, segment_id=job.segment_id, destination=dest.name,
                                               target=request.target, before_job=job.job_id)
-            changes, added, removed = _diff_rows(warehouse, dest, request, rows, job.job_id, previous)
+            changes, added, removed = selection.diff_rows(warehouse, dest, request, rows, job.job_id, previous)
             # A table is merged from the whole audience; files and webhooks carry only the changes.
             rows = rows if dest.kind == "table" else changes
         report("delivering", 0.45)
         ctx = DeliveryContext(job.job_id, request, warehouse, folder, stem,
                               progress=lambda f: report("delivering", 0.45 + 0.5 * f), query=query)
-        out_rows = _public(rows)
+        out_rows = selection.public(rows)
         delivered = dest.deliver(out_rows, ctx)
     except Exception as exc:
         snapshots.clear(warehouse, job.job_id)
@@ -340,71 +336,3 @@ def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, prog
                               "target": request.target, "excluded": excluded, "added": added, "removed": removed,
                               "output": delivered.output_path, **delivered.detail})
     return get(warehouse, job.job_id)
-
-
-def _source(dest: Destination, request: ExportRequest, query: exp.Select) -> exp.Expression:
-    """The audience as ``src``, with the staged normalised identifiers when the destination uses them."""
-    return (norm.staged(query) if dest.needs_normalised(request) else query).subquery("src")
-
-
-def _not_control(request: ExportRequest) -> exp.Expression:
-    if request.include_control:
-        return exp.true()
-    return exp.func("COALESCE", exp.column(_SPLIT, quoted=True), exp.Literal.string("")).neq(exp.Literal.string("control"))
-
-
-def _projection(dest: Destination, request: ExportRequest, source: exp.Expression) -> exp.Select:
-    """Destination columns plus the member id, split group and exclusion reason (internal, dropped before delivery)."""
-    return (exp.select(*dest.projections(request), src("customer_id").as_(_KEY, quoted=True),
-                       src("split_group").as_(_SPLIT, quoted=True),
-                       dest.exclusion_reason(request).as_(_REASON, quoted=True))
-            .from_(source))
-
-
-def _fetch(warehouse, dest: Destination, query: exp.Select) -> pa.Table:
-    """Run the projection, hash the by-value columns, order by member id (the output's fixed order)."""
-    # Sorting here, on one key column, is cheaper than sorting wide hashed rows in the warehouse;
-    # and before the by-value hashing, while those columns are still short.
-    rows = warehouse.arrow(query).sort_by(_KEY)
-    for name in dest.hash_after_fetch:
-        rows = rows.set_column(rows.column_names.index(name), name, norm.hash_by_value(rows.column(name)))
-    return rows
-
-
-def _exclusions(rows: pa.Table, request: ExportRequest) -> tuple[pa.Table, dict[str, int]]:
-    """Drop the control group (unless asked) and members the destination cannot use; count why."""
-    excluded: dict[str, int] = {}
-    if not request.include_control:
-        control = pc.fill_null(pc.equal(rows.column(_SPLIT), "control"), False)
-        n = pc.sum(control).as_py() or 0
-        if n:
-            excluded[CONTROL_REASON] = n
-        rows = rows.filter(pc.invert(control))
-    reasons = rows.column(_REASON)
-    if reasons.null_count < len(reasons):
-        for item in pc.value_counts(reasons.drop_null()).to_pylist():
-            excluded[item["values"]] = item["counts"]
-        rows = rows.filter(pc.is_null(reasons))
-    return rows, excluded
-
-
-def _public(rows: pa.Table) -> pa.Table:
-    return rows.drop_columns([c for c in (_KEY, _SPLIT, _REASON) if c in rows.column_names])
-
-
-def _diff_rows(warehouse, dest: Destination, request: ExportRequest, rows: pa.Table, job_id: str,
-               previous: str | None) -> tuple[pa.Table, int, int]:
-    """The added members (action 'add') and the removed ones (action 'remove') since ``previous``."""
-    if previous is None:
-        # First diff: everyone is new, so it equals a full export (plus the action column).
-        return rows.add_column(0, "action", pa.repeat("add", rows.num_rows)), rows.num_rows, 0
-    added_ids, _ = snapshots.diff(warehouse, job_id, previous)
-    added = rows.filter(pc.is_in(rows.column(_KEY), value_set=added_ids))
-    removed_source = audience.removed_source(snapshots.removed_ids(job_id, previous), request.attributes)
-    removed = _fetch(warehouse, dest, _projection(dest, request, _source(dest, request, removed_source)))
-    # A member who left is removed whatever their identifiers look like now.
-    removed = removed.set_column(removed.column_names.index(_REASON), _REASON, pa.nulls(removed.num_rows, pa.string()))
-    removed = removed.cast(added.schema) if removed.schema != added.schema else removed
-    out = pa.concat_tables([added.add_column(0, "action", pa.repeat("add", added.num_rows)),
-                            removed.add_column(0, "action", pa.repeat("remove", removed.num_rows))])
-    return out, added.num_rows, removed.num_rows

@@ -13,6 +13,7 @@ from sqlglot import exp
 from services.errors import ExportError
 from services.exports import jobs, snapshots
 from services.exports.base import ExportRequest
+from services.exports.selection import CONTROL_REASON
 from services.exports.table import default_table
 
 from .conftest import VIP, audit_rows, members, save_segment
@@ -38,7 +39,7 @@ def test_csv_holds_exactly_the_segment_members_without_control(warehouse, tmp_pa
     assert set(ids) == {c for c, group in expected.items() if group != "control"}
     assert {r["rfm_segment"] for r in rows} == {"Champions"}
     assert job.members == len(expected)
-    assert job.excluded == {jobs.CONTROL_REASON: sum(g == "control" for g in expected.values())}
+    assert job.excluded == {CONTROL_REASON: sum(g == "control" for g in expected.values())}
     assert job.rows_exported + job.rows_excluded == job.members
     assert job.checksum == hashlib.sha256(Path(job.output_path).read_bytes()).hexdigest()
 
@@ -57,7 +58,7 @@ def test_platform_files_hold_one_row_per_usable_member(warehouse, tmp_path, dest
     job = run(warehouse, tmp_path, destination=destination)
     rows = read_csv(job.output_path)
     assert len(rows) == job.rows_exported == len(expected) - sum(v for k, v in job.excluded.items()
-                                                                  if k != jobs.CONTROL_REASON)
+                                                                  if k != CONTROL_REASON)
     if key:
         assert {r[key] for r in rows} <= expected
 
