@@ -56,8 +56,10 @@ def export_file(warehouse, name: str, out: Path, source: exp.Select) -> tuple[fl
     started = time.perf_counter()
     rows = selection.fetch(warehouse, dest, selection.projection(dest, request, selection.source(dest, request, source)))
     rows, _ = selection.exclusions(rows, request)
-    writer = write_parquet if dest.file_format == "parquet" else write_csv
-    writer(selection.public(rows), out / f"bench-{name}.{dest.file_format}")
+    if dest.file_format == "parquet":
+        write_parquet(selection.public(rows), out / f"bench-{name}.parquet")
+    else:
+        write_csv(selection.public(rows), out / f"bench-{name}.csv", hex_columns=dest.hashed_columns())
     return time.perf_counter() - started, rows.num_rows
 
 

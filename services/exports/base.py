@@ -148,6 +148,10 @@ class Destination:
         """Contact column -> output name when identifiers go out in clear."""
         return {"email": "email", "phone": "phone", "first_name": "first_name", "last_name": "last_name"}
 
+    def hashed_columns(self) -> tuple[str, ...]:
+        """Output columns holding only SHA-256 hex digests (or NULL), which never need CSV quoting."""
+        return ()
+
     # -- who can be used --------------------------------------------------
     def usable(self, request: ExportRequest) -> exp.Expression:
         """Members this destination can use; the rest are excluded with a reason."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -44,15 +45,19 @@ def _finish(tmp: Path, final: Path) -> None:
 _NEEDS_QUOTING = r'[",\r\n]'
 
 
-def _plain(rows: pa.Table) -> bool:
-    """True when every column is text and no value needs CSV quoting (hex digests, ids, digits...)."""
+def _plain(rows: pa.Table, hex_columns: tuple[str, ...] = ()) -> bool:
+    """True when every column is text and no value needs CSV quoting (hex digests, ids, digits...).
+
+    ``hex_columns`` hold SHA-256 digests (or NULL) by construction, so they need no scan.
+    """
     if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
                for f in rows.schema):
         return False
     if any(",\"" in name or "\n" in name for name in rows.column_names):
         return False
     return not any(pc.any(pc.match_substring_regex(rows.column(name), _NEEDS_QUOTING)).as_py()
-                   for name in rows.column_names if not pa.types.is_null(rows.schema.field(name).type))
+                   for name in rows.column_names
+                   if name not in hex_columns and not pa.types.is_null(rows.schema.field(name).type))
 
 
 def _plain_lines(chunk: pa.Table) -> pa.Buffer:
@@ -73,32 +78,43 @@ def _plain_lines(chunk: pa.Table) -> pa.Buffer:
     return lines.buffers()[2].slice(first, last - first)
 
 
-def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] = lambda f: None) -> str:
+def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] = lambda f: None,
+              hex_columns: tuple[str, ...] = ()) -> str:
     """Write ``rows`` as CSV (header, UTF-8, RFC 4180 quoting) to ``final`` atomically; return its SHA-256."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = partial_path(final)
     digest = hashlib.sha256()
-    plain = _plain(rows)
+    plain = _plain(rows, hex_columns)
+
+    def emit(out, data) -> None:
+        digest.update(data)
+        out.write(data)
+
     try:
-        with open(tmp, "wb") as out:
+        # One writer thread hashes and writes chunk n while this thread formats chunk n+1
+        # (hashing, file writes and Arrow kernels all release the GIL); one worker keeps the order.
+        with open(tmp, "wb") as out, ThreadPoolExecutor(max_workers=1) as writer:
+            pending = []
             total = max(rows.num_rows, 1)
             for start in range(0, max(rows.num_rows, 1), CHUNK_ROWS):
                 chunk = rows.slice(start, CHUNK_ROWS)
                 if plain:
-                    data = _plain_lines(chunk)
                     if start == 0:
-                        header = (",".join(rows.column_names) + "\n").encode("utf-8")
-                        digest.update(header)
-                        out.write(header)
+                        pending.append(writer.submit(emit, out, (",".join(rows.column_names) + "\n").encode("utf-8")))
+                    data = _plain_lines(chunk)
                 else:
                     sink = pa.BufferOutputStream()
                     # Nulls are written as empty fields: what every upload format reads as "no value".
                     pacsv.write_csv(chunk, sink, write_options=pacsv.WriteOptions(include_header=start == 0,
                                                                                  quoting_style="needed"))
                     data = sink.getvalue()
-                digest.update(data)
-                out.write(data)
+                pending.append(writer.submit(emit, out, data))
+                for done in pending[:-1]:
+                    done.result()  # surfaces a write error; keeps at most two chunks in memory
+                pending = pending[-1:]
                 progress(min((start + chunk.num_rows) / total, 1.0))
+            for done in pending:
+                done.result()
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ExportError(f"cannot write {final}: {exc.strerror or exc}") from exc
@@ -138,8 +154,10 @@ class FileDestination(Destination):
 
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:
         final = output_path(ctx, self.file_format)
-        writer = write_parquet if self.file_format == "parquet" else write_csv
-        checksum = writer(rows, final, progress=ctx.progress)
+        if self.file_format == "parquet":
+            checksum = write_parquet(rows, final, progress=ctx.progress)
+        else:
+            checksum = write_csv(rows, final, progress=ctx.progress, hex_columns=self.hashed_columns())
         return Delivered(rows=rows.num_rows, checksum=checksum, output_path=str(final))
 
 

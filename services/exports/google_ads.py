@@ -41,6 +41,9 @@ class GoogleAdsDestination(FileDestination):
         country = exp.Upper(this=norm.country_code(contact("country")))
         return columns + [country.as_("Country", quoted=True), norm.clear_zip(contact("postal_code")).as_("Zip", quoted=True)]
 
+    def hashed_columns(self) -> tuple[str, ...]:
+        return ("Email", "Phone", "First Name", "Last Name")
+
     def usable(self, request: ExportRequest) -> exp.Expression:
         present = lambda e: e.is_(exp.null()).not_()  # noqa: E731
         address = exp.and_(present(contact("first_name")), present(contact("last_name")),

@@ -52,6 +52,9 @@ class MetaDestination(FileDestination):
                    for key, value in _normalised().items()]
         return columns + [src("customer_id").as_("EXTERN_ID", quoted=True)]
 
+    def hashed_columns(self) -> tuple[str, ...]:
+        return KEYS[:-1]
+
     def usable(self, request: ExportRequest) -> exp.Expression:
         # Meta matches on email or phone; names, places and dates only refine a match.
         return exp.or_(norm.n("email").is_(exp.null()).not_(), norm.n("phone").is_(exp.null()).not_())

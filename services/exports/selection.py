@@ -58,7 +58,7 @@ def exclusions(rows: pa.Table, request: ExportRequest) -> tuple[pa.Table, dict[s
         n = pc.sum(control).as_py() or 0
         if n:
             excluded[CONTROL_REASON] = n
-        rows = rows.filter(pc.invert(control))
+            rows = rows.filter(pc.invert(control))
     reasons = rows.column(_REASON)
     if reasons.null_count < len(reasons):
         for item in pc.value_counts(reasons.drop_null()).to_pylist():
