@@ -15,6 +15,7 @@ import streamlit as st
 from components.segments import build_marker
 from components.warehouse import get_warehouse
 from services.exports import jobs, preflight
+from services.errors import SpecError
 from services.exports.base import ExportRequest
 from services.settings import Settings
 
@@ -43,10 +44,25 @@ def versions(path: str, segment_id: str, library_marker: str) -> list[int]:
 def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
                  override_dq_gate: bool = False) -> str:
     """Create the job (permission and DQ gates) and run it on a background thread."""
+    _check_folder(settings, request.folder)
     warehouse = get_warehouse(str(settings.warehouse_path))
     job_id = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate)
     jobs.start(warehouse, job_id, output_dir=Path(settings.export_dir), auth_header=request.auth_header)
     return job_id
+
+
+def _check_folder(settings: Settings, folder: str | None) -> None:
+    """A folder typed in the page must be inside the export folder or a Unity Catalog volume.
+
+    The app writes with its own rights; a user must not be able to point it at any path
+    on the server. (The CLI runs as its operator and may write where they say.)
+    """
+    if not folder:
+        return
+    root = Path(settings.export_dir).resolve()
+    target = Path(folder).resolve()
+    if target != root and root not in target.parents and not str(target).startswith("/Volumes/"):
+        raise SpecError(f"the folder must be inside {root} or a Unity Catalog volume (/Volumes/...), not {folder}")
 
 
 def job(settings: Settings, job_id: str) -> jobs.Job:

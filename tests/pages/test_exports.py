@@ -57,3 +57,12 @@ def test_platform_destination_shows_the_hashing_and_match_rate(exports_app):
     assert not at.exception, at.exception
     assert any("SHA-256 hashed" in c.value for c in at.caption)
     assert "Predicted match rate" in {m.label for m in at.metric}
+
+
+def test_a_folder_outside_the_export_folder_is_refused(exports_app):
+    at = exports_app(role="marketer", query={"segment": "sample-vip-champions-early-access"})
+    at.text_input(key="exports_folder").input("/tmp/anywhere-else").run()
+    at.button(key="exports_run").click().run()
+    assert not at.exception, at.exception
+    assert any("the folder must be inside" in e.value for e in at.error)
+    assert "exports_job" not in at.session_state
