@@ -10,7 +10,7 @@ CUSTOMERS ?= 50000
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install chromium warehouse bench clean
+.PHONY: run test install chromium warehouse bench bench-exports clean
 
 ## make run: create the venv, install, build the demo warehouse if missing, start the app
 run: warehouse
@@ -40,6 +40,10 @@ warehouse: install
 
 bench: install
 	$(PY) -m bench.pipeline
+
+## make bench-exports: a million members to a Meta file and Parquet, and a snapshot diff (BENCH_WAREHOUSE=...)
+bench-exports: install
+	$(PY) -m bench.exports $(if $(BENCH_WAREHOUSE),--warehouse $(BENCH_WAREHOUSE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -24,6 +24,7 @@ pages = {
     "Segments": [
         st.Page("pages/builder.py", title="Segment Builder", icon=":material/tune:", url_path="builder"),
         st.Page("pages/library.py", title="Segment Library", icon=":material/folder_open:", url_path="library"),
+        st.Page("pages/exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
     ],
     "Governance": [
         st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data_quality"),

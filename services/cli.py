@@ -6,6 +6,8 @@ Commands
   segment sql|count|members SPEC.json
                         compile a segment definition, count it, or write its member ids
   status                print what the warehouse holds
+  export SEGMENT_ID --destination NAME
+                        run an export job (the same job code as the Exports page)
 """
 
 from __future__ import annotations
@@ -162,6 +164,42 @@ def cmd_segment_members(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(args, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from services.errors import ExportError
+    from services.exports import jobs
+    from services.exports.base import ExportRequest
+    from services.rbac import load_role_map
+
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    # The CLI runs as the configured user, in the role the role map (or SEGMENT_STUDIO_ROLE) gives them.
+    role = settings.default_role or load_role_map(settings.roles_file).role_for(settings.user)
+    request = ExportRequest(
+        segment_id=args.segment_id, version=args.version or 0, destination=args.destination, mode=args.mode,
+        attributes=tuple(a.strip() for a in (args.attributes or "").split(",") if a.strip()),
+        include_control=args.include_control, identifiers=args.identifiers,
+        folder=str(args.folder) if args.folder else None, table_name=args.table, url=args.url,
+        batch_size=args.batch_size, max_retries=args.retries, timeout_s=args.timeout,
+        auth_header=args.auth_header or os.environ.get("SEGMENT_STUDIO_WEBHOOK_AUTH") or None,
+    )
+    if not args.version:
+        from services.segments.library import SegmentLibrary
+
+        request = replace(request, version=SegmentLibrary(warehouse).get(args.segment_id).version)
+    job_id = jobs.create_job(warehouse, request, user=settings.user, role=role,
+                             override_dq_gate=args.override_dq_gate)
+    try:
+        job = jobs.run_job(warehouse, job_id, output_dir=settings.export_dir, auth_header=request.auth_header,
+                           progress=_progress(args.quiet))
+    except ExportError as exc:
+        print(jobs.get(warehouse, job_id).summary())
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(job.summary())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.cli", description="Segment Studio command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -211,6 +249,29 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--with-split", action="store_true", help="add the split group of each member")
     common(sm)
     sm.set_defaults(func=cmd_segment_members)
+
+    e = sub.add_parser("export", help="export a saved segment to a destination (a tracked, audited job)")
+    e.add_argument("segment_id")
+    e.add_argument("--destination", required=True,
+                   help="csv, parquet, table, meta, google_ads, braze, salesforce or webhook")
+    e.add_argument("--version", type=int, help="segment version (default: the latest)")
+    e.add_argument("--mode", choices=["full", "diff"], default="full",
+                   help="diff: only members added or removed since the last successful export here")
+    e.add_argument("--attributes", help="comma-separated gold features to add as columns")
+    e.add_argument("--include-control", action="store_true", help="export the control group too")
+    e.add_argument("--identifiers", choices=["none", "hashed", "clear"], default="none",
+                   help="contact identifiers for non-platform destinations (clear needs export_unmasked)")
+    e.add_argument("--folder", type=Path, help="output folder for files (default: $SEGMENT_STUDIO_EXPORT_DIR)")
+    e.add_argument("--table", help="schema.table for the table destination")
+    e.add_argument("--url", help="webhook URL")
+    e.add_argument("--auth-header", help="webhook auth header, 'Name: value' (or $SEGMENT_STUDIO_WEBHOOK_AUTH)")
+    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("--retries", type=int, default=5)
+    e.add_argument("--timeout", type=float, default=10.0, help="seconds per webhook request")
+    e.add_argument("--override-dq-gate", action="store_true",
+                   help="export despite failing critical checks (managers only; audited)")
+    common(e)
+    e.set_defaults(func=cmd_export)
 
     s = sub.add_parser("status", help="print what the warehouse holds")
     common(s)

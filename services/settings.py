@@ -64,6 +64,8 @@ class Settings:
     #: what one hour of warehouse time costs, for estimates shown before heavy actions
     price_per_warehouse_hour: float = 5.0
     databricks: DatabricksSettings = DatabricksSettings()
+    #: where export files go unless a job names a folder (a local path or a Unity Catalog volume path)
+    export_dir: Path = PROJECT_ROOT / "data" / "exports"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -94,4 +96,5 @@ class Settings:
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
             price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
             databricks=DatabricksSettings.from_sources(env, file.get("databricks")),
+            export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
         )

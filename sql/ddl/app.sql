@@ -83,3 +83,44 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   note string,
   constraint app_role_assignments_pk primary key (email)
 );
+
+-- grain: one row per export job (a segment version sent to one destination once)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_jobs (
+  job_id string not null,
+  segment_id string not null,
+  segment_version int not null,
+  segment_name string,
+  destination string not null,
+  target string,
+  mode string not null,
+  request_json string not null,
+  status string not null,
+  progress double,
+  message string,
+  members bigint,
+  rows_exported bigint,
+  rows_excluded bigint,
+  excluded_json string,
+  rows_added bigint,
+  rows_removed bigint,
+  checksum string,
+  output_path string,
+  previous_job_id string,
+  dq_override boolean,
+  created_by string not null,
+  role string,
+  created_ts timestamp not null,
+  started_ts timestamp,
+  finished_ts timestamp,
+  constraint app_export_jobs_pk primary key (job_id)
+);
+
+-- grain: one row per export job and member it exported (the membership a diff export compares against)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_snapshots (
+  job_id string not null,
+  segment_id string not null,
+  destination string not null,
+  target string,
+  customer_id string not null,
+  constraint app_export_snapshots_pk primary key (job_id, customer_id)
+);

@@ -1,0 +1,88 @@
+"""Cached wrappers and actions for the Exports page.
+
+The pre-flight check is cached per (segment version, request, role, build)
+for a minute: it is one scan of the audience, worth not repeating on every
+rerun. Jobs are never cached: their status is read live while they run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from components.segments import build_marker
+from components.warehouse import get_warehouse, warehouse_key
+from services.exports import jobs, preflight
+from services.errors import SpecError
+from services.exports.base import ExportRequest
+from services.settings import Settings
+
+#: files above this size are offered by path, not as an in-page download
+MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+
+
+@st.cache_data(ttl=60, max_entries=200, show_spinner=False)
+def _cached_preflight(path: str, marker: str, request_json: str, role: str, price: float) -> preflight.Preflight:
+    return preflight.preflight(get_warehouse(path), ExportRequest.from_json(request_json), role=role,
+                               price_per_warehouse_hour=price)
+
+
+def preflight_check(settings: Settings, request: ExportRequest, role: str) -> preflight.Preflight:
+    path = warehouse_key(settings)
+    return _cached_preflight(path, build_marker(path), request.to_json(), role, settings.price_per_warehouse_hour)
+
+
+@st.cache_data(ttl=300, max_entries=50, show_spinner=False)
+def versions(path: str, segment_id: str, library_marker: str) -> list[int]:
+    from services.segments.library import SegmentLibrary
+
+    return [int(v) for v in SegmentLibrary(get_warehouse(path)).versions(segment_id)["version"]]
+
+
+def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
+                 override_dq_gate: bool = False) -> str:
+    """Create the job (permission and DQ gates) and run it on a background thread."""
+    _check_folder(settings, request.folder)
+    warehouse = get_warehouse(warehouse_key(settings))
+    job_id = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate)
+    jobs.start(warehouse, job_id, output_dir=Path(settings.export_dir), auth_header=request.auth_header)
+    return job_id
+
+
+def _check_folder(settings: Settings, folder: str | None) -> None:
+    """A folder typed in the page must be inside the export folder or a Unity Catalog volume.
+
+    The app writes with its own rights; a user must not be able to point it at any path
+    on the server. (The CLI runs as its operator and may write where they say.)
+    """
+    if not folder:
+        return
+    root = Path(settings.export_dir).resolve()
+    target = Path(folder).resolve()
+    if target != root and root not in target.parents and not str(target).startswith("/Volumes/"):
+        raise SpecError(f"the folder must be inside {root} or a Unity Catalog volume (/Volumes/...), not {folder}")
+
+
+def job(settings: Settings, job_id: str) -> jobs.Job:
+    return jobs.get(get_warehouse(warehouse_key(settings)), job_id)
+
+
+def history(settings: Settings) -> pd.DataFrame:
+    return jobs.history(get_warehouse(warehouse_key(settings)))
+
+
+def download_button(job: jobs.Job, *, key: str) -> None:
+    """Offer a finished file job's output as a download (or name its path when it is too large)."""
+    if not job.output_path or job.status != "succeeded":
+        return
+    path = Path(job.output_path)
+    if not path.is_file():
+        st.caption(f"Output: `{job.output_path}`")
+        return
+    if path.stat().st_size > MAX_DOWNLOAD_BYTES:
+        st.caption(f"Output ({path.stat().st_size / 1e6:,.0f} MB, too large to download here): `{path}`")
+        return
+    mime = "application/octet-stream" if path.suffix == ".parquet" else "text/csv"
+    st.download_button(f"Download {path.name}", data=path.read_bytes(), file_name=path.name, mime=mime, key=key)

@@ -1,0 +1,16 @@
+"""Export jobs: a saved segment's members to the tools that run campaigns.
+
+::
+
+    request (segment, version, destination, mode, attributes, options)
+      -> preflight.py      counts, usable identifiers, PII policy, DQ gate, cost
+      -> jobs.py           a tracked job row, run off the page's thread
+           -> audience.py  members x current customer rows, as one sqlglot tree
+           -> <destination>.py  projection (normalised, hashed) and delivery
+           -> snapshots.py membership saved per job, for diff exports
+           -> audit row
+
+Each destination module (files, table, meta, google_ads, braze, salesforce,
+webhook) implements the ``Destination`` interface in ``base.py``;
+``destinations.py`` lists them by name.
+"""

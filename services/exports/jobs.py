@@ -1,0 +1,338 @@
+"""Export jobs: tracked, run off the page's thread, atomic, idempotent, audited.
+
+A job is a row in the app schema's ``app_export_jobs``: created ``queued``
+(after the permission and data-quality gates), then ``running`` with a
+progress fraction, then ``succeeded`` or ``failed`` with its row counts
+(exported, excluded and why), checksum and output. ``start`` runs it on a
+background thread so the page stays live; the CLI calls ``run_job`` directly.
+
+Running a succeeded job again returns its result untouched, so a double
+click or a retried request gives one result. A job that failed, or whose
+process was killed while it ran, runs again cleanly: its partial file and
+its snapshot are cleared first, and outputs only ever appear whole.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+from sqlglot import exp
+
+from services import audit_log, naming, rbac
+from services.errors import ExportError, SegmentStudioError, SpecError
+from services.exports import audience, selection, snapshots
+from services.exports.base import DeliveryContext, Destination, ExportRequest
+from services.exports.selection import _KEY, _REASON
+from services.exports.destinations import destination
+from services.exports.files import output_path, remove_partial
+from services.pipeline.audit import new_id, now
+
+JOBS = naming.fq("app", "app_export_jobs")
+STATUSES = ("queued", "running", "succeeded", "failed")
+# Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
+PROGRESS_EVERY_S = 0.5
+
+_active: set[str] = set()
+_active_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    segment_id: str
+    segment_version: int
+    segment_name: str | None
+    destination: str
+    target: str | None
+    mode: str
+    request: ExportRequest
+    status: str
+    progress: float
+    message: str | None
+    members: int | None
+    rows_exported: int | None
+    rows_excluded: int | None
+    excluded: dict[str, int]
+    rows_added: int | None
+    rows_removed: int | None
+    checksum: str | None
+    output_path: str | None
+    previous_job_id: str | None
+    dq_override: bool
+    created_by: str
+    role: str | None
+    created_ts: datetime | None
+    started_ts: datetime | None
+    finished_ts: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed")
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_ts is None or self.finished_ts is None:
+            return None
+        return (self.finished_ts - self.started_ts).total_seconds()
+
+    def summary(self) -> str:
+        lines = [f"job {self.job_id}: {self.status}",
+                 f"segment {self.segment_id} v{self.segment_version} ({self.segment_name}) -> {self.destination}"
+                 f" [{self.mode}]"]
+        if self.status == "succeeded":
+            lines.append(f"members {self.members or 0:,}, exported {self.rows_exported or 0:,}, "
+                         f"excluded {self.rows_excluded or 0:,}")
+            for reason, count in sorted(self.excluded.items(), key=lambda kv: -kv[1]):
+                lines.append(f"  excluded {count:,} x {reason}")
+            if self.mode == "diff":
+                lines.append(f"added {self.rows_added or 0:,}, removed {self.rows_removed or 0:,}"
+                             + ("" if self.previous_job_id else " (first diff: everyone is new)"))
+            lines.append(f"checksum sha256:{self.checksum}")
+            lines.append(f"output: {self.output_path}")
+        if self.message:
+            lines.append(self.message)
+        return "\n".join(lines)
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _where_job(job_id: str) -> exp.Expression:
+    return exp.EQ(this=_col("job_id"), expression=exp.convert(job_id))
+
+
+def _int(value) -> int | None:
+    return None if value is None or (isinstance(value, float) and value != value) else int(value)
+
+
+def _job(row: dict) -> Job:
+    return Job(
+        job_id=row["job_id"], segment_id=row["segment_id"], segment_version=int(row["segment_version"]),
+        segment_name=row["segment_name"], destination=row["destination"], target=row["target"], mode=row["mode"],
+        request=ExportRequest.from_json(row["request_json"]), status=row["status"],
+        progress=float(row["progress"] or 0.0), message=row["message"], members=_int(row["members"]),
+        rows_exported=_int(row["rows_exported"]), rows_excluded=_int(row["rows_excluded"]),
+        excluded=json.loads(row["excluded_json"]) if row["excluded_json"] else {},
+        rows_added=_int(row["rows_added"]), rows_removed=_int(row["rows_removed"]), checksum=row["checksum"],
+        output_path=row["output_path"], previous_job_id=row["previous_job_id"], dq_override=bool(row["dq_override"]),
+        created_by=row["created_by"], role=row["role"], created_ts=row["created_ts"], started_ts=row["started_ts"],
+        finished_ts=row["finished_ts"],
+    )
+
+
+def get(warehouse, job_id: str) -> Job:
+    rows = warehouse.arrow(exp.select("*").from_(JOBS).where(_where_job(job_id))).to_pylist()
+    if not rows:
+        raise SpecError(f"export job {job_id!r} does not exist")
+    return _job(rows[0])
+
+
+def history(warehouse, *, segment_id: str | None = None, limit: int = 200) -> pd.DataFrame:
+    """Jobs newest first (one row each, the columns of the job table)."""
+    query = exp.select("*").from_(JOBS)
+    if segment_id:
+        query = query.where(exp.EQ(this=_col("segment_id"), expression=exp.convert(segment_id)))
+    return warehouse.df(query.order_by(exp.Ordered(this=_col("created_ts"), desc=True)).limit(int(limit)))
+
+
+def _update(warehouse, job_id: str, **values) -> None:
+    def literal(value):
+        if value is None:
+            return exp.null()
+        if isinstance(value, datetime):
+            return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+        if isinstance(value, bool):
+            return exp.true() if value else exp.false()
+        return exp.convert(value)
+
+    warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=_where_job(job_id)))
+
+
+# -- creating ------------------------------------------------------------------
+def create_job(warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False,
+               compiled=None, saved=None) -> str:
+    """Check the request and the gates, queue the job, return its id.
+
+    Raises PermissionDeniedError when the role may not export (or not in
+    clear), and ExportError when a failing critical data-quality check on
+    the segment's inputs blocks it and no manager overrode the gate.
+    """
+    from services.exports import preflight
+
+    rbac.require(role, "export")
+    dest = destination(request.destination)
+    request = normalised_request(request, dest)
+    if request.identifiers == "clear":
+        rbac.require(role, "export_unmasked")
+    if saved is None or compiled is None:
+        saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version)
+    preflight.check_attributes(warehouse, request, role=role)
+    gate = preflight.dq_gate(warehouse, compiled)
+    if gate.blocked:
+        if not override_dq_gate:
+            raise ExportError(f"export blocked by failing critical data-quality checks: {gate.describe()}; "
+                              "a manager may override the gate")
+        rbac.require(role, "override_dq_gate")
+    job_id = new_id("exp")
+    warehouse.append(JOBS, pd.DataFrame([{
+        "job_id": job_id, "segment_id": request.segment_id, "segment_version": saved.version,
+        "segment_name": saved.definition.name, "destination": dest.name, "target": request.target,
+        "mode": request.mode, "request_json": replace(request, version=saved.version).to_json(),
+        "status": "queued", "progress": 0.0, "dq_override": bool(gate.blocked and override_dq_gate),
+        "created_by": user, "role": role, "created_ts": now(),
+    }]))
+    if gate.blocked:
+        audit_log.record(warehouse, actor=user, role=role, action="export.dq_override", object_type="export_job",
+                         object_id=job_id, object_version=saved.version,
+                         details={"segment_id": request.segment_id, "failing_checks": gate.check_names()})
+    return job_id
+
+
+def normalised_request(request: ExportRequest, dest: Destination) -> ExportRequest:
+    """Platform files carry their own fixed, hashed columns: no attributes, identifiers hashed."""
+    if dest.fixed_schema:
+        return replace(request, attributes=(), identifiers="hashed")
+    if dest.kind == "table" and not request.table_name:
+        from services.exports.table import default_table
+
+        return replace(request, table_name=default_table(request.segment_id))
+    return request
+
+
+# -- running ---------------------------------------------------------------------
+def start(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None) -> threading.Thread:
+    """Run the job on a background thread; the page polls ``get`` for progress."""
+    def target():
+        try:
+            run_job(warehouse, job_id, output_dir=output_dir, auth_header=auth_header)
+        except SegmentStudioError:
+            pass  # recorded on the job row; the page shows it from there
+        finally:
+            flush = getattr(warehouse, "flush", None)
+            if flush is not None:  # a query-logging warehouse: write the job's query log now
+                try:
+                    flush()
+                except SegmentStudioError:
+                    pass
+
+    # The copied context carries the caller's query attribution (user, page) onto the thread.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(target,), name=f"export-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def is_active(job_id: str) -> bool:
+    with _active_lock:
+        return job_id in _active
+
+
+def run_job(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,
+            progress: Callable[[str, float], None] | None = None) -> Job:
+    """Run a queued (or failed, or killed) job to the end; return the finished job.
+
+    Raises ExportError when the job fails (after recording why on its row).
+    """
+    job = get(warehouse, job_id)
+    if job.status == "succeeded":
+        return job
+    with _active_lock:
+        if job_id in _active:
+            raise ExportError(f"export job {job_id} is already running")
+        _active.add(job_id)
+    try:
+        return _run(warehouse, job, output_dir=output_dir, auth_header=auth_header, progress=progress)
+    finally:
+        with _active_lock:
+            _active.discard(job_id)
+
+
+def _reporter(warehouse, job_id: str, progress: Callable[[str, float], None] | None):
+    last = {"t": 0.0}
+
+    def report(step: str, fraction: float) -> None:
+        if progress:
+            progress(step, fraction)
+        now_s = time.monotonic()
+        if now_s - last["t"] >= PROGRESS_EVERY_S or fraction >= 1.0:
+            last["t"] = now_s
+            _update(warehouse, job_id, progress=round(min(max(fraction, 0.0), 1.0), 4), message=step)
+
+    return report
+
+
+def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress) -> Job:
+    from services.exports import preflight
+
+    request = replace(job.request, auth_header=auth_header)
+    dest = destination(job.destination)
+    folder = Path(request.folder) if request.folder else Path(output_dir)
+    stem = f"{job.segment_id}-v{job.segment_version}-{dest.name}-{job.mode}-{job.job_id}"
+    final = output_path(DeliveryContext(job.job_id, request, warehouse, folder, stem), dest.file_format)
+    report = _reporter(warehouse, job.job_id, progress)
+    # A killed run of this job may have left a partial file and a snapshot: start clean.
+    remove_partial(final)
+    snapshots.clear(warehouse, job.job_id)
+    _update(warehouse, job.job_id, status="running", progress=0.0, message="compiling the segment",
+            started_ts=now(), finished_ts=None)
+    try:
+        saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
+        report("selecting members", 0.05)
+        source = selection.source(dest, request, audience.source_query(compiled, request.attributes))
+        rows = selection.fetch(warehouse, dest, selection.projection(dest, request, source))
+        members = rows.num_rows
+        rows, excluded = selection.exclusions(rows, request)
+        report("saving the membership snapshot", 0.35)
+        snapshots.save(warehouse, job_id=job.job_id, segment_id=job.segment_id, destination=dest.name,
+                       target=request.target, customer_ids=rows.column(_KEY).combine_chunks())
+        previous, added, removed = None, None, None
+        query = None
+        if dest.kind == "table":
+            kept = exp.and_(exp.column(_REASON, quoted=True).is_(exp.null()),
+                            selection.not_control(request))
+            query = (exp.select(*[exp.column(c, quoted=True) for c in selection.public(rows).column_names])
+                     .from_(selection.projection(dest, request, source).subquery("p")).where(kept)
+                     .order_by(exp.column(dest.key_column, quoted=True)))
+        if request.mode == "diff":
+            previous = snapshots.baseline_job(warehouse, segment_id=job.segment_id, destination=dest.name,
+                                              target=request.target, before_job=job.job_id)
+            changes, added, removed = selection.diff_rows(warehouse, dest, request, rows, job.job_id, previous)
+            # A table is merged from the whole audience; files and webhooks carry only the changes.
+            rows = rows if dest.kind == "table" else changes
+        report("delivering", 0.45)
+        ctx = DeliveryContext(job.job_id, request, warehouse, folder, stem,
+                              progress=lambda f: report("delivering", 0.45 + 0.5 * f), query=query)
+        out_rows = selection.public(rows)
+        delivered = dest.deliver(out_rows, ctx)
+    except Exception as exc:
+        snapshots.clear(warehouse, job.job_id)
+        remove_partial(final)
+        reason = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
+        _update(warehouse, job.job_id, status="failed", message=reason[:2000], finished_ts=now())
+        audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.failed",
+                         object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
+                         details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]})
+        if isinstance(exc, SegmentStudioError):
+            raise
+        raise ExportError(f"export job {job.job_id} failed: {reason}") from exc
+    _update(warehouse, job.job_id, status="succeeded", progress=1.0, message=None, members=members,
+            rows_exported=delivered.rows, rows_excluded=sum(excluded.values()),
+            excluded_json=json.dumps(excluded, sort_keys=True), rows_added=added, rows_removed=removed,
+            checksum=delivered.checksum, output_path=delivered.output_path, previous_job_id=previous,
+            finished_ts=now())
+    audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.run", object_type="export_job",
+                     object_id=job.job_id, object_version=job.segment_version, row_count=delivered.rows,
+                     checksum=delivered.checksum,
+                     details={"segment_id": job.segment_id, "destination": dest.name, "mode": job.mode,
+                              "target": request.target, "excluded": excluded, "added": added, "removed": removed,
+                              "output": delivered.output_path, **delivered.detail})
+    return get(warehouse, job.job_id)

@@ -1,0 +1,174 @@
+"""The pre-flight check shown before the click, and the gates a job must pass.
+
+``preflight`` answers, in one scan of the audience: how many members, how
+many per split group (control left out of activation unless asked), how many
+this destination can use, which identifiers are invalid and why, the
+predicted match rate, what the role may export, whether a failing critical
+data-quality check on the segment's inputs blocks the export, and what the
+export should cost in warehouse time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlglot import exp
+
+from services import rbac
+from services.cost import ActionEstimate, estimate_action_cost
+from services.errors import PermissionDeniedError, SpecError
+from services.exports import audience
+from services.exports import normalise
+from services.exports.base import ExportRequest, src
+from services.exports.destinations import destination
+from services.governance.registry import dataset_id
+from services.pii import pii_policy
+from services.quality.checks import CheckResult
+from services.quality.results import failing_critical
+from services.segments.catalog import load_catalog
+from services.segments.compiler import CompiledSegment, compile_definition
+from services.segments.library import SavedVersion, SegmentLibrary
+from services.segments.spec import Behavior, walk
+
+# Fixed costs of a job besides its rows: compiling, the snapshot, the audit row.
+JOB_OVERHEAD_S = 1.0
+
+
+def compile_saved(warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
+    library = SegmentLibrary(warehouse)
+    saved = library.get(segment_id, version)
+    compiled = compile_definition(saved.definition, load_catalog(warehouse), resolver=library.resolver,
+                                  segment_id=segment_id)
+    return saved, compiled
+
+
+def check_attributes(warehouse, request: ExportRequest, *, role: str) -> None:
+    """Attributes must be gold features; personal ones need the export-PII permission."""
+    if not request.attributes:
+        return
+    catalog = load_catalog(warehouse)
+    for name in request.attributes:
+        if name not in catalog.names:
+            raise SpecError(f"attribute {name!r} is not a feature of the catalog")
+        if catalog.feature(name).pii and not rbac.can(role, "export_unmasked"):
+            raise PermissionDeniedError(f"attribute {name!r} is personal data; your role ({role}) may not export it")
+
+
+# -- data-quality gate ------------------------------------------------------------
+def input_datasets(compiled: CompiledSegment) -> tuple[str, ...]:
+    """Governance ids of the tables an export of this segment reads (and gold's own input)."""
+    ids = {dataset_id("gold", "gold_customer_features"), dataset_id("txn", "dim_customer"),
+           # gold is derived from the transactions, so their keys and reconciliation vouch for every member.
+           dataset_id("txn", "fact_transactions")}
+    if any(isinstance(c, Behavior) and (c.categories or c.products) for c in walk(compiled.definition.rule)):
+        ids.add(dataset_id("txn", "dim_product"))
+    return tuple(sorted(ids))
+
+
+@dataclass(frozen=True)
+class DqGate:
+    datasets: tuple[str, ...]
+    failing: tuple[CheckResult, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.failing)
+
+    def check_names(self) -> list[str]:
+        return [f"{f.dataset_id.rsplit('.', 1)[-1]}: {f.check_name}" for f in self.failing]
+
+    def describe(self) -> str:
+        return "; ".join(self.check_names()) if self.failing else "no failing critical check"
+
+
+def dq_gate(warehouse, compiled: CompiledSegment) -> DqGate:
+    datasets = input_datasets(compiled)
+    failing = tuple(f for f in failing_critical(warehouse) if f.dataset_id in datasets)
+    return DqGate(datasets, failing)
+
+
+# -- the check itself ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Preflight:
+    destination: str
+    members: int
+    #: split group -> members (empty when the segment has no split)
+    split_groups: dict[str, int]
+    control_excluded: int
+    eligible: int
+    usable: int
+    #: identifier -> {problem: members}
+    problems: dict[str, dict[str, int]]
+    expected_match_rate: float
+    pii_columns: dict[str, str]
+    may_export_clear: bool
+    identifiers: str
+    gate: DqGate
+    may_override: bool
+    estimate: ActionEstimate
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def excluded(self) -> int:
+        return self.members - self.usable
+
+    @property
+    def predicted_match_rate(self) -> float:
+        """Share of the members the platform should match: usable share x the platform's typical rate."""
+        return (self.usable / self.members * self.expected_match_rate) if self.members else 0.0
+
+    @property
+    def predicted_matches(self) -> int:
+        return round(self.usable * self.expected_match_rate)
+
+    @property
+    def allowed(self) -> bool:
+        return not self.gate.blocked or self.may_override
+
+
+def preflight(warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float,
+              compiled: CompiledSegment | None = None) -> Preflight:
+    from services.exports.jobs import normalised_request
+
+    dest = destination(request.destination)
+    request = normalised_request(request, dest)
+    if compiled is None:
+        _, compiled = compile_saved(warehouse, request.segment_id, request.version)
+    problems = dest.problems(request)
+    query = audience.source_query(compiled, ())
+    source = (normalise.staged(query) if dest.needs_normalised(request) else query).subquery("src")
+    keys = [src("split_group").as_("split_group"), dest.exclusion_reason(request).as_("reason"),
+            *[expr.as_(f"p_{name}") for name, expr in problems.items()]]
+    grouped = warehouse.df(exp.select(*keys, exp.func("COUNT", exp.Star()).as_("n")).from_(source)
+                           .group_by(*[exp.column(k.alias) for k in keys]))
+    grouped["n"] = grouped["n"].astype("int64")
+    members = int(grouped["n"].sum())
+    split = grouped.dropna(subset=["split_group"]).groupby("split_group")["n"].sum()
+    split_groups = {str(k): int(v) for k, v in split.items()}
+    is_control = grouped["split_group"].fillna("").eq("control")
+    control = int(grouped.loc[is_control, "n"].sum()) if not request.include_control else 0
+    eligible_rows = grouped if request.include_control else grouped[~is_control]
+    usable = int(eligible_rows.loc[eligible_rows["reason"].isna(), "n"].sum())
+    found: dict[str, dict[str, int]] = {}
+    for name in problems:
+        counts = eligible_rows.dropna(subset=[f"p_{name}"]).groupby(f"p_{name}")["n"].sum()
+        found[name] = {str(k): int(v) for k, v in counts.items()}
+    policy = pii_policy(warehouse, dataset_id("txn", "dim_customer"))
+    duration = JOB_OVERHEAD_S + usable * dest.seconds_per_row
+    notes = []
+    if dest.fixed_schema:
+        notes.append("platform file: identifiers are normalised and SHA-256 hashed as the platform requires")
+    return Preflight(
+        destination=dest.name, members=members, split_groups=split_groups, control_excluded=control,
+        eligible=members - control, usable=usable, problems=found, expected_match_rate=dest.expected_match_rate,
+        pii_columns=policy, may_export_clear=rbac.can(role, "export_unmasked"), identifiers=request.identifiers,
+        gate=dq_gate(warehouse, compiled), may_override=rbac.can(role, "override_dq_gate"),
+        estimate=estimate_action_cost(duration, price_per_warehouse_hour), notes=tuple(notes),
+    )
+
+
+def problems_frame(check: Preflight) -> pd.DataFrame:
+    rows = [{"identifier": name, "problem": problem, "members": n}
+            for name, found in check.problems.items() for problem, n in found.items()]
+    return pd.DataFrame(rows, columns=["identifier", "problem", "members"])

@@ -1,0 +1,76 @@
+"""Membership snapshots: who each export job sent, for diff exports.
+
+Every job saves the ids it exported under its job id. A diff export compares
+the current audience with the snapshot of the last *succeeded* job of the same
+segment to the same destination and target, so the snapshot of a failed or
+killed job is never a baseline (and the next run of that job replaces it).
+Both sides of the comparison are set operations inside the warehouse: two
+snapshots of a million members are compared without leaving it.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from sqlglot import exp
+
+from services import naming
+
+SNAPSHOTS = naming.fq("app", "app_export_snapshots")
+JOBS = naming.fq("app", "app_export_jobs")
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _is(column: str, value) -> exp.Expression:
+    return exp.EQ(this=_col(column), expression=exp.convert(value))
+
+
+def ids_of(job_id: str) -> exp.Select:
+    return exp.select(_col("customer_id")).from_(SNAPSHOTS).where(_is("job_id", job_id))
+
+
+def save(warehouse, *, job_id: str, segment_id: str, destination: str, target: str, customer_ids: pa.Array) -> int:
+    """Replace the job's snapshot with ``customer_ids`` (a re-run starts clean)."""
+    clear(warehouse, job_id)
+    n = len(customer_ids)
+    table = pa.table({
+        "job_id": pa.repeat(job_id, n), "segment_id": pa.repeat(segment_id, n),
+        "destination": pa.repeat(destination, n), "target": pa.repeat(target or "", n),
+        "customer_id": customer_ids.cast(pa.string()),
+    })
+    return warehouse.append(SNAPSHOTS, table)
+
+
+def clear(warehouse, job_id: str) -> None:
+    warehouse.execute(exp.delete(SNAPSHOTS, where=_is("job_id", job_id)))
+
+
+def baseline_job(warehouse, *, segment_id: str, destination: str, target: str, before_job: str) -> str | None:
+    """The last succeeded job of this segment to this destination and target (not ``before_job``)."""
+    query = (exp.select(_col("job_id")).from_(JOBS)
+             .where(exp.and_(_is("segment_id", segment_id), _is("destination", destination),
+                             exp.EQ(this=exp.func("COALESCE", _col("target"), exp.Literal.string("")),
+                                    expression=exp.convert(target or "")),
+                             _is("status", "succeeded"), exp.NEQ(this=_col("job_id"), expression=exp.convert(before_job))))
+             .order_by(exp.Ordered(this=_col("finished_ts"), desc=True)).limit(1))
+    return warehouse.scalar(query)
+
+
+def added_ids(current_job: str, previous_job: str) -> exp.Select:
+    """Ids in the current snapshot and not in the previous one."""
+    return exp.except_(ids_of(current_job), ids_of(previous_job), distinct=True)
+
+
+def removed_ids(current_job: str, previous_job: str) -> exp.Select:
+    return exp.except_(ids_of(previous_job), ids_of(current_job), distinct=True)
+
+
+def diff(warehouse, current_job: str, previous_job: str) -> tuple[pa.Array, pa.Array]:
+    """(added ids, removed ids), each sorted."""
+    added = warehouse.arrow(exp.select(_col("customer_id")).from_(added_ids(current_job, previous_job).subquery("a"))
+                            .order_by(_col("customer_id"))).column(0)
+    removed = warehouse.arrow(exp.select(_col("customer_id")).from_(removed_ids(current_job, previous_job).subquery("r"))
+                              .order_by(_col("customer_id"))).column(0)
+    return added.combine_chunks(), removed.combine_chunks()

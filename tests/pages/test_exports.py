@@ -1,0 +1,68 @@
+"""AppTest smoke tests of the Exports page, per role."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+
+@pytest.fixture
+def exports_app(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGMENT_STUDIO_EXPORT_DIR", str(tmp_path / "exports"))
+
+    def run(**kwargs):
+        return app(page="pages/exports.py", **kwargs)
+
+    return run
+
+
+def test_viewer_sees_why_exports_are_unavailable(exports_app):
+    at = exports_app(role="viewer")
+    assert any("not available for your role (viewer)" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "exports_run"]
+
+
+def test_marketer_runs_a_csv_export_and_sees_it_succeed_in_the_history(exports_app, tmp_path):
+    at = exports_app(role="marketer", user="maria@example.com",
+                     query={"segment": "sample-vip-champions-early-access"})
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Members"].replace(",", "")) > 0
+    # A marketer may not export contacts in clear.
+    assert at.radio(key="exports_identifiers").options == ["none", "hashed"]
+    at.button(key="exports_run").click().run()
+    assert not at.exception, at.exception
+    job_id = at.session_state["exports_job"]
+    for _ in range(60):
+        at.run()
+        history = at.dataframe[-1].value if at.dataframe else None
+        if history is not None and "job" in history and job_id in set(history["job"]):
+            status = history.set_index("job").loc[job_id, "status"]
+            if status in ("succeeded", "failed"):
+                break
+        time.sleep(1)
+    assert status == "succeeded"
+    assert list((tmp_path / "exports").glob("sample-vip-champions-early-access-v1-csv-full-*.csv"))
+    assert any(job_id in t.value and "succeeded" in t.value for t in at.text)
+
+
+def test_admin_may_export_identifiers_in_clear(exports_app):
+    at = exports_app(role="admin", query={"segment": "sample-vip-champions-early-access"})
+    assert at.radio(key="exports_identifiers").options == ["none", "hashed", "clear"]
+
+
+def test_platform_destination_shows_the_hashing_and_match_rate(exports_app):
+    at = exports_app(role="manager", query={"segment": "sample-vip-champions-early-access"})
+    at.selectbox(key="exports_destination").select("meta").run()
+    assert not at.exception, at.exception
+    assert any("SHA-256 hashed" in c.value for c in at.caption)
+    assert "Predicted match rate" in {m.label for m in at.metric}
+
+
+def test_a_folder_outside_the_export_folder_is_refused(exports_app):
+    at = exports_app(role="marketer", query={"segment": "sample-vip-champions-early-access"})
+    at.text_input(key="exports_folder").input("/tmp/anywhere-else").run()
+    at.button(key="exports_run").click().run()
+    assert not at.exception, at.exception
+    assert any("the folder must be inside" in e.value for e in at.error)
+    assert "exports_job" not in at.session_state

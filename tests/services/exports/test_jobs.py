@@ -1,0 +1,190 @@
+"""Export jobs end to end on the demo warehouse: exact members, diffs, kills, idempotency, audit."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from sqlglot import exp
+
+from services.errors import ExportError
+from services.exports import jobs, snapshots
+from services.exports.base import ExportRequest
+from services.exports.selection import CONTROL_REASON
+from services.exports.table import default_table
+
+from .conftest import VIP, audit_rows, members, save_segment
+
+
+def run(warehouse, out: Path, **kwargs):
+    request = ExportRequest(**{"segment_id": VIP, "version": 1, **kwargs})
+    job_id = jobs.create_job(warehouse, request, user="tester", role="admin")
+    return jobs.run_job(warehouse, job_id, output_dir=out)
+
+
+def read_csv(path: str) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_csv_holds_exactly_the_segment_members_without_control(warehouse, tmp_path):
+    expected = members(warehouse, VIP)
+    job = run(warehouse, tmp_path, destination="csv", attributes=("rfm_segment",))
+    rows = read_csv(job.output_path)
+    ids = [r["customer_id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {c for c, group in expected.items() if group != "control"}
+    assert {r["rfm_segment"] for r in rows} == {"Champions"}
+    assert job.members == len(expected)
+    assert job.excluded == {CONTROL_REASON: sum(g == "control" for g in expected.values())}
+    assert job.rows_exported + job.rows_excluded == job.members
+    assert job.checksum == hashlib.sha256(Path(job.output_path).read_bytes()).hexdigest()
+
+
+def test_control_is_exported_when_asked(warehouse, tmp_path):
+    expected = members(warehouse, VIP)
+    job = run(warehouse, tmp_path, destination="parquet", include_control=True)
+    table = pq.read_table(job.output_path)
+    assert dict(zip(table.column("customer_id").to_pylist(), table.column("split_group").to_pylist())) == expected
+
+
+@pytest.mark.parametrize("destination, key", [("meta", "EXTERN_ID"), ("google_ads", None), ("braze", "external_id"),
+                                              ("salesforce", "SubscriberKey")])
+def test_platform_files_hold_one_row_per_usable_member(warehouse, tmp_path, destination, key):
+    expected = {c for c, g in members(warehouse, VIP).items() if g != "control"}
+    job = run(warehouse, tmp_path, destination=destination)
+    rows = read_csv(job.output_path)
+    assert len(rows) == job.rows_exported == len(expected) - sum(v for k, v in job.excluded.items()
+                                                                  if k != CONTROL_REASON)
+    if key:
+        assert {r[key] for r in rows} <= expected
+
+
+def test_warehouse_table_full_replace_holds_the_members(warehouse, tmp_path):
+    expected = {c for c, g in members(warehouse, VIP).items() if g != "control"}
+    job = run(warehouse, tmp_path, destination="table", attributes=("monetary",))
+    got = warehouse.arrow(exp.select("customer_id", "split_group", "monetary").from_(default_table(VIP))).to_pylist()
+    assert {r["customer_id"] for r in got} == expected and len(got) == len(expected)
+    assert job.rows_exported == len(expected)
+
+
+def test_diff_across_two_versions_gives_the_right_adds_and_removes(warehouse, tmp_path):
+    segment = save_segment(warehouse, "diff test", [["Champions", "Loyal"], ["Loyal", "Potential Loyalist"]])
+    v1, v2 = set(members(warehouse, segment, 1)), set(members(warehouse, segment, 2))
+
+    first = run(warehouse, tmp_path, segment_id=segment, version=1, destination="csv", mode="diff")
+    # A full export is an export too: the next diff compares against it.
+    full = run(warehouse, tmp_path, segment_id=segment, version=1, destination="csv", mode="full")
+    first_rows = read_csv(first.output_path)
+    # The first diff is a full export: everyone, all marked "add".
+    assert {r["customer_id"] for r in first_rows} == {r["customer_id"] for r in read_csv(full.output_path)} == v1
+    assert {r["action"] for r in first_rows} == {"add"} and first.previous_job_id is None
+
+    second = run(warehouse, tmp_path, segment_id=segment, version=2, destination="csv", mode="diff")
+    rows = read_csv(second.output_path)
+    assert {r["customer_id"] for r in rows if r["action"] == "add"} == v2 - v1
+    assert {r["customer_id"] for r in rows if r["action"] == "remove"} == v1 - v2
+    assert (second.rows_added, second.rows_removed) == (len(v2 - v1), len(v1 - v2))
+    assert second.previous_job_id == full.job_id
+    assert v2 - v1 and v1 - v2
+
+    # Nothing changed since: an empty diff.
+    third = run(warehouse, tmp_path, segment_id=segment, version=2, destination="csv", mode="diff")
+    assert (third.rows_added, third.rows_removed) == (0, 0)
+
+
+def test_incremental_table_merge_follows_the_segment(warehouse, tmp_path):
+    segment = save_segment(warehouse, "merge test", [["Champions"], ["Champions", "At Risk"]])
+    v2 = set(members(warehouse, segment, 2))
+    run(warehouse, tmp_path, segment_id=segment, version=1, destination="table", mode="diff")
+    job = run(warehouse, tmp_path, segment_id=segment, version=2, destination="table", mode="diff")
+    got = warehouse.arrow(exp.select("customer_id").from_(default_table(segment))).column(0).to_pylist()
+    assert sorted(got) == sorted(v2)
+    assert job.rows_added == len(v2 - set(members(warehouse, segment, 1)))
+
+
+class Killed(BaseException):
+    """Stands in for the process dying: not an Exception, so nothing in the job catches it."""
+
+
+def test_a_killed_job_leaves_no_file_under_its_final_name_and_reruns_cleanly(warehouse, tmp_path):
+    request = ExportRequest(segment_id=VIP, version=1, destination="csv")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+
+    def die_mid_write(step, fraction):
+        if step == "delivering" and fraction > 0.45:
+            raise Killed()
+
+    with pytest.raises(Killed):
+        jobs.run_job(warehouse, job_id, output_dir=tmp_path, progress=die_mid_write)
+    assert not list(tmp_path.glob("*.csv")), "a partial file appeared under a final name"
+    assert list(tmp_path.glob("*.partial"))  # what the dead process left behind
+    assert jobs.get(warehouse, job_id).status == "running"
+
+    job = jobs.run_job(warehouse, job_id, output_dir=tmp_path)
+    assert job.status == "succeeded"
+    assert not list(tmp_path.glob("*.partial"))
+    assert {r["customer_id"] for r in read_csv(job.output_path)} == {
+        c for c, g in members(warehouse, VIP).items() if g != "control"}
+    # the snapshot holds the exported members once
+    ids = warehouse.arrow(snapshots.ids_of(job_id)).column(0).to_pylist()
+    assert len(ids) == len(set(ids)) == job.rows_exported
+
+
+def test_a_failed_job_records_why_removes_its_output_and_reruns(warehouse, tmp_path):
+    request = ExportRequest(segment_id=VIP, version=1, destination="csv")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+
+    def disk_full(step, fraction):
+        if step == "delivering" and fraction > 0.45:
+            raise OSError("No space left on device")
+
+    with pytest.raises(ExportError, match="No space left"):
+        jobs.run_job(warehouse, job_id, output_dir=tmp_path, progress=disk_full)
+    failed = jobs.get(warehouse, job_id)
+    assert failed.status == "failed" and "No space left" in failed.message
+    assert not list(tmp_path.iterdir())
+    assert warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(snapshots.ids_of(job_id).subquery("s"))) == 0
+    assert audit_rows(warehouse, "export.failed", job_id)
+    assert jobs.run_job(warehouse, job_id, output_dir=tmp_path).status == "succeeded"
+
+
+def test_running_the_same_job_twice_gives_one_result_and_one_audit_row(warehouse, tmp_path):
+    request = ExportRequest(segment_id=VIP, version=1, destination="meta")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    first = jobs.run_job(warehouse, job_id, output_dir=tmp_path)
+    second = jobs.run_job(warehouse, job_id, output_dir=tmp_path)
+    assert second == first
+    assert len(list(tmp_path.glob("*.csv"))) == 1
+    audit = audit_rows(warehouse, "export.run", job_id)
+    assert len(audit) == 1
+    assert audit[0]["actor"] == "tester" and audit[0]["row_count"] == first.rows_exported
+    assert audit[0]["checksum"] == first.checksum
+
+
+def test_background_start_finishes_and_reports_progress(warehouse, tmp_path):
+    request = ExportRequest(segment_id=VIP, version=1, destination="parquet")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    assert jobs.get(warehouse, job_id).status == "queued"
+    jobs.start(warehouse, job_id, output_dir=tmp_path).join(timeout=120)
+    job = jobs.get(warehouse, job_id)
+    assert job.status == "succeeded" and job.progress == 1.0 and Path(job.output_path).exists()
+    assert job_id in set(jobs.history(warehouse)["job_id"])
+
+
+def test_csv_fast_path_and_quoting_path_agree_on_content(tmp_path):
+    import pyarrow as pa
+
+    from services.exports.files import _plain, write_csv
+
+    plain = pa.table({"a": ["x", None, "z"], "b": ["1", "2", None]})
+    quoted = pa.table({"a": ["x,1", None, 'say "hi"'], "b": ["1", "2", None]})
+    assert _plain(plain) and not _plain(quoted)
+    write_csv(plain, tmp_path / "plain.csv")
+    write_csv(quoted, tmp_path / "quoted.csv")
+    assert (tmp_path / "plain.csv").read_text() == "a,b\nx,1\n,2\nz,\n"
+    with open(tmp_path / "quoted.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == [["a", "b"], ["x,1", "1"], ["", "2"], ['say "hi"', ""]]
