@@ -315,6 +315,11 @@ _GOLD = _source(
     (
         ("gold_customer_features", "one row per customer who has bought at least once"),
         ("gold_customer_category_spend", "one row per customer and product category"),
+        ("gold_cluster_runs", "one row per clustering run or saved map selection"),
+        ("gold_cluster_assignments", "one row per clustering run and customer"),
+        ("gold_cluster_embeddings", "one row per clustering run and customer on its 2-D map"),
+        ("gold_lookalike_models", "one row per lookalike model"),
+        ("gold_lookalike_scores", "one row per lookalike model and customer outside its seed"),
     ),
 )
 
