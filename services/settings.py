@@ -39,6 +39,8 @@ class Settings:
     roles_file: Path = PROJECT_ROOT / "roles.toml"
     #: what one hour of warehouse time costs, for estimates shown before heavy actions
     price_per_warehouse_hour: float = 5.0
+    #: warm UMAP up in a background thread at app start (tests turn it off: it costs a core for a minute)
+    warm_up_maps: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -67,4 +69,5 @@ class Settings:
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
             price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
+            warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
         )

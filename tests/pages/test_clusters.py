@@ -1,0 +1,37 @@
+"""AppTest smoke tests of the Cluster Explorer: run a small clustering, save a cluster as a segment."""
+
+from __future__ import annotations
+
+
+def run_small_clustering(at):
+    at.multiselect(key="clusters_features").set_value(["recency_days", "frequency", "monetary"]).run()
+    at.number_input(key="clusters_k").set_value(3).run()
+    next(b for b in at.button if b.label == "Run clustering").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_runs_yet_says_how_to_start(app):
+    at = app(page="pages/clusters.py", role="analyst")
+    assert any("No clustering runs yet" in i.value for i in at.info)
+
+
+def test_run_profile_and_save_a_cluster_as_segment(app):
+    at = run_small_clustering(app(page="pages/clusters.py", role="analyst"))
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Clusters"] == "3"
+    summary = at.dataframe[0].value
+    assert list(summary["cluster"]) == [1, 2, 3] and summary["share"].sum() > 0.999
+    assert any("Precision" in c.value and "recall" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Save cluster as segment").click().run()
+    assert not at.exception, at.exception
+    saved = [s.value for s in at.success]
+    assert saved and "Saved" in saved[0] and "seg-" in saved[0]
+    size = int(summary.loc[summary["cluster"] == 1, "customers"].iloc[0])
+    assert f"({size:,} members)" in saved[0]
+
+
+def test_a_viewer_cannot_start_a_run(app):
+    at = app(page="pages/clusters.py", role="viewer")
+    assert next(b for b in at.button if b.label == "Run clustering").disabled
