@@ -209,7 +209,7 @@ colour_by = st.segmented_control("Colour by", list(embedding.COLOUR_BY), default
 event = st.plotly_chart(ui.map_figure(frame, colour_by, names), key=f"clusters_map_{run_id}", on_select="rerun",
                         selection_mode=("box", "lasso"), config={"displayModeBar": True})
 chosen = ui.selected_ids(event)
-st.caption(f"{len(frame):,} customers, sampled by cluster · draw a box or lasso to select customers.")
+st.caption(f"{len(frame):,} customers, sampled by cluster · draw a box or lasso to pick customers.")
 if chosen:
     st.markdown(f"**{len(chosen):,} customers selected.**")
     name = st.text_input("Segment name", value=f"Map selection of {len(chosen):,} customers",
@@ -220,7 +220,7 @@ if chosen:
             selection = cluster_runs.save_selection(get_warehouse(path), chosen, name=name, author=identity.user,
                                                     as_of_date=cat.as_of_date, source_run_id=run_id)
             saved = save_definition(path, selection.segment(1, name=name), user=identity.user, role=identity.role,
-                                    note=f"static selection {selection.run_id} from the map of run {run_id}")
+                                    note=f"static selection {selection.run_id}, map of run {run_id}")
         except SegmentStudioError as exc:
             st.session_state["clusters_error"] = f"Not saved: {exc}"
         else:

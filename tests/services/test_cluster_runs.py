@@ -110,3 +110,14 @@ def test_names_come_from_the_most_distinctive_features(scratch_catalog):
     assert cluster_name(z, scratch_catalog) == "High spend, frequent, online"
     assert cluster_name(-z, scratch_catalog) == "Low spend, infrequent, in-store"
     assert cluster_name(z * 0.1, scratch_catalog) == "Typical customers"
+
+
+def test_saved_runs_survive_a_full_rebuild(scratch_warehouse, scratch_catalog, run):
+    from services.pipeline.runner import run_pipeline
+
+    before = cluster_runs.assignments(scratch_warehouse, run.run_id)
+    run_pipeline(scratch_warehouse, full_refresh=True)
+    after = cluster_runs.assignments(scratch_warehouse, run.run_id)
+    assert after.equals(before)
+    catalog = dataclasses.replace(scratch_catalog, cluster_runs=cluster_runs.catalog_runs(scratch_warehouse))
+    assert members(scratch_warehouse, catalog, run.segment(2)) == set(run.labels.index[run.labels == 2])
