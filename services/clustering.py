@@ -6,7 +6,7 @@ and ``random_state`` fixes every random choice, so a run can be repeated.
 
 Scale: a model is fitted on a random sample (``fit_sample`` rows) and every
 customer is then assigned to the nearest learned group. On 1,000,000
-customers that keeps a run to seconds, and k-means on 100,000 points finds
+customers that keeps a run to seconds, and k-means on 50,000 points finds
 the same centres as on all of them to well within the sampling noise.
 
 Cluster ids are 1..k, ordered by size (largest first), so the same data and
@@ -86,17 +86,25 @@ class FeatureScaler(BaseEstimator):
 
     ``method``: "standard", "robust" or "log1p" (signed log1p of the columns in
     ``log_columns``, then standard). Missing values take the column median.
+    Centre and spread are learned on up to ``sample`` random rows: on a
+    million customers the exact median costs a sort for no visible change.
     """
 
-    def __init__(self, method: str = "standard", *, log_columns: tuple[str, ...] = ()):
+    def __init__(self, method: str = "standard", *, log_columns: tuple[str, ...] = (), sample: int = 200_000,
+                 random_state: int = 0):
         self.method = method
         self.log_columns = log_columns
+        self.sample = sample
+        self.random_state = random_state
 
     def fit(self, frame: pd.DataFrame) -> "FeatureScaler":
         if self.method not in SCALINGS:
             raise SpecError(f"scaling {self.method!r} is not one of {', '.join(SCALINGS)}")
         self.columns_ = tuple(frame.columns)
         raw = frame.to_numpy(dtype="float64")
+        if len(raw) > self.sample:
+            rows = np.random.default_rng(self.random_state).choice(len(raw), size=self.sample, replace=False)
+            raw = raw[np.sort(rows)]
         self.medians_ = np.nan_to_num(np.nanmedian(raw, axis=0)) if len(raw) else np.zeros(raw.shape[1])
         values = self._prepare(raw)
         if self.method == "robust":
@@ -139,7 +147,7 @@ class CustomerClustering(BaseEstimator):
     ``fit_sample`` random rows; every row is then assigned.
     """
 
-    def __init__(self, algorithm: str = "kmeans", n_clusters: int = 6, *, fit_sample: int = 100_000,
+    def __init__(self, algorithm: str = "kmeans", n_clusters: int = 6, *, fit_sample: int = 50_000,
                  hdbscan_sample: int = 10_000, min_cluster_share: float = 0.02, random_state: int = 0):
         self.algorithm = algorithm
         self.n_clusters = n_clusters

@@ -1,12 +1,13 @@
 """The cluster map: a 2-D UMAP embedding of a stratified sample, computed once per run.
 
-UMAP is compiled by numba on first use. umap-learn and pynndescent mark
-their kernels ``cache=True``, so numba writes the machine code next to the
-packages and later processes load it instead of compiling: after the very
-first process on a machine, importing umap drops from ~30 s to a few seconds
-and the first map needs no compile. A process still pays for loading that
-code once, so the app warms UMAP up in a background thread when it starts
-(``start_warm_up``), on 4,500 points: below 4,096 points UMAP skips the
+UMAP is compiled by numba on first use. Many of umap-learn's and
+pynndescent's kernels are marked ``cache=True``, so numba writes their machine
+code next to the packages and later processes load it. Measured here: that
+cache takes ``import umap`` from ~32 s to ~4 s of CPU, but the first map of
+every new process still costs ~19 s of CPU on 500 points and ~64 s on 4,500
+(functions built at run time, and those not marked for caching, compile per
+process). So the app warms UMAP up in a background thread when it starts
+(``start_warm_up``) on 4,500 points: below 4,096 points UMAP skips the
 nearest-neighbour descent, so a smaller warm-up would leave that code cold.
 
 The map is saved to ``gold_cluster_embeddings``; pages only ever load it.
