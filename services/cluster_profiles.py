@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from services.clustering import NOISE
+from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog
 from services.segments.spec import Group, SegmentDefinition, Trait
 
@@ -151,7 +152,7 @@ def cluster_name(z: pd.Series, catalog: FeatureCatalog) -> str:
 def _label(catalog: FeatureCatalog, feature: str) -> str:
     try:
         return catalog.feature(feature).label.lower()
-    except Exception:  # noqa: BLE001 - a feature outside the catalog keeps its column name
+    except SpecError:  # a feature outside the catalog keeps its column name
         return feature.replace("_", " ")
 
 

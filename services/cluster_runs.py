@@ -40,6 +40,7 @@ EMBEDDINGS_TABLE = naming.fq("gold", "gold_cluster_embeddings")
 SELECTION = "selection"
 CLUSTERING = "clustering"
 MAX_SELECTION = 200_000
+ALGORITHM_SHORT = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN", SELECTION: "selection"}
 
 Progress = Callable[[str, float], None]
 
@@ -55,6 +56,11 @@ def ensure_tables(warehouse) -> None:
         for statement in sqlfiles.statements("ddl/gold.sql", warehouse.dialect):
             warehouse.execute(statement)
         _ready.add(warehouse)
+
+
+def constant(value: str, rows: int) -> pa.DictionaryArray:
+    """One text value on every row, dictionary-encoded: a million copies of an id load in a third of the time."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype="int32")), pa.array([value], pa.string()))
 
 
 def _col(name: str) -> exp.Column:
@@ -151,14 +157,12 @@ def run_clustering(warehouse, catalog: FeatureCatalog, *, features, algorithm: s
     return run, RunTimings(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
 
 
-ALGORITHM_SHORT = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
-
 
 def save_run(warehouse, run: ClusterRun, customer_ids: np.ndarray, labels: np.ndarray) -> None:
     """Write the run's row and every customer's assignment."""
     ensure_tables(warehouse)
     assignments = pa.table({
-        "run_id": pa.array([run.run_id] * len(customer_ids), pa.string()),
+        "run_id": constant(run.run_id, len(customer_ids)),
         "cluster_id": pa.array(np.asarray(labels, dtype="int32")),
         "customer_id": pa.array(np.asarray(customer_ids, dtype=object), pa.string()),
     })

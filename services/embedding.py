@@ -45,7 +45,8 @@ Progress = Callable[[str, float], None]
 
 
 class MapEmbedding(BaseEstimator):
-    """UMAP to 2-D. Fewer epochs on big samples: 50,000 points settle well before UMAP's 200."""
+    """UMAP to 2-D. Fewer epochs on big samples: 50,000 points settle into their clusters well before
+    UMAP's default 200, and the layout is half the time of a new map."""
 
     def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int | None = None,
                  init: str = "pca", low_memory: bool = True, random_state: int = 0):
@@ -64,7 +65,7 @@ class MapEmbedding(BaseEstimator):
         X = np.asarray(X, dtype="float32")
         if len(X) <= self.n_neighbors:
             raise SpecError(f"{len(X)} points are too few for a map; it needs more than {self.n_neighbors}")
-        epochs = self.n_epochs or (120 if len(X) > 20_000 else 200)
+        epochs = self.n_epochs or (100 if len(X) > 20_000 else 200)
         with warnings.catch_warnings():
             # A fixed random_state makes UMAP single-threaded, and it says so each time.
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")

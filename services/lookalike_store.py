@@ -20,7 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import naming
-from services.cluster_runs import ensure_tables
+from services.cluster_runs import constant, ensure_tables
 from services.clustering import clusterable, fetch_features
 from services.errors import SpecError
 from services.lookalike import DEFAULT_FEATURES, LookalikeModel, curve_point
@@ -134,7 +134,7 @@ def train_lookalike(warehouse, catalog: FeatureCatalog, seed: SegmentDefinition,
 def save_model(warehouse, saved: SavedLookalike, model: LookalikeModel) -> None:
     ensure_tables(warehouse)
     warehouse.append(SCORES_TABLE, pa.table({
-        "model_id": pa.array([saved.model_id] * len(model.scores_), pa.string()),
+        "model_id": constant(saved.model_id, len(model.scores_)),
         "customer_id": pa.array(np.asarray(model.eligible_index_, dtype=object), pa.string()),
         "score": pa.array(model.scores_.astype("float64")),
         "reach_pct": pa.array(model.reach_pct_.astype("float64")),
