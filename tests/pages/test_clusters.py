@@ -35,3 +35,33 @@ def test_run_profile_and_save_a_cluster_as_segment(app):
 def test_a_viewer_cannot_start_a_run(app):
     at = app(page="pages/clusters.py", role="viewer")
     assert next(b for b in at.button if b.label == "Run clustering").disabled
+
+
+def test_a_saved_map_is_drawn_from_gold_and_selection_ids_come_from_customdata(app):
+    import os
+
+    from components.clusters import selected_ids
+    from components.warehouse import get_warehouse
+    from services import cluster_runs, embedding
+    from services.segments.catalog import load_catalog
+
+    at = app(page="pages/clusters.py", role="analyst")
+    # The app's own connection (cached per process), so both sides see one DuckDB file.
+    warehouse = get_warehouse(os.environ["SEGMENT_STUDIO_WAREHOUSE"])
+    catalog = load_catalog(warehouse)
+    run, _ = cluster_runs.run_clustering(warehouse, catalog, features=("recency_days", "monetary"), k=3,
+                                         author="test@example.com")
+    embedding.compute_map(warehouse, catalog, run.run_id, points=300, n_epochs=30)
+    from components import clusters
+
+    clusters.clear()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="clusters_show_map").value  # a run with a saved map shows it
+    assert len(at.get("plotly_chart")) >= 2  # heatmap and map
+    assert not any("No map for this run yet" in i.value for i in at.info)
+
+    event = {"selection": {"points": [{"customdata": ["C1", "High spend"]}, {"customdata": ["C2", "x"]},
+                                      {"customdata": ["C1", "High spend"]}]}}
+    assert selected_ids(event) == ["C1", "C2"]
+    assert selected_ids(None) == []
