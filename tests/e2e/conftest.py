@@ -22,9 +22,7 @@ def e2e_warehouse(demo_warehouse_path, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_url(e2e_warehouse, tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    # No UMAP warm-up: no browser test computes a map, and it would take a core for a minute.
-    env = {"SEGMENT_STUDIO_USER": "e2e@example.com", "SEGMENT_STUDIO_WARM_UP_MAPS": "0"}
-    with running_app(e2e_warehouse, log=log, env=env) as url:
+    with running_app(e2e_warehouse, log=log, env={"SEGMENT_STUDIO_USER": "e2e@example.com"}) as url:
         yield url
 
 

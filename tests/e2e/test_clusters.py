@@ -20,8 +20,7 @@ def analyst_url(demo_warehouse_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e_clusters")
     warehouse = folder / "warehouse.duckdb"
     shutil.copy(demo_warehouse_path, warehouse)  # the app's process takes DuckDB's file lock
-    env = {"SEGMENT_STUDIO_ROLE": "analyst", "SEGMENT_STUDIO_USER": "analyst@example.com",
-           "SEGMENT_STUDIO_WARM_UP_MAPS": "0"}
+    env = {"SEGMENT_STUDIO_ROLE": "analyst", "SEGMENT_STUDIO_USER": "analyst@example.com"}
     with running_app(warehouse, log=folder / "server.log", env=env) as url:
         yield url
 

@@ -18,8 +18,6 @@ def app(demo_warehouse_path, tmp_path, monkeypatch):
     shutil.copy(demo_warehouse_path, path)
     monkeypatch.setenv("SEGMENT_STUDIO_WAREHOUSE", str(path))
 
-    # UMAP's warm-up would take a core for a minute in every test process: the map tests warm up themselves.
-    monkeypatch.setenv("SEGMENT_STUDIO_WARM_UP_MAPS", "0")
     monkeypatch.delenv("SEGMENT_STUDIO_ROLE", raising=False)
     monkeypatch.delenv("SEGMENT_STUDIO_USER", raising=False)
 

@@ -32,6 +32,15 @@ def test_run_profile_and_save_a_cluster_as_segment(app):
     assert f"({size:,} members)" in saved[0]
 
 
+def test_a_rule_opens_in_the_builder_as_an_editable_draft(app):
+    at = run_small_clustering(app(page="pages/clusters.py", role="analyst"))
+    next(b for b in at.button if b.label == "Open rule in Segment Builder").click().run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="builder_name").value.endswith("(rule)")
+    assert int(next(m.value for m in at.metric if m.label == "Audience").replace(",", "")) > 0
+    assert any(b.label == "Save as new segment" for b in at.button)
+
+
 def test_a_viewer_cannot_start_a_run(app):
     at = app(page="pages/clusters.py", role="viewer")
     assert next(b for b in at.button if b.label == "Run clustering").disabled
