@@ -26,6 +26,10 @@ pages = {
         st.Page("pages/library.py", title="Segment Library", icon=":material/folder_open:", url_path="library"),
         st.Page("pages/exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
     ],
+    "Discover": [
+        st.Page("pages/clusters.py", title="Cluster Explorer", icon=":material/bubble_chart:", url_path="clusters"),
+        st.Page("pages/lookalikes.py", title="Lookalikes", icon=":material/group_add:", url_path="lookalikes"),
+    ],
     "Governance": [
         st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data_quality"),
         st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
@@ -35,6 +39,12 @@ pages = {
 }
 with st.sidebar:
     st.caption(f"Signed in as **{identity.user}** · role **{identity.role}**")
+
+if settings.warm_up_maps:
+    # Compile UMAP in the background now, so no one waits for it when they ask for a new map.
+    from components.clusters import warm_up_maps
+
+    warm_up_maps()
 
 page = st.navigation(pages)
 with query_attribution(settings, identity.user, page.url_path or "home"):

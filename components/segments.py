@@ -8,6 +8,8 @@ every estimate without clearing anything by hand.
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 from sqlglot import exp
 
@@ -34,8 +36,19 @@ def cached_catalog(path: str, marker: str) -> FeatureCatalog:
     return load_catalog(get_warehouse(path))
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def saved_models(path: str) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
+    """Clustering runs and lookalike models saved in gold, for membership conditions (cleared on save)."""
+    from services.cluster_runs import catalog_runs
+    from services.lookalike_store import model_ids
+
+    warehouse = get_warehouse(path)
+    return catalog_runs(warehouse), model_ids(warehouse)
+
+
 def catalog(path: str) -> FeatureCatalog:
-    return cached_catalog(path, build_marker(path))
+    runs, models = saved_models(path)
+    return dataclasses.replace(cached_catalog(path, build_marker(path)), cluster_runs=runs, lookalike_models=models)
 
 
 def library(path: str) -> SegmentLibrary:

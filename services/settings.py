@@ -66,6 +66,8 @@ class Settings:
     databricks: DatabricksSettings = DatabricksSettings()
     #: where export files go unless a job names a folder (a local path or a Unity Catalog volume path)
     export_dir: Path = PROJECT_ROOT / "data" / "exports"
+    #: warm UMAP up in a background thread at app start (tests turn it off: it costs a core for a minute)
+    warm_up_maps: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -97,4 +99,5 @@ class Settings:
             price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
             databricks=DatabricksSettings.from_sources(env, file.get("databricks")),
             export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
+            warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
         )

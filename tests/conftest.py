@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# No UMAP warm-up in the apps tests start (AppTest in this process, servers in subprocesses, which inherit
+# the environment): it takes a core for a minute, and the map tests compile UMAP once, on purpose.
+os.environ.setdefault("SEGMENT_STUDIO_WARM_UP_MAPS", "0")
 
 from services.pipeline.models import create_all
 from services.pipeline.runner import build

@@ -317,9 +317,23 @@ _GOLD = _source(
         ("gold_customer_category_spend", "one row per customer and product category"),
     ),
 )
+# Written by the Cluster Explorer and the Lookalikes page when someone saves a run or a model,
+# not by the pipeline.
+_GOLD_MODELS = _source(
+    GOLD,
+    (
+        ("gold_cluster_runs", "one row per clustering run or saved map selection"),
+        ("gold_cluster_assignments", "one row per clustering run and customer"),
+        ("gold_cluster_embeddings", "one row per clustering run and customer on its 2-D map"),
+        ("gold_lookalike_models", "one row per lookalike model"),
+        ("gold_lookalike_scores", "one row per lookalike model and customer outside its seed"),
+    ),
+)
 
 SEED_DATASETS: tuple[Dataset, ...] = _INGEST + _OPS + _GOV + _COST + _TXN
-GOLD_DATASETS: tuple[Dataset, ...] = _GOLD
+GOLD_DATASETS: tuple[Dataset, ...] = _GOLD + _GOLD_MODELS
+#: the tables the pipeline builds: the demo's governance source scans and checks these
+PIPELINE_DATASETS: tuple[Dataset, ...] = SEED_DATASETS + _GOLD
 DATASETS: tuple[Dataset, ...] = SEED_DATASETS + GOLD_DATASETS
 
 _BY_KEY = {(d.source, d.name): d for d in DATASETS}

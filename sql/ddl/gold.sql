@@ -61,3 +61,76 @@ create table if not exists customer_segmentation_for_retail_personalization_gold
   last_purchase_date date,
   constraint gold_customer_category_spend_pk primary key (customer_id, category)
 );
+
+-- Cluster Explorer and Lookalikes (services/cluster_runs.py, services/lookalike_store.py).
+-- These tables have no model: the pipeline never truncates them, so saved runs
+-- and lookalike models survive every rebuild.
+
+-- grain: one row per clustering run (or saved map selection, kind = 'selection')
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_cluster_runs (
+  run_id string not null,
+  kind string not null,
+  name string not null,
+  author string not null,
+  created_ts timestamp not null,
+  as_of_date date,
+  algorithm string not null,
+  scaling string,
+  k int,
+  features_json string not null,
+  params_json string,
+  cluster_ids_json string not null,
+  profile_json string,
+  customers bigint not null,
+  fit_seconds double,
+  map_points int,
+  map_seconds double,
+  constraint gold_cluster_runs_pk primary key (run_id)
+);
+
+-- grain: one row per run and customer
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_cluster_assignments (
+  run_id string not null,
+  cluster_id int not null,
+  customer_id string not null,
+  constraint gold_cluster_assignments_pk primary key (run_id, customer_id)
+);
+
+-- grain: one row per run and sampled customer (the saved 2-D UMAP map)
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_cluster_embeddings (
+  run_id string not null,
+  customer_id string not null,
+  cluster_id int not null,
+  x double not null,
+  y double not null,
+  constraint gold_cluster_embeddings_pk primary key (run_id, customer_id)
+);
+
+-- grain: one row per lookalike model
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_lookalike_models (
+  model_id string not null,
+  name string not null,
+  author string not null,
+  created_ts timestamp not null,
+  as_of_date date,
+  seed_segment_id string,
+  seed_json string not null,
+  seed_size bigint not null,
+  eligible bigint not null,
+  algorithm string not null,
+  features_json string not null,
+  summary_json string,
+  auc double,
+  fit_seconds double,
+  constraint gold_lookalike_models_pk primary key (model_id)
+);
+
+-- grain: one row per model and eligible customer (everyone outside the seed);
+-- reach_pct is the customer's rank percentile among them, best first (0-100]
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_lookalike_scores (
+  model_id string not null,
+  customer_id string not null,
+  score double not null,
+  reach_pct double not null,
+  constraint gold_lookalike_scores_pk primary key (model_id, customer_id)
+);

@@ -17,15 +17,17 @@ import pandas as pd
 
 from services.demo.platform import sampling as s
 from services.demo.platform.gov_reference import POLICIES, reference_frames
-from services.governance.registry import DATASETS, GOLD_DATASETS, dataset_id
+from services.governance.registry import PIPELINE_DATASETS, dataset_id
 
+# Only the tables the pipeline builds are scanned and checked upstream; the app's own
+# cluster and lookalike tables are not (and adding them must not change the demo data).
 # Checked every day (freshness and volume) and every week (keys, integrity).
 DAILY = [dataset_id("txn", n) for n in ("fact_transactions", "fact_settlements", "fact_balance_snapshots")] + [
-    d.dataset_id for d in GOLD_DATASETS
+    d.dataset_id for d in PIPELINE_DATASETS if d.source == "gold"
 ]
-WEEKLY = [d.dataset_id for d in DATASETS if d.source in ("txn", "gold") and d.name.startswith(("fact_", "dim_", "gold_"))]
+WEEKLY = [d.dataset_id for d in PIPELINE_DATASETS if d.source in ("txn", "gold") and d.name.startswith(("fact_", "dim_", "gold_"))]
 # Other sources' facts get a weekly freshness check only.
-OTHER_FACTS = [d.dataset_id for d in DATASETS if d.source in ("ingest", "ops", "cost") and d.name.startswith("fact_")]
+OTHER_FACTS = [d.dataset_id for d in PIPELINE_DATASETS if d.source in ("ingest", "ops", "cost") and d.name.startswith("fact_")]
 
 # (check_name, check_type, severity, threshold, typical observed value, spread)
 _CHECKS = {
@@ -59,14 +61,14 @@ def _catalog_scans(rng: np.random.Generator, start: dt.date, end: dt.date, n_cus
     months = s.month_starts(start, end)
     scans = months + np.timedelta64(1, "D")
     scans = scans[scans <= np.datetime64(end)]
-    n_sets = len(DATASETS)
+    n_sets = len(PIPELINE_DATASETS)
     base_rows = rng.lognormal(np.log(max(n_customers, 100) * 2), 1.5, size=n_sets)
     growth = np.linspace(0.6, 1.0, max(len(scans), 1))
     rows = (base_rows[None, :] * growth[:, None]).astype("int64")
     size = rows * rng.integers(80, 600, size=n_sets)[None, :]
     scan_ts = np.repeat(scans.astype("datetime64[s]") + np.timedelta64(2 * 3600 + 15 * 60, "s"), n_sets)
     scan_ids = np.repeat(s.join("scan-", s.ymd(scans)), n_sets)
-    sets = [DATASETS[i] for i in np.tile(np.arange(n_sets), len(scans))]
+    sets = [PIPELINE_DATASETS[i] for i in np.tile(np.arange(n_sets), len(scans))]
     payload = [
         json.dumps({"table": f"main.{d.dataset_id}", "type": "MANAGED", "format": "DELTA", "owner": d.owner_id,
                     "numRows": int(r), "sizeInBytes": int(b)}, separators=(",", ":"))
@@ -173,7 +175,7 @@ def _issues(rng: np.random.Generator, quality: pd.DataFrame, end: dt.date) -> pd
     resolved = s.after(opened, resolve_hours * 60)
     as_of = np.datetime64(end, "s") + np.timedelta64(86399, "s")
     done = resolved <= as_of
-    owners = first["dataset_id"].map({d.dataset_id: d.owner_id for d in DATASETS})
+    owners = first["dataset_id"].map({d.dataset_id: d.owner_id for d in PIPELINE_DATASETS})
     issues = pd.DataFrame({
         "dataset_id": first["dataset_id"].to_numpy(),
         "title": (first["check_name"].str.replace("_", " ").str.capitalize() + " check failing").to_numpy(),
@@ -206,7 +208,7 @@ def _issues(rng: np.random.Generator, quality: pd.DataFrame, end: dt.date) -> pd
 def _slas(start: dt.date) -> pd.DataFrame:
     """One SLA in force per checked dataset (effective_to stays null until it is replaced)."""
     checked = list(dict.fromkeys(WEEKLY + OTHER_FACTS))
-    by_id = {d.dataset_id: d for d in DATASETS}
+    by_id = {d.dataset_id: d for d in PIPELINE_DATASETS}
     entries = [by_id[i] for i in checked]
     hours = [24 if d.name.startswith(("fact_", "gold_")) else (720 if d.name == "dim_time" else 48) for d in entries]
     return pd.DataFrame({
@@ -264,7 +266,7 @@ def _certification_audit(certs: pd.DataFrame, end: dt.date) -> pd.DataFrame:
 
 def _policy_audit(rng: np.random.Generator, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Weekly evaluation of the active masking and access policies on every dataset with PII."""
-    pii = [d.dataset_id for d in DATASETS if d.contains_pii]
+    pii = [d.dataset_id for d in PIPELINE_DATASETS if d.contains_pii]
     policies = [p[0] for p in POLICIES if p[11] == "active" and p[2] in ("masking", "access")]
     day = s.days(start, end)
     weekly = day[(day.astype("int64") + 3) % 7 == 0]  # Mondays

@@ -51,11 +51,16 @@ def rows() -> dict[str, pd.DataFrame]:
     return registration_rows(registered_ts=REGISTERED_TS)
 
 
-def test_the_seed_tables_and_two_gold_tables_are_registered():
+GOLD_TABLES = {"gold_customer_features", "gold_customer_category_spend", "gold_cluster_runs",
+               "gold_cluster_assignments", "gold_cluster_embeddings", "gold_lookalike_models",
+               "gold_lookalike_scores"}
+
+
+def test_the_seed_tables_and_the_gold_tables_are_registered():
     assert len(SEED_DATASETS) == 100
     assert Counter(d.source for d in SEED_DATASETS) == {"ingest": 20, "ops": 20, "gov": 20, "cost": 20, "txn": 20}
-    assert {d.name for d in GOLD_DATASETS} == {"gold_customer_features", "gold_customer_category_spend"}
-    assert len(DATASETS) == len(DATASET_IDS) == len({d.dataset_id for d in DATASETS}) == 102
+    assert {d.name for d in GOLD_DATASETS} == GOLD_TABLES
+    assert len(DATASETS) == len(DATASET_IDS) == len({d.dataset_id for d in DATASETS}) == 100 + len(GOLD_TABLES)
 
 
 @pytest.mark.parametrize("source", ["ingest", "ops", "gov", "cost", "txn"])
@@ -63,8 +68,8 @@ def test_registered_seed_tables_are_the_ddl_tables(source):
     assert {d.table_name for d in SEED_DATASETS if d.source == source} == set(_ddl_columns(source))
 
 
-def test_gold_datasets_exist_in_the_gold_ddl():
-    assert {d.table_name for d in GOLD_DATASETS} <= set(_ddl_columns("gold"))
+def test_gold_datasets_are_the_gold_ddl_tables():
+    assert {d.table_name for d in GOLD_DATASETS} == set(_ddl_columns("gold"))
 
 
 @pytest.mark.parametrize(
@@ -123,7 +128,7 @@ def test_pii_datasets_are_restricted_and_masked():
 
 def test_dataset_rows(rows):
     frame = rows[fq("gov", "dim_dataset")]
-    assert len(frame) == 102
+    assert len(frame) == 100 + len(GOLD_TABLES)
     assert set(frame.columns) == _ddl_columns("gov")[dataset("gov", "dim_dataset").table_name]
     assert set(frame["layer"]) == {"bronze", "silver", "gold"}
     assert set(frame["owner_id"]) <= {o[0] for o in OWNERS}
@@ -157,7 +162,7 @@ def test_rows_load_into_the_gov_tables_and_resolve(rows):
         con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM df")
         con.unregister("df")
     datasets, tags = fq("gov", "dim_dataset"), fq("gov", "dim_tag")
-    assert con.execute(f"select count(*), count(distinct dataset_id) from {datasets}").fetchone() == (102, 102)
+    assert con.execute(f"select count(*), count(distinct dataset_id) from {datasets}").fetchone() == (100 + len(GOLD_TABLES),) * 2
     (orphans,) = con.execute(f"""
         select count(*) from {datasets} d
         where d.owner_id not in (select owner_id from {fq('gov', 'dim_owner')})

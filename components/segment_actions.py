@@ -1,0 +1,47 @@
+"""Turn a definition found on a discovery page into a segment: save it to the
+library, or open it as an editable draft in the Segment Builder."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import rule_state
+from components.segments import cached_library, compile_json, library, saved_models
+from components.warehouse import get_warehouse
+from services import rbac
+from services.segments.estimate import count
+from services.segments.library import SavedVersion
+from services.segments.spec import SegmentDefinition
+
+
+def save_definition(path: str, definition: SegmentDefinition, *, user: str, role: str, note: str) -> SavedVersion:
+    """Save as a new segment with its SQL and audience size, like the builder does."""
+    rbac.require(role, "save_segments")
+    saved_models.clear()  # a run or model saved moments ago must be known to the catalog
+    compiled = compile_json(path, definition.to_json(indent=None))
+    saved = library(path).save(definition, author=user, role=role, note=note,
+                               sql_databricks=compiled.sql("databricks"),
+                               audience_size=count(get_warehouse(path), compiled), as_of_date=compiled.as_of)
+    cached_library.clear()
+    return saved
+
+
+def open_in_builder(definition: SegmentDefinition) -> None:
+    """Put the definition in the builder's session state as an unsaved draft, then go there."""
+    st.session_state["builder_rule"] = rule_state.with_ids(definition.to_dict()["rule"])
+    st.session_state["builder_name"] = definition.name
+    st.session_state["builder_description"] = definition.description
+    st.session_state["builder_split_on"] = False
+    st.session_state["builder_control_pct"] = 10.0
+    st.session_state["builder_segment_id"] = None
+    st.session_state["builder_loaded"] = None
+    st.switch_page("pages/builder.py")
+
+
+def saved_notice(key: str) -> None:
+    """Show (once) the segment a callback saved, with a link to open it."""
+    saved = st.session_state.pop(key, None)
+    if saved:
+        segment_id, name, size = saved
+        st.success(f"Saved **{name}** as segment `{segment_id}` ({size:,} members).")
+        st.link_button("Open in Segment Builder", f"/builder?segment={segment_id}")
