@@ -33,6 +33,7 @@ LOOKALIKE_TABLE = naming.fq("gold", "gold_lookalike_scores")
 #: clustering runs (run id -> cluster ids) and lookalike models made up for the tests
 CLUSTER_RUNS = {"run-k4": (0, 1, 2, 3), "run-k3": (0, 1, 2)}
 LOOKALIKE_MODELS = ("lal-champions", "lal-beauty")
+TEST_CONF = {"spark.sql.adaptive.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ def spark_warehouse(tmp_path_factory):
         pytest.fail("Spark needs a Java runtime: run `make test` (installs openjdk-17-jre-headless) or install one")
     from services.warehouse.spark_engine import SparkWarehouse, local_session
 
-    session = local_session(tmp_path_factory.mktemp("spark"))
+    # Adaptive execution re-plans after every stage: on tiny tables and queries of
+    # many subqueries that costs more than it saves (twice as slow here).
+    session = local_session(tmp_path_factory.mktemp("spark"), shuffle_partitions=1, conf=TEST_CONF)
     session.sparkContext.setLogLevel("ERROR")
     yield SparkWarehouse(session)
     session.stop()
@@ -111,6 +114,9 @@ def engines(spark_warehouse, tmp_path_factory) -> Engines:
         for warehouse in (duck, spark):
             _ensure_membership_tables(warehouse)
             warehouse.append(table, rows)
+    for table in (*gold_inputs(), *(m.target_fq for m in GOLD), CLUSTER_TABLE, LOOKALIKE_TABLE):
+        # In memory from here on: every segment query scans these many times over.
+        spark.session.catalog.cacheTable(table)
     catalog = load_catalog(duck, cluster_runs=CLUSTER_RUNS, lookalike_models=LOOKALIKE_MODELS)
     yield Engines(duck, spark, catalog, gold)
     duck.close()
