@@ -58,7 +58,8 @@ DATABRICKS_LIKE_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
-ROW_CHANGES = (exp.Delete, exp.Update, exp.Merge)
+#: statements that need a table format with row changes (Delta)
+ROW_CHANGES = ("DELETE", "UPDATE", "MERGE")
 
 
 def local_session(warehouse_dir: str | Path | None = None, *, master: str = "local[2]",
@@ -126,15 +127,13 @@ class SparkWarehouse:
         try:
             return self.session.sql(sql, args=dict(params)) if params else self.session.sql(sql)
         except errors as exc:
-            raise self._error(exc, query, sql) from exc
+            raise self._error(exc, sql) from exc
 
-    def _error(self, exc: BaseException, query: Query, sql: str) -> WarehouseError:
+    def _error(self, exc: BaseException, sql: str) -> WarehouseError:
         first_line = sql.strip().splitlines()[0][:200] if sql.strip() else ""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        tree = query if isinstance(query, exp.Expression) else None
-        if tree is None and sql.lstrip()[:6].upper() in ("DELETE", "UPDATE", "MERGE "):
-            tree = exp.Delete()
-        if isinstance(tree, ROW_CHANGES):
+        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
+        if verb in ROW_CHANGES:
             message += (" (DELETE, UPDATE and MERGE need Delta tables; this Spark session writes plain "
                         "parquet tables, see services/warehouse/spark_engine.py)")
         return WarehouseError(f"Spark query failed: {message} (query starts: {first_line})")
@@ -144,7 +143,7 @@ class SparkWarehouse:
         try:
             return frame.toArrow()
         except _spark_errors() as exc:
-            raise self._error(exc, query, self.render(query)) from exc
+            raise self._error(exc, self.render(query)) from exc
 
     # -- Warehouse protocol ----------------------------------------------
     def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:

@@ -107,6 +107,8 @@ def engines(spark_warehouse, tmp_path_factory) -> Engines:
     create_all(spark)
     for name in gold_inputs():
         spark.append(name, duck.arrow(exp.select("*").from_(name)))
+        # In memory from here on: the gold model and the segment queries scan it many times over.
+        spark.session.catalog.cacheTable(name)
     for model in GOLD:
         materialise(spark, model, {"as_of_date": None})
     gold = duck.df(exp.select("*").from_(naming.fq("gold", "gold_customer_features")))
@@ -114,8 +116,7 @@ def engines(spark_warehouse, tmp_path_factory) -> Engines:
         for warehouse in (duck, spark):
             _ensure_membership_tables(warehouse)
             warehouse.append(table, rows)
-    for table in (*gold_inputs(), *(m.target_fq for m in GOLD), CLUSTER_TABLE, LOOKALIKE_TABLE):
-        # In memory from here on: every segment query scans these many times over.
+    for table in (*(m.target_fq for m in GOLD), CLUSTER_TABLE, LOOKALIKE_TABLE):
         spark.session.catalog.cacheTable(table)
     catalog = load_catalog(duck, cluster_runs=CLUSTER_RUNS, lookalike_models=LOOKALIKE_MODELS)
     yield Engines(duck, spark, catalog, gold)
