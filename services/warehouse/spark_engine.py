@@ -25,6 +25,11 @@ What OSS Spark without Delta Lake cannot do, and what this engine does about it:
   merge by key), the batch bookkeeping and the build-run record use
   ``DELETE``; the gold models (``TRUNCATE`` + ``INSERT``) and every segment
   query run as written. Configure a Delta-enabled session to run the rest.
+* ``local_session`` keeps Spark's in-memory catalog: tables are forgotten
+  when the session ends, and a new session refuses to reuse a warehouse
+  directory holding their files (LOCATION_ALREADY_EXISTS), so each local
+  session gets a fresh directory. A cluster with a metastore or Unity
+  Catalog keeps its tables.
 * There are no multi-statement transactions on Spark (nor on Delta):
   ``transaction`` runs its statements in order and stops at the first
   failure, so statements that ran before it stay. The pipeline writes its
