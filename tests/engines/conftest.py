@@ -111,7 +111,8 @@ def engines(spark_warehouse, tmp_path_factory) -> Engines:
         spark.session.catalog.cacheTable(name)
     for model in GOLD:
         materialise(spark, model, {"as_of_date": None})
-    gold = duck.df(exp.select("*").from_(naming.fq("gold", "gold_customer_features")))
+    # Ordered, so the random definitions drawn from these rows are the same on every run.
+    gold = duck.df(exp.select("*").from_(naming.fq("gold", "gold_customer_features")).order_by("customer_id"))
     for table, rows in _membership_tables(gold).items():
         for warehouse in (duck, spark):
             _ensure_membership_tables(warehouse)
