@@ -10,14 +10,14 @@ CUSTOMERS ?= 50000
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install chromium warehouse bench bench-exports clean
+.PHONY: run test install chromium java warehouse bench bench-exports clean
 
 ## make run: create the venv, install, build the demo warehouse if missing, start the app
 run: warehouse
 	SEGMENT_STUDIO_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-## make test: create the venv, install (Chromium too), run every test, browser tests included
-test: install chromium
+## make test: create the venv, install (Chromium and Java too), run every test, browser and Spark tests included
+test: install chromium java
 	$(PY) -m pytest
 
 install: $(STAMP)
@@ -34,6 +34,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# The cross-engine tests (tests/engines) run pyspark, which needs a Java runtime.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "installing a Java runtime for the Spark tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
 
 warehouse: install
 	@test -f $(WAREHOUSE) || $(PY) -m services.cli build --customers $(CUSTOMERS) --warehouse $(WAREHOUSE)

@@ -35,7 +35,8 @@ def parse(relative: str) -> tuple[exp.Expression, ...]:
     return tuple(s for s in statements if s is not None)
 
 
-def _drop_key_constraints(tree: exp.Expression) -> exp.Expression:
+def drop_key_constraints(tree: exp.Expression) -> exp.Expression:
+    """A copy of a CREATE TABLE without its PRIMARY KEY / FOREIGN KEY clauses."""
     tree = tree.copy()
     schema = tree.this if isinstance(tree, exp.Create) else None
     if isinstance(schema, exp.Schema):
@@ -57,7 +58,7 @@ def render(tree: exp.Expression, dialect: str, *, comments: bool = False) -> str
     what is sent to an engine unless asked for.
     """
     if dialect == "duckdb" and isinstance(tree, exp.Create):
-        tree = _drop_key_constraints(tree)
+        tree = drop_key_constraints(tree)
     return tree.sql(dialect=dialect, comments=comments)
 
 

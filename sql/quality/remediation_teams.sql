@@ -16,7 +16,9 @@ issues as (
         not coalesce(statuses.is_terminal, false) as is_open,
         case
             when issues.status = 'resolved' and issues.resolved_ts is not null
-                then timestampdiff(SECOND, issues.opened_ts, issues.resolved_ts) / 3600.0
+                -- microseconds as a DOUBLE: timestampdiff(SECOND, ..) counts whole seconds
+                -- on Databricks but second boundaries in sqlglot's DuckDB rendering
+                then cast(unix_micros(issues.resolved_ts) - unix_micros(issues.opened_ts) as double) / 3600000000
         end as hours_to_resolve
     from customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_fact_issues as issues
     left join customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_dim_status as statuses

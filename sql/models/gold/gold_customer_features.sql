@@ -108,8 +108,11 @@ purchase_summary as (
         count_if(days_ago < 30) as orders_30d,
         count_if(days_ago < 90) as orders_90d,
         count_if(days_ago < 365) as orders_365d,
-        avg(case when channel_code in ('web', 'app') then 1.0 else 0.0 end) as online_share,
-        avg(case when discount_usd > 0 then 1.0 else 0.0 end) as discount_share
+        -- shares as count / count, a DOUBLE on every engine: avg() of a
+        -- decimal 1.0/0.0 is a DECIMAL(6, 5) on Spark, and rounding that to 4
+        -- places rounds twice (5/11 = 0.454545 -> 0.45455 -> 0.4546)
+        count_if(channel_code in ('web', 'app')) / count(*) as online_share,
+        count_if(discount_usd > 0) / count(*) as discount_share
     from purchases
     group by customer_id
 
@@ -189,7 +192,9 @@ base as (
         datediff(p.as_of_date, s.last_purchase_date) as recency_days,
         s.frequency,
         cast(round(s.purchase_amount - coalesce(r.refund_amount, 0), 2) as decimal(18, 2)) as monetary,
-        cast(round(s.purchase_amount / s.frequency, 2) as decimal(18, 2)) as avg_order_value,
+        -- divided in cents, so a half cent is exact on every engine: DuckDB divides
+        -- a DECIMAL as DOUBLE, where 36.105 is 36.10499.. and would round down
+        cast(round(s.purchase_amount * 100 / s.frequency) / 100 as decimal(18, 2)) as avg_order_value,
         datediff(p.as_of_date, s.first_purchase_date) as tenure_days,
         cast(round(s.purchases_30d - coalesce(r.refunds_30d, 0), 2) as decimal(18, 2)) as spend_30d,
         cast(round(s.purchases_90d - coalesce(r.refunds_90d, 0), 2) as decimal(18, 2)) as spend_90d,
