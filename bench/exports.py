@@ -1,6 +1,6 @@
 """Benchmark exports at a million members and print one plain-text table (medians).
 
-    python -m bench.exports [--warehouse /work/main/data/bench-1m.duckdb] [--repeat 3]
+    python -m bench.exports [--warehouse data/bench-1m.duckdb] [--repeat 3]
 
 Measures, with the job's own code (projection, by-value hashing, exclusions,
 atomic file writer with checksum):
@@ -36,7 +36,7 @@ from services.exports.files import write_csv, write_parquet
 from services.pipeline.models import create_all
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
-DEFAULT_WAREHOUSE = Path("/work/main/data/bench-1m.duckdb")
+DEFAULT_WAREHOUSE = Path("data/bench-1m.duckdb")
 TARGETS = {"meta hashed file": 5.0, "parquet file": 2.0, "diff of two snapshots": 3.0}
 
 
@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--limit", type=int, help="members to export (default: every current customer)")
     args = parser.parse_args(argv)
+    if not args.warehouse.exists():
+        parser.error(f"{args.warehouse} does not exist: build it with `python -m bench.segments` (1,000,000 customers)")
 
     warehouse = DuckDBWarehouse(args.warehouse, read_only=True)
     source = customers_source(args.limit)
