@@ -10,7 +10,7 @@ between users; with the app's service principal there is one key for all.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import streamlit as st
 
@@ -118,6 +118,19 @@ def attribute_segment(settings: Settings, segment_id: str | None) -> Iterator[No
 @st.cache_data(ttl=60, show_spinner=False)
 def cached_status(path: str) -> WarehouseStatus:
     return warehouse_status(get_warehouse(path))
+
+
+T = TypeVar("T")
+
+
+def ready_or_stop(settings: Settings, load: Callable[[str], T]) -> T:
+    """``load(warehouse key)`` once the warehouse is built; the reason in the page (and stop) when it cannot be."""
+    try:
+        ensure_built(settings)
+        return load(warehouse_key(settings))
+    except SegmentStudioError as exc:
+        st.error(f"The warehouse is not ready: {exc}")
+        st.stop()
 
 
 def ensure_built(settings: Settings) -> WarehouseStatus:

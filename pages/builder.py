@@ -9,7 +9,7 @@ from components.charts import breakdown, waterfall_frame
 from components.rule_tree import render_group
 from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
                                  catalog, compile_json, field_health, library)
-from components.warehouse import attribute_segment, ensure_built, warehouse_key
+from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
@@ -20,13 +20,7 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Segment Builder")
-try:
-    ensure_built(settings)
-    cat = catalog(path)
-    lib = library(path)
-except SegmentStudioError as exc:
-    st.error(f"The warehouse is not ready: {exc}")
-    st.stop()
+cat, lib = ready_or_stop(settings, lambda key: (catalog(key), library(key)))
 
 
 def load_segment(segment_id: str, version: int | None = None) -> None:

@@ -9,7 +9,7 @@ from components import clusters as ui
 from components import session
 from components.segment_actions import open_in_builder, save_definition, saved_notice
 from components.segments import build_marker, catalog
-from components.warehouse import ensure_built, get_warehouse, warehouse_key
+from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import cluster_runs, embedding, rbac
 from services.clustering import ALGORITHMS, DEFAULT_FEATURES, SCALINGS, clusterable
 from services.cost import estimate_action_cost
@@ -21,12 +21,7 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Cluster Explorer")
-try:
-    ensure_built(settings)
-    cat = catalog(path)
-except SegmentStudioError as exc:
-    st.error(f"The warehouse is not ready: {exc}")
-    st.stop()
+cat = ready_or_stop(settings, catalog)
 
 can_run = rbac.can(identity.role, "run_clustering")
 can_save = rbac.can(identity.role, "save_segments")

@@ -11,7 +11,7 @@ import streamlit as st
 from components import exports as ui
 from components import session
 from components.segments import cached_library, catalog
-from components.warehouse import ensure_built, warehouse_key
+from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 from services.exports.base import ExportRequest
@@ -24,12 +24,7 @@ path = warehouse_key(settings)
 
 st.title("Exports")
 session.gate("export", feature="Exports", reason="sending customers to other tools needs the export permission")
-try:
-    ensure_built(settings)
-    cat = catalog(path)
-except SegmentStudioError as exc:
-    st.error(f"The warehouse is not ready: {exc}")
-    st.stop()
+cat = ready_or_stop(settings, catalog)
 
 segments = cached_library(path, "", False)
 if segments.empty:

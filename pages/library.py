@@ -8,21 +8,15 @@ import streamlit as st
 from components import session
 
 from components.segments import cached_library, library
-from components.warehouse import ensure_built, warehouse_key
+from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
-from services.errors import SegmentStudioError
 
 settings = session.settings()
 identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Segment Library")
-try:
-    ensure_built(settings)
-    lib = library(path)
-except SegmentStudioError as exc:
-    st.error(f"The warehouse is not ready: {exc}")
-    st.stop()
+lib = ready_or_stop(settings, library)
 
 c1, c2 = st.columns([3, 1])
 search = c1.text_input("Search", key="library_search", placeholder="name, description, owner or id")

@@ -9,7 +9,7 @@ from components import lookalikes as ui
 from components import session
 from components.segment_actions import save_definition, saved_notice
 from components.segments import cached_library, catalog, library
-from components.warehouse import ensure_built, get_warehouse, warehouse_key
+from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 from services.lookalike import ALGORITHMS, MAX_REACH, MIN_SEED
@@ -21,13 +21,7 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Lookalikes")
-try:
-    ensure_built(settings)
-    cat = catalog(path)
-    lib = library(path)
-except SegmentStudioError as exc:
-    st.error(f"The warehouse is not ready: {exc}")
-    st.stop()
+cat, lib = ready_or_stop(settings, lambda key: (catalog(key), library(key)))
 
 can_train = rbac.can(identity.role, "run_lookalikes")
 can_save = rbac.can(identity.role, "save_segments")
