@@ -220,7 +220,8 @@ def behavior_editor(node: dict, catalog: FeatureCatalog) -> None:
             node["start"], node["end"] = first.isoformat(), last.isoformat()
 
 
-def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str, str]], versions_of) -> None:
+def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str, str]], versions_of,
+                      labels: dict[str, str] | None = None) -> None:
     kinds = ["segment", "cluster", "lookalike"]
     c0, c1, c2 = st.columns([1, 1.2, 3])
     node["negate"] = c0.toggle("not", value=bool(node.get("negate")), key=_key(node, "negate"))
@@ -250,7 +251,9 @@ def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str
         if not runs:
             c2.info("No clustering runs yet: create one in the Cluster Explorer.")
             return
-        node["run_id"] = c2.selectbox("Run", runs, key=_key(node, "run"), label_visibility="collapsed")
+        label = (labels or {}).get
+        node["run_id"] = c2.selectbox("Run", runs, key=_key(node, "run"), label_visibility="collapsed",
+                                      format_func=lambda r: label(r, r))
         node["cluster_ids"] = st.multiselect("Clusters", list(catalog.cluster_runs[node["run_id"]]),
                                              default=node.get("cluster_ids", []), key=_key(node, node["run_id"], "clusters"))
     else:
@@ -258,6 +261,8 @@ def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str
         if not models:
             c2.info("No lookalike models yet: create one on the Lookalikes page.")
             return
-        node["model_id"] = c2.selectbox("Model", models, key=_key(node, "model"), label_visibility="collapsed")
+        label = (labels or {}).get
+        node["model_id"] = c2.selectbox("Model", models, key=_key(node, "model"), label_visibility="collapsed",
+                                        format_func=lambda m: label(m, m))
         node["reach_pct"] = float(st.slider("Reach (% of eligible base)", 1.0, 20.0, float(node.get("reach_pct") or 5.0),
                                             step=0.5, key=_key(node, "reach")))

@@ -55,7 +55,8 @@ def _node_header(node: dict, index: int, total: int, label: str) -> None:
               args=(node["_id"],), help="Remove this condition")
 
 
-def render_group(group: dict, catalog: FeatureCatalog, *, saved, versions_of, resolver, nested: bool = False) -> None:
+def render_group(group: dict, catalog: FeatureCatalog, *, saved, versions_of, resolver, nested: bool = False,
+                 labels: dict[str, str] | None = None) -> None:
     c1, c2 = st.columns([3, 1])
     matches = ["all", "any"]
     group["match"] = c1.segmented_control(
@@ -71,14 +72,15 @@ def render_group(group: dict, catalog: FeatureCatalog, *, saved, versions_of, re
         with st.container(border=True):
             _node_header(node, i, len(conditions), KIND_LABELS[node["kind"]])
             if node["kind"] == "group":
-                render_group(node, catalog, saved=saved, versions_of=versions_of, resolver=resolver, nested=True)
+                render_group(node, catalog, saved=saved, versions_of=versions_of, resolver=resolver, nested=True,
+                             labels=labels)
                 continue
             if node["kind"] == "trait":
                 trait_editor(node, catalog)
             elif node["kind"] == "behavior":
                 behavior_editor(node, catalog)
             else:
-                membership_editor(node, catalog, saved, versions_of)
+                membership_editor(node, catalog, saved, versions_of, labels)
             error = condition_error(node, catalog, resolver)
             # Kept on the node (keys starting "_" never reach the definition) so the
             # page leaves incomplete conditions out without compiling them again.

@@ -37,18 +37,28 @@ def cached_catalog(path: str, marker: str) -> FeatureCatalog:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def saved_models(path: str) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
-    """Clustering runs and lookalike models saved in gold, for membership conditions (cleared on save)."""
-    from services.cluster_runs import catalog_runs
-    from services.lookalike_store import model_ids
+def saved_models(path: str) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...], dict[str, str]]:
+    """Clustering runs and lookalike models saved in gold, for membership conditions (cleared on save):
+    {run_id: cluster ids}, model ids, and the name a person gave each run, selection and model."""
+    from services.cluster_runs import catalog_runs, list_runs
+    from services.lookalike_store import list_models, model_ids
 
     warehouse = get_warehouse(path)
-    return catalog_runs(warehouse), model_ids(warehouse)
+    runs = list_runs(warehouse, kind=None)
+    models = list_models(warehouse)
+    labels = {r.run_id: f"{r.name} ({r.kind}, {r.created_ts:%Y-%m-%d})" for r in runs.itertuples()}
+    labels.update({m.model_id: f"{m.name} ({m.created_ts:%Y-%m-%d})" for m in models.itertuples()})
+    return catalog_runs(warehouse), model_ids(warehouse), labels
 
 
 def catalog(path: str) -> FeatureCatalog:
-    runs, models = saved_models(path)
+    runs, models, _ = saved_models(path)
     return dataclasses.replace(cached_catalog(path, build_marker(path)), cluster_runs=runs, lookalike_models=models)
+
+
+def model_labels(path: str) -> dict[str, str]:
+    """What the builder shows for a run or model id: its name and date, not the id."""
+    return saved_models(path)[2]
 
 
 def library(path: str) -> SegmentLibrary:

@@ -8,7 +8,7 @@ from components import rule_state, session
 from components.charts import breakdown, waterfall_frame
 from components.rule_tree import render_group
 from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
-                                 catalog, compile_json, field_health, library)
+                                 catalog, compile_json, field_health, library, model_labels)
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -73,7 +73,8 @@ left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Rule")
     render_group(st.session_state["builder_rule"], cat, saved=saved_segments,
-                 versions_of=lambda sid: list(lib.versions(sid)["version"]), resolver=lib.resolver)
+                 versions_of=lambda sid: list(lib.versions(sid)["version"]), resolver=lib.resolver,
+                 labels=model_labels(path))
     with st.expander("Holdout and split"):
         split_on = st.toggle("Hold out a control group", key="builder_split_on")
         control = st.slider("Control group (% of members)", 0.0, 50.0, step=0.5, key="builder_control_pct",

@@ -70,3 +70,26 @@ def test_a_failing_critical_check_shows_beside_the_field_it_affects(app, monkeyp
     at = app(page="pages/builder.py", query={"segment": "sample-vip-champions-early-access"})
     assert any("r_score_in_range" in e.value and "3 rows outside 1..5" in e.value for e in at.error)
     assert any(c.value.startswith("as of 2026-10-31") for c in at.caption)
+
+
+def test_a_cluster_condition_names_its_run_not_its_id(app):
+    import os
+
+    from services.cluster_runs import save_selection
+    from services.segments.library import SegmentLibrary
+    from services.segments.spec import Group, Membership, SegmentDefinition
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(os.environ["SEGMENT_STUDIO_WAREHOUSE"])
+    members = warehouse.arrow("SELECT customer_id FROM customer_segmentation_for_retail_personalization_gold."
+                              "customer_segmentation_for_retail_personalization_gold_customer_features "
+                              "ORDER BY customer_id LIMIT 7").column(0).to_pylist()
+    run = save_selection(warehouse, members, name="Lasso of big spenders", author="t@example.com", as_of_date=None)
+    segment = SegmentLibrary(warehouse).save(SegmentDefinition("from the map", Group("all", (
+        Membership(of="cluster", run_id=run.run_id, cluster_ids=(1,)),))), author="t@example.com")
+    warehouse.close()
+
+    at = app(page="pages/builder.py", query={"segment": segment.segment_id})
+    picker = next(s for s in at.selectbox if s.value == run.run_id)
+    assert picker.format_func(run.run_id).startswith("Lasso of big spenders (selection, ")
+    assert metric(at, "Audience") == "7"
