@@ -14,6 +14,7 @@ import streamlit as st
 
 from components.segments import build_marker
 from components.warehouse import get_warehouse, warehouse_key
+from services.exports.files import removals_path
 from services.exports import jobs, preflight
 from services.errors import SpecError
 from services.exports.base import ExportRequest
@@ -74,12 +75,22 @@ def history(settings: Settings) -> pd.DataFrame:
 
 
 def download_button(job: jobs.Job, *, key: str) -> None:
-    """Offer a finished file job's output as a download (or name its path when it is too large)."""
+    """Offer a finished file job's output as a download (or name its path when it is too large).
+
+    A diff to an upload platform has a second file, of the members to remove.
+    """
     if not job.output_path or job.status != "succeeded":
         return
-    path = Path(job.output_path)
+    paths = [Path(job.output_path)]
+    if job.mode == "diff" and removals_path(paths[0]).is_file():
+        paths.append(removals_path(paths[0]))
+    for i, path in enumerate(paths):
+        _download(path, key=key if i == 0 else f"{key}_removals")
+
+
+def _download(path: Path, *, key: str) -> None:
     if not path.is_file():
-        st.caption(f"Output: `{job.output_path}`")
+        st.caption(f"Output: `{path}`")
         return
     if path.stat().st_size > MAX_DOWNLOAD_BYTES:
         st.caption(f"Output ({path.stat().st_size / 1e6:,.0f} MB, too large to download here): `{path}`")

@@ -32,8 +32,9 @@ def partial_path(final: Path) -> Path:
 
 
 def remove_partial(final: Path) -> None:
-    """Clear what a killed run of the same job left behind."""
+    """Clear what a killed run of the same job left behind (a removals file is whole or absent)."""
     partial_path(final).unlink(missing_ok=True)
+    partial_path(removals_path(final)).unlink(missing_ok=True)
 
 
 def _finish(tmp: Path, final: Path) -> None:
@@ -147,18 +148,38 @@ def output_path(ctx: DeliveryContext, suffix: str) -> Path:
     return ctx.output_dir / f"{ctx.file_stem}.{suffix}"
 
 
+def removals_path(final: Path) -> Path:
+    """Where an upload platform's diff puts the members to remove, beside the file of those to add."""
+    return final.with_name(final.stem + "-remove" + final.suffix)
+
+
 class FileDestination(Destination):
     """Any destination whose output is one file (CSV unless ``file_format`` says Parquet)."""
 
     kind = "file"
+    #: Upload platforms (Meta, Google Ads) take a file in their exact columns and add or remove
+    #: its members as a whole, so a diff goes out as two files in that format, not one file
+    #: with an extra ``action`` column that the platform would reject.
+    separate_removals = False
 
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:
         final = output_path(ctx, self.file_format)
+        detail: dict = {}
+        if self.separate_removals and "action" in rows.column_names:
+            is_removal = pc.equal(rows.column("action"), "remove")
+            removals = rows.filter(is_removal).drop_columns(["action"])
+            rows = rows.filter(pc.invert(is_removal)).drop_columns(["action"])
+            # Written first, and whole: the job succeeds only once both files are in place.
+            removal_file = removals_path(final)
+            detail = {"removals_path": str(removal_file), "removals": removals.num_rows,
+                      "removals_checksum": self._write(removals, removal_file, lambda f: None)}
+        checksum = self._write(rows, final, ctx.progress)
+        return Delivered(rows=rows.num_rows, checksum=checksum, output_path=str(final), detail=detail)
+
+    def _write(self, rows: pa.Table, final: Path, progress: Callable[[float], None]) -> str:
         if self.file_format == "parquet":
-            checksum = write_parquet(rows, final, progress=ctx.progress)
-        else:
-            checksum = write_csv(rows, final, progress=ctx.progress, hex_columns=self.hashed_columns())
-        return Delivered(rows=rows.num_rows, checksum=checksum, output_path=str(final))
+            return write_parquet(rows, final, progress=progress)
+        return write_csv(rows, final, progress=progress, hex_columns=self.hashed_columns())
 
 
 class CsvDestination(FileDestination):

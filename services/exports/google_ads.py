@@ -27,6 +27,7 @@ def _normalised() -> dict[str, exp.Expression]:
 
 class GoogleAdsDestination(FileDestination):
     name = "google_ads"
+    separate_removals = True
     label = "Google Ads Customer Match (hashed file)"
     fixed_schema = True
     # Google documents typical Customer Match rates of 29-62%; we assume the middle.

@@ -38,6 +38,7 @@ def _normalised() -> dict[str, exp.Expression]:
 
 class MetaDestination(FileDestination):
     name = "meta"
+    separate_removals = True
     label = "Meta Custom Audiences (hashed file)"
     fixed_schema = True
     # Meta reports match rates of roughly 40-70% for retail CRM files; we assume the middle.

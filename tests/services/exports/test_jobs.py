@@ -188,3 +188,23 @@ def test_csv_fast_path_and_quoting_path_agree_on_content(tmp_path):
     assert (tmp_path / "plain.csv").read_text() == "a,b\nx,1\n,2\nz,\n"
     with open(tmp_path / "quoted.csv", newline="") as handle:
         assert list(csv.reader(handle)) == [["a", "b"], ["x,1", "1"], ["", "2"], ['say "hi"', ""]]
+
+
+def test_a_meta_diff_is_two_upload_files_in_metas_own_columns(warehouse, tmp_path):
+    from services.exports.files import removals_path
+    from services.exports.meta import KEYS
+
+    segment = save_segment(warehouse, "meta diff", [["Champions", "Loyal"], ["Loyal", "Potential Loyalist"]])
+    v1, v2 = set(members(warehouse, segment, 1)), set(members(warehouse, segment, 2))
+    run(warehouse, tmp_path, segment_id=segment, version=1, destination="meta", mode="diff")
+    job = run(warehouse, tmp_path, segment_id=segment, version=2, destination="meta", mode="diff")
+
+    adds, removes = read_csv(job.output_path), read_csv(str(removals_path(Path(job.output_path))))
+    # Meta rejects columns it does not know: both files carry exactly its keys, no "action".
+    for path in (job.output_path, removals_path(Path(job.output_path))):
+        with open(path, encoding="utf-8") as handle:
+            assert handle.readline().strip().split(",") == list(KEYS)
+    added, removed = {r["EXTERN_ID"] for r in adds}, {r["EXTERN_ID"] for r in removes}
+    assert added and removed and added <= v2 - v1 and removed <= v1 - v2
+    assert (len(adds), len(removes)) == (job.rows_added, job.rows_removed)
+    assert all(len(r["EMAIL"]) in (0, 64) for r in adds + removes)
