@@ -29,7 +29,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services.exports import jobs, selection, snapshots
-from services.exports.audience import CUSTOMER_TABLE, _contacts
+from services.exports.audience import CUSTOMER_TABLE, contact_columns
 from services.exports.base import ExportRequest
 from services.exports.destinations import destination
 from services.exports.files import write_csv, write_parquet
@@ -44,7 +44,7 @@ def customers_source(limit: int | None) -> exp.Select:
     """Every current customer with the audience source's columns (no split group)."""
     customer_id = exp.column("customer_id", table="c", quoted=True)
     query = (exp.select(customer_id.as_("customer_id", quoted=True),
-                        exp.cast(exp.null(), "VARCHAR").as_("split_group", quoted=True), *_contacts())
+                        exp.cast(exp.null(), "VARCHAR").as_("split_group", quoted=True), *contact_columns())
              .from_(exp.to_table(CUSTOMER_TABLE).as_("c"))
              .where(exp.EQ(this=exp.column("is_current", table="c", quoted=True), expression=exp.true())))
     return query.limit(limit) if limit else query

@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
 import duckdb
 
+from bench.table import row
 from services import naming
 from services.pipeline.runner import build
 from services.segments.catalog import load_catalog
@@ -56,14 +56,6 @@ def timed(fn, repeat: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - t0) * 1000)
     return out
-
-
-def row(name: str, samples: list[float], target: float | None, note: str = "") -> str:
-    med = statistics.median(samples)
-    p90 = sorted(samples)[int(0.9 * (len(samples) - 1))]
-    verdict = "" if target is None else ("meets" if med <= target else "MISSES")
-    tgt = "" if target is None else f"<= {target:g}"
-    return f"{name:<46} {med:>9.1f} {p90:>9.1f} {tgt:>9} {verdict:>7}  {note}"
 
 
 def main(argv: list[str] | None = None) -> int:

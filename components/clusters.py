@@ -38,6 +38,11 @@ def cached_map(path: str, run_id: str, map_points: int) -> pd.DataFrame:
     return embedding.load_map(get_warehouse(path), run_id)
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def cached_expected_map_seconds(path: str, points: int, warm: bool) -> float:
+    return embedding.expected_map_seconds(get_warehouse(path), points, warm=warm)
+
+
 @st.cache_data(max_entries=20, show_spinner=False)
 def cached_suggestion(path: str, marker: str, features: tuple[str, ...], scaling: str):
     from components.segments import catalog
@@ -57,6 +62,7 @@ def warm_up_maps() -> threading.Thread:
 def clear() -> None:
     cached_runs.clear()
     cached_run.clear()
+    cached_expected_map_seconds.clear()
     from components.segments import saved_models
 
     saved_models.clear()

@@ -35,13 +35,6 @@ def preflight_check(settings: Settings, request: ExportRequest, role: str) -> pr
     return _cached_preflight(path, build_marker(path), request.to_json(), role, settings.price_per_warehouse_hour)
 
 
-@st.cache_data(ttl=300, max_entries=50, show_spinner=False)
-def versions(path: str, segment_id: str, library_marker: str) -> list[int]:
-    from services.segments.library import SegmentLibrary
-
-    return [int(v) for v in SegmentLibrary(get_warehouse(path)).versions(segment_id)["version"]]
-
-
 def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
                  override_dq_gate: bool = False) -> str:
     """Create the job (permission and DQ gates) and run it on a background thread."""

@@ -220,6 +220,18 @@ def behavior_editor(node: dict, catalog: FeatureCatalog) -> None:
             node["start"], node["end"] = first.isoformat(), last.isoformat()
 
 
+def _pick_saved(column, node: dict, field: str, options: list[str], label: str, key: str,
+                labels: dict[str, str] | None, empty: str) -> bool:
+    """A run or model picker showing names, not ids; False (with a hint) when nothing is saved yet."""
+    if not options:
+        column.info(empty)
+        return False
+    names = labels or {}
+    node[field] = column.selectbox(label, options, key=_key(node, key), label_visibility="collapsed",
+                                   format_func=lambda i: names.get(i, i))
+    return True
+
+
 def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str, str]], versions_of,
                       labels: dict[str, str] | None = None) -> None:
     kinds = ["segment", "cluster", "lookalike"]
@@ -247,22 +259,14 @@ def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str
         else:
             node["version"] = int(version)
     elif node["of"] == "cluster":
-        runs = list(catalog.cluster_runs)
-        if not runs:
-            c2.info("No clustering runs yet: create one in the Cluster Explorer.")
+        if not _pick_saved(c2, node, "run_id", list(catalog.cluster_runs), "Run", "run", labels,
+                           "No clustering runs yet: create one in the Cluster Explorer."):
             return
-        label = (labels or {}).get
-        node["run_id"] = c2.selectbox("Run", runs, key=_key(node, "run"), label_visibility="collapsed",
-                                      format_func=lambda r: label(r, r))
         node["cluster_ids"] = st.multiselect("Clusters", list(catalog.cluster_runs[node["run_id"]]),
                                              default=node.get("cluster_ids", []), key=_key(node, node["run_id"], "clusters"))
     else:
-        models = list(catalog.lookalike_models)
-        if not models:
-            c2.info("No lookalike models yet: create one on the Lookalikes page.")
+        if not _pick_saved(c2, node, "model_id", list(catalog.lookalike_models), "Model", "model", labels,
+                           "No lookalike models yet: create one on the Lookalikes page."):
             return
-        label = (labels or {}).get
-        node["model_id"] = c2.selectbox("Model", models, key=_key(node, "model"), label_visibility="collapsed",
-                                        format_func=lambda m: label(m, m))
         node["reach_pct"] = float(st.slider("Reach (% of eligible base)", 1.0, 20.0, float(node.get("reach_pct") or 5.0),
                                             step=0.5, key=_key(node, "reach")))

@@ -3,12 +3,15 @@ library, or open it as an editable draft in the Segment Builder."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from components import rule_state
 from components.segments import cached_library, compile_json, library, saved_models
 from components.warehouse import get_warehouse
 from services import rbac
+from services.errors import SegmentStudioError
 from services.segments.estimate import count
 from services.segments.library import SavedVersion
 from services.segments.spec import SegmentDefinition
@@ -38,9 +41,22 @@ def open_in_builder(definition: SegmentDefinition) -> None:
     st.switch_page("pages/builder.py")
 
 
+def save_in_callback(key: str, save: Callable[[], SavedVersion]) -> None:
+    """Run ``save`` in a button callback and keep its outcome (``<key>_saved`` or ``<key>_error``) for
+    ``saved_notice(key)`` to show on the rerun."""
+    try:
+        saved = save()
+    except SegmentStudioError as exc:
+        st.session_state[f"{key}_error"] = f"Not saved: {exc}"
+    else:
+        st.session_state[f"{key}_saved"] = (saved.segment_id, saved.definition.name, saved.audience_size or 0)
+
+
 def saved_notice(key: str) -> None:
-    """Show (once) the segment a callback saved, with a link to open it."""
-    saved = st.session_state.pop(key, None)
+    """Show (once) why a callback's save failed, or the segment it saved with a link to open it."""
+    if f"{key}_error" in st.session_state:
+        st.error(st.session_state.pop(f"{key}_error"))
+    saved = st.session_state.pop(f"{key}_saved", None)
     if saved:
         segment_id, name, size = saved
         st.success(f"Saved **{name}** as segment `{segment_id}` ({size:,} members).")

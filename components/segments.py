@@ -41,14 +41,14 @@ def saved_models(path: str) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]
     """Clustering runs and lookalike models saved in gold, for membership conditions (cleared on save):
     {run_id: cluster ids}, model ids, and the name a person gave each run, selection and model."""
     from services.cluster_runs import catalog_runs, list_runs
-    from services.lookalike_store import list_models, model_ids
+    from services.lookalike_store import list_models
 
     warehouse = get_warehouse(path)
     runs = list_runs(warehouse, kind=None)
     models = list_models(warehouse)
     labels = {r.run_id: f"{r.name} ({r.kind}, {r.created_ts:%Y-%m-%d})" for r in runs.itertuples()}
     labels.update({m.model_id: f"{m.name} ({m.created_ts:%Y-%m-%d})" for m in models.itertuples()})
-    return catalog_runs(warehouse), model_ids(warehouse), labels
+    return catalog_runs(warehouse), tuple(models["model_id"]), labels
 
 
 def catalog(path: str) -> FeatureCatalog:

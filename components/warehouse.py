@@ -123,13 +123,13 @@ def cached_status(path: str) -> WarehouseStatus:
 T = TypeVar("T")
 
 
-def ready_or_stop(settings: Settings, load: Callable[[str], T]) -> T:
-    """``load(warehouse key)`` once the warehouse is built; the reason in the page (and stop) when it cannot be."""
+def ready_or_stop(settings: Settings, load: Callable[[str], T], *, failure: str = "The warehouse is not ready") -> T:
+    """``load(warehouse key)`` once the warehouse is built; ``failure`` and the reason in the page (and stop) when it cannot be."""
     try:
         ensure_built(settings)
         return load(warehouse_key(settings))
     except SegmentStudioError as exc:
-        st.error(f"The warehouse is not ready: {exc}")
+        st.error(f"{failure}: {exc}")
         st.stop()
 
 

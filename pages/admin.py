@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import session
 from components.identity import _assigned_role
-from components.warehouse import ensure_built, get_warehouse, warehouse_key
+from components.warehouse import get_warehouse, ready_or_stop
 from services.errors import SegmentStudioError
 from services.rbac import PERMISSIONS, ROLES, load_role_map
 from services.role_assignments import assign_role, assignments
@@ -16,13 +16,15 @@ identity = session.identity()
 
 st.title("Roles")
 session.gate("change_roles", feature="Role administration", reason="it decides who may see and export customer data")
-try:
-    ensure_built(settings)
-    warehouse = get_warehouse(warehouse_key(settings))
-    current = assignments(warehouse)
-except SegmentStudioError as exc:
-    st.error(f"The role assignments could not be read: {exc}")
-    st.stop()
+
+
+def _open(key: str):
+    warehouse = get_warehouse(key)
+    return warehouse, assignments(warehouse)
+
+
+warehouse, current = ready_or_stop(settings, _open, failure="The role assignments could not be read")
+
 
 def _assign() -> None:
     # A callback runs before the rerun that follows the click, so the outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import audit, session
-from components.warehouse import ensure_built, warehouse_key
+from components.warehouse import ready_or_stop, warehouse_key
 from services.errors import SegmentStudioError
 
 settings = session.settings()
@@ -17,12 +17,7 @@ st.title("Audit log")
 session.gate("view_cost", feature="The audit log", reason="it shows who did what with customer data")
 
 st.caption("Every segment change and every export writes one row: who, when, what, how many rows, checksum.")
-try:
-    ensure_built(settings)
-    available = audit.facets(path)
-except SegmentStudioError as exc:
-    st.error(f"The audit log could not be read: {exc}")
-    st.stop()
+available = ready_or_stop(settings, audit.facets, failure="The audit log could not be read")
 if not available.actions:
     st.info("Nothing has been recorded yet: the log fills when segments are saved or exported.")
     st.stop()

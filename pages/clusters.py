@@ -7,7 +7,7 @@ import streamlit as st
 
 from components import clusters as ui
 from components import session
-from components.segment_actions import open_in_builder, save_definition, saved_notice
+from components.segment_actions import open_in_builder, save_definition, save_in_callback, saved_notice
 from components.segments import build_marker, catalog
 from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import cluster_runs, embedding, rbac
@@ -131,13 +131,8 @@ cluster = st.selectbox("Cluster", list(run.cluster_ids), format_func=lambda c: f
 
 def save_cluster(cluster_id: int) -> None:
     definition = run.segment(cluster_id)
-    try:
-        saved = save_definition(path, definition, user=identity.user, role=identity.role,
-                                note=f"cluster {cluster_id} of run {run_id}")
-    except SegmentStudioError as exc:
-        st.session_state["clusters_error"] = f"Not saved: {exc}"
-    else:
-        st.session_state["clusters_saved"] = (saved.segment_id, saved.definition.name, saved.audience_size or 0)
+    save_in_callback("clusters", lambda: save_definition(path, definition, user=identity.user, role=identity.role,
+                                                         note=f"cluster {cluster_id} of run {run_id}"))
 
 
 def open_rule(cluster_id: int) -> None:
@@ -162,9 +157,7 @@ with right:
                    "A rule segment is re-evaluated on every build.")
         st.button("Open rule in Segment Builder", key="clusters_open_rule_button", on_click=open_rule,
                   args=(cluster,))
-if "clusters_error" in st.session_state:
-    st.error(st.session_state.pop("clusters_error"))
-saved_notice("clusters_saved")
+saved_notice("clusters")
 opened = st.session_state.pop("clusters_open_rule", None)
 if opened is not None and opened in run.profile.rules:
     open_in_builder(run.profile.rules[opened].definition)
@@ -180,12 +173,13 @@ if not map_points:
     points = st.select_slider("Customers on the map", [1_000, 5_000, 10_000, 25_000, 50_000], value=50_000,
                               key="clusters_map_points")
     points = min(points, run.customers)
-    expected = embedding.expected_map_seconds(get_warehouse(path), points, warm=embedding.is_warm())
+    warm = embedding.is_warm()
+    expected = ui.cached_expected_map_seconds(path, points, warm)
     cost = estimate_action_cost(expected, settings.price_per_warehouse_hour)
     st.info(f"No map for this run yet. A map of **{points:,}** customers should take about "
             f"**{cost.duration_s:,.0f} s**, about **${cost.cost_usd:,.4f}** at "
             f"${settings.price_per_warehouse_hour:g} per warehouse-hour"
-            + ("" if embedding.is_warm() else " (including UMAP's one-time warm-up, still running)") + ".")
+            + ("" if warm else " (including UMAP's one-time warm-up, still running)") + ".")
     st.button("Compute the map", key="clusters_compute_map", on_click=request, args=("map",), disabled=not can_run)
     if kind == "map":
         try:
@@ -210,16 +204,12 @@ if chosen:
     name = st.text_input("Segment name", value=f"Map selection of {len(chosen):,} customers",
                          key="clusters_selection_name")
 
-    def save_selection() -> None:
-        try:
-            selection = cluster_runs.save_selection(get_warehouse(path), chosen, name=name, author=identity.user,
-                                                    as_of_date=cat.as_of_date, source_run_id=run_id)
-            saved = save_definition(path, selection.segment(1, name=name), user=identity.user, role=identity.role,
-                                    note=f"static selection {selection.run_id}, map of run {run_id}")
-        except SegmentStudioError as exc:
-            st.session_state["clusters_error"] = f"Not saved: {exc}"
-        else:
-            st.session_state["clusters_saved"] = (saved.segment_id, saved.definition.name, saved.audience_size or 0)
+    def save_selection():
+        selection = cluster_runs.save_selection(get_warehouse(path), chosen, name=name, author=identity.user,
+                                                as_of_date=cat.as_of_date, source_run_id=run_id)
+        return save_definition(path, selection.segment(1, name=name), user=identity.user, role=identity.role,
+                               note=f"static selection {selection.run_id}, map of run {run_id}")
 
-    st.button("Save selection as segment", key="clusters_save_selection", on_click=save_selection,
+    st.button("Save selection as segment", key="clusters_save_selection", on_click=save_in_callback,
+              args=("clusters", save_selection),
               disabled=not can_save)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import cost, session
-from components.warehouse import ensure_built, warehouse_key
+from components.warehouse import ready_or_stop, warehouse_key
 from services.cost import DIMENSIONS
 from services.errors import SegmentStudioError
 
@@ -15,12 +15,7 @@ path = warehouse_key(settings)
 st.title("Cost")
 session.gate("view_cost", feature="Cost", reason="it shows what each cost centre spends")
 
-try:
-    ensure_built(settings)
-    available = cost.months(path)
-except SegmentStudioError as exc:
-    st.error(f"The cost data could not be read: {exc}")
-    st.stop()
+available = ready_or_stop(settings, cost.months, failure="The cost data could not be read")
 if not available:
     st.info("No billing data has been loaded yet: the cost tables are empty.")
     st.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import quality, session
-from components.warehouse import ensure_built, warehouse_key
+from components.warehouse import ready_or_stop, warehouse_key
 from services.errors import SegmentStudioError
 from services.quality.overview import summarize
 
@@ -18,15 +18,10 @@ session.gate("view_data_quality", feature="Data quality",
 
 st.caption("Checks from the governance source and the app's own checks on silver and gold, "
            "freshness against SLA, open issues, certifications and the audit trail.")
-try:
-    ensure_built(settings)
-    catalog = quality.datasets(path)
-    failing = quality.failing_checks(path)
-    issues = quality.open_issues(path)
-    recon = quality.last_reconciliation(path)
-except SegmentStudioError as exc:
-    st.error(f"The data-quality tables could not be read: {exc}")
-    st.stop()
+catalog, failing, issues, recon = ready_or_stop(
+    settings, lambda key: (quality.datasets(key), quality.failing_checks(key), quality.open_issues(key),
+                           quality.last_reconciliation(key)),
+    failure="The data-quality tables could not be read")
 
 summary = summarize(catalog, failing, issues, recon)
 m1, m2, m3, m4, m5 = st.columns(5)

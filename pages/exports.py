@@ -52,8 +52,8 @@ if dest.fixed_schema:
     c5.caption("Identifiers: normalised and SHA-256 hashed as the platform requires.")
     identifiers, attributes = "hashed", ()
 else:
-    options = ["none", "hashed", "clear"] if may_clear else ["none", "hashed"]
-    identifiers = c5.radio("Contact identifiers", options, horizontal=True, key="exports_identifiers",
+    choices = ["none", "hashed", "clear"] if may_clear else ["none", "hashed"]
+    identifiers = c5.radio("Contact identifiers", choices, horizontal=True, key="exports_identifiers",
                            help=None if may_clear else "Your role may not export personal data in clear; "
                                                        "identifiers go out hashed or not at all.")
     attributes = tuple(st.multiselect("Attributes", [f for f in cat.names if f != "customer_id"],

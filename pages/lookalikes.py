@@ -7,7 +7,7 @@ import streamlit as st
 
 from components import lookalikes as ui
 from components import session
-from components.segment_actions import save_definition, saved_notice
+from components.segment_actions import save_definition, save_in_callback, saved_notice
 from components.segments import cached_library, catalog, library
 from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import rbac
@@ -97,19 +97,12 @@ def reach_view() -> None:
 
     def save() -> None:
         definition = model.segment(reach, include_seed=include_seed, name=name)
-        try:
-            saved = save_definition(path, definition, user=identity.user, role=identity.role,
-                                    note=f"lookalike model {model.model_id} at {reach:g}% reach")
-        except SegmentStudioError as exc:
-            st.session_state["lookalikes_error"] = f"Not saved: {exc}"
-        else:
-            st.session_state["lookalikes_saved"] = (saved.segment_id, saved.definition.name,
-                                                    saved.audience_size or 0)
+        save_in_callback("lookalikes", lambda: save_definition(
+            path, definition, user=identity.user, role=identity.role,
+            note=f"lookalike model {model.model_id} at {reach:g}% reach"))
 
     st.button("Save as segment", type="primary", key="lookalikes_save", on_click=save, disabled=not can_save)
-    if "lookalikes_error" in st.session_state:
-        st.error(st.session_state.pop("lookalikes_error"))
-    saved_notice("lookalikes_saved")
+    saved_notice("lookalikes")
 
 
 reach_view()

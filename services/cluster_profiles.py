@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from services.clustering import NOISE
+from services.clustering import NOISE, sample_rows
 from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog
 from services.segments.spec import Group, SegmentDefinition, Trait
@@ -246,7 +246,7 @@ def explain(frame: pd.DataFrame, labels: np.ndarray, catalog: FeatureCatalog, su
     from sklearn.tree import DecisionTreeClassifier
 
     rng = np.random.default_rng(random_state)
-    sample = rng.choice(len(frame), size=min(TREE_SAMPLE, len(frame)), replace=False)
+    sample = sample_rows(rng, len(frame), TREE_SAMPLE)
     X = frame.to_numpy(dtype="float64")
     names = list(frame.columns)
     out = {}

@@ -33,6 +33,8 @@ from services.pipeline.audit import now
 from services.segments.catalog import FEATURES_TABLE, FeatureCatalog
 from services.segments.compiler.context import CLUSTER_TABLE
 from services.segments.spec import Group, Membership, SegmentDefinition
+from services.sqlterms import column, equals
+from services.warehouse import count_rows
 
 RUNS_TABLE = naming.fq("gold", "gold_cluster_runs")
 ASSIGNMENTS_TABLE = CLUSTER_TABLE
@@ -61,14 +63,6 @@ def ensure_tables(warehouse) -> None:
 def constant(value: str, rows: int) -> pa.DictionaryArray:
     """One text value on every row, dictionary-encoded: a million copies of an id load in a third of the time."""
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype="int32")), pa.array([value], pa.string()))
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
-
-
-def _is(name: str, value) -> exp.Expression:
-    return exp.EQ(this=_col(name), expression=exp.convert(value))
 
 
 @dataclass(frozen=True)
@@ -157,7 +151,6 @@ def run_clustering(warehouse, catalog: FeatureCatalog, *, features, algorithm: s
     return run, RunTimings(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
 
 
-
 def save_run(warehouse, run: ClusterRun, customer_ids: np.ndarray, labels: np.ndarray) -> None:
     """Write the run's row and every customer's assignment."""
     ensure_tables(warehouse)
@@ -193,11 +186,10 @@ def save_selection(warehouse, customer_ids, *, name: str, author: str, as_of_dat
     )
     save_run(warehouse, run, np.array(ids, dtype=object), np.ones(len(ids), dtype="int32"))
     # Only customers of the gold table can be members; anything else in the list is dropped.
-    unknown = _col("customer_id").isin(query=exp.select(_col("customer_id")).from_(FEATURES_TABLE)).not_()
-    warehouse.execute(exp.delete(ASSIGNMENTS_TABLE, where=exp.and_(_is("run_id", run.run_id), unknown)))
-    kept = int(warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(ASSIGNMENTS_TABLE)
-                                .where(_is("run_id", run.run_id))))
-    warehouse.execute(exp.update(RUNS_TABLE, {"customers": exp.convert(kept)}, where=_is("run_id", run.run_id)))
+    unknown = column("customer_id").isin(query=exp.select(column("customer_id")).from_(FEATURES_TABLE)).not_()
+    warehouse.execute(exp.delete(ASSIGNMENTS_TABLE, where=exp.and_(equals("run_id", run.run_id), unknown)))
+    kept = count_rows(warehouse, ASSIGNMENTS_TABLE, equals("run_id", run.run_id))
+    warehouse.execute(exp.update(RUNS_TABLE, {"customers": exp.convert(kept)}, where=equals("run_id", run.run_id)))
     return load_run(warehouse, run.run_id)
 
 
@@ -206,22 +198,22 @@ def list_runs(warehouse, *, kind: str | None = CLUSTERING) -> pd.DataFrame:
     ensure_tables(warehouse)
     columns = ["run_id", "kind", "name", "author", "created_ts", "as_of_date", "algorithm", "scaling", "k",
                "customers", "map_points"]
-    query = exp.select(*[_col(c) for c in columns]).from_(RUNS_TABLE)
+    query = exp.select(*[column(c) for c in columns]).from_(RUNS_TABLE)
     if kind is not None:
-        query = query.where(_is("kind", kind))
-    return warehouse.df(query.order_by(exp.Ordered(this=_col("created_ts"), desc=True)))
+        query = query.where(equals("kind", kind))
+    return warehouse.df(query.order_by(exp.Ordered(this=column("created_ts"), desc=True)))
 
 
 def catalog_runs(warehouse) -> dict[str, tuple[int, ...]]:
     """{run_id: cluster ids} of every saved run and selection, for the feature catalog."""
     ensure_tables(warehouse)
-    rows = warehouse.arrow(exp.select(_col("run_id"), _col("cluster_ids_json")).from_(RUNS_TABLE)).to_pylist()
+    rows = warehouse.arrow(exp.select(column("run_id"), column("cluster_ids_json")).from_(RUNS_TABLE)).to_pylist()
     return {r["run_id"]: tuple(int(c) for c in json.loads(r["cluster_ids_json"])) for r in rows}
 
 
 def load_run(warehouse, run_id: str) -> ClusterRun:
     ensure_tables(warehouse)
-    rows = warehouse.arrow(exp.select("*").from_(RUNS_TABLE).where(_is("run_id", run_id))).to_pylist()
+    rows = warehouse.arrow(exp.select("*").from_(RUNS_TABLE).where(equals("run_id", run_id))).to_pylist()
     if not rows:
         raise SpecError(f"clustering run {run_id!r} does not exist")
     r = rows[0]
@@ -238,6 +230,6 @@ def load_run(warehouse, run_id: str) -> ClusterRun:
 
 def assignments(warehouse, run_id: str) -> pd.Series:
     """The saved cluster of every customer of a run, indexed by customer_id."""
-    frame = warehouse.df(exp.select(_col("customer_id"), _col("cluster_id")).from_(ASSIGNMENTS_TABLE)
-                         .where(_is("run_id", run_id)).order_by(_col("customer_id")))
+    frame = warehouse.df(exp.select(column("customer_id"), column("cluster_id")).from_(ASSIGNMENTS_TABLE)
+                         .where(equals("run_id", run_id)).order_by(column("customer_id")))
     return frame.set_index("customer_id")["cluster_id"]

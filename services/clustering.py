@@ -44,6 +44,12 @@ NOISE = 0
 MAX_K = 20
 
 
+def sample_rows(rng: np.random.Generator, population, size: int) -> np.ndarray:
+    """Up to ``size`` distinct draws, in random order, from ``population``: a row count or an array of rows."""
+    n = len(population) if hasattr(population, "__len__") else int(population)
+    return rng.choice(population, size=min(int(size), n), replace=False)
+
+
 def clusterable(catalog: FeatureCatalog) -> tuple[str, ...]:
     """Catalog features a clustering may use: numbers and yes/no flags."""
     return tuple(f.name for f in catalog.features if f.type in ("number", "boolean"))
@@ -103,7 +109,7 @@ class FeatureScaler(BaseEstimator):
         self.columns_ = tuple(frame.columns)
         raw = frame.to_numpy(dtype="float64")
         if len(raw) > self.sample:
-            rows = np.random.default_rng(self.random_state).choice(len(raw), size=self.sample, replace=False)
+            rows = sample_rows(np.random.default_rng(self.random_state), len(raw), self.sample)
             raw = raw[np.sort(rows)]
         self.medians_ = np.nan_to_num(np.nanmedian(raw, axis=0)) if len(raw) else np.zeros(raw.shape[1])
         values = self._prepare(raw)
@@ -169,7 +175,7 @@ class CustomerClustering(BaseEstimator):
         self._check(len(X))
         rng = np.random.default_rng(self.random_state)
         limit = self.hdbscan_sample if self.algorithm == "hdbscan" else self.fit_sample
-        sample = np.sort(rng.choice(len(X), size=min(limit, len(X)), replace=False))
+        sample = np.sort(sample_rows(rng, len(X), limit))
         raw = self._fit_predict(X, sample)
         self.labels_, self.relabel_ = _by_size(raw)
         self.n_clusters_ = int((np.unique(self.labels_) != NOISE).sum())
@@ -238,7 +244,7 @@ def suggest_k(X: np.ndarray, *, k_range: range = range(2, 11), sample: int = 20_
 
     X = np.asarray(X, dtype="float64")
     rng = np.random.default_rng(random_state)
-    rows = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
+    rows = X[sample_rows(rng, len(X), sample)]
     scored = rows[:silhouette_sample]
     out = []
     for k in k_range:

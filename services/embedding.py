@@ -29,6 +29,7 @@ from services.cluster_runs import (EMBEDDINGS_TABLE, RUNS_TABLE, SELECTION, assi
 from services.clustering import FeatureScaler, fetch_features, log_columns
 from services.errors import SpecError
 from services.segments.catalog import FEATURES_TABLE, FeatureCatalog
+from services.sqlterms import column, equals
 
 DEFAULT_POINTS = 50_000
 MIN_PER_CLUSTER = 50
@@ -133,14 +134,13 @@ def compute_map(warehouse, catalog: FeatureCatalog, run_id: str, *, points: int 
 
 def save_map(warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.ndarray, *, seconds: float) -> None:
     ensure_tables(warehouse)
-    is_run = exp.EQ(this=exp.column("run_id", quoted=True), expression=exp.convert(run_id))
-    warehouse.execute(exp.delete(EMBEDDINGS_TABLE, where=is_run))
+    warehouse.execute(exp.delete(EMBEDDINGS_TABLE, where=equals("run_id", run_id)))
     warehouse.append(EMBEDDINGS_TABLE, pd.DataFrame({
         "run_id": run_id, "customer_id": np.asarray(customer_ids, dtype=object),
         "cluster_id": np.asarray(cluster_ids, dtype="int32"), "x": embedding[:, 0], "y": embedding[:, 1],
     }))
     warehouse.execute(exp.update(RUNS_TABLE, {"map_points": exp.convert(int(len(embedding))),
-                                              "map_seconds": exp.convert(float(seconds))}, where=is_run.copy()))
+                                              "map_seconds": exp.convert(float(seconds))}, where=equals("run_id", run_id)))
 
 
 def load_map(warehouse, run_id: str) -> pd.DataFrame:
@@ -155,17 +155,17 @@ def load_map(warehouse, run_id: str) -> pd.DataFrame:
              .where(exp.EQ(this=point("run_id"), expression=exp.convert(run_id)))
              .order_by(point("customer_id")))
     frame = warehouse.df(query)
-    for column in ("monetary", "online_share"):
-        frame[column] = frame[column].astype("float64")
+    for name in ("monetary", "online_share"):
+        frame[name] = frame[name].astype("float64")
     return frame
 
 
 def expected_map_seconds(warehouse, points: int, *, warm: bool) -> float:
     """How long a new map of ``points`` customers should take, from the maps timed on this warehouse."""
     ensure_tables(warehouse)
-    rows = warehouse.df(exp.select(exp.column("map_points"), exp.column("map_seconds")).from_(RUNS_TABLE)
-                        .where(exp.column("map_points").is_(exp.null()).not_())
-                        .order_by(exp.Ordered(this=exp.column("created_ts"), desc=True)).limit(10))
+    rows = warehouse.df(exp.select(column("map_points"), column("map_seconds")).from_(RUNS_TABLE)
+                        .where(column("map_points").is_(exp.null()).not_())
+                        .order_by(exp.Ordered(this=column("created_ts"), desc=True)).limit(10))
     rows = rows[rows["map_points"] >= 1_000]
     per_point = float((rows["map_seconds"] / rows["map_points"]).median()) if len(rows) else DEFAULT_SECONDS_PER_POINT
     return OVERHEAD_SECONDS + per_point * points + (0.0 if warm else COLD_START_SECONDS)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from services.clustering import FeatureScaler
+from services.clustering import FeatureScaler, sample_rows
 from services.errors import SpecError
 
 ALGORITHMS = {"logistic": "logistic regression", "boosting": "gradient boosting"}
@@ -81,7 +81,7 @@ class LookalikeModel(BaseEstimator):
         positives = rng.permutation(np.flatnonzero(seed))
         n_held = max(1, int(round(self.holdout * n_seed)))
         held, train_pos = np.sort(positives[:n_held]), np.sort(positives[n_held:n_held + self.max_positives])
-        unlabelled = np.sort(rng.choice(eligible, size=min(self.max_unlabelled, len(eligible)), replace=False))
+        unlabelled = np.sort(sample_rows(rng, eligible, self.max_unlabelled))
         train = np.concatenate([train_pos, unlabelled])
         y = np.concatenate([np.ones(len(train_pos)), np.zeros(len(unlabelled))])
 
@@ -131,7 +131,7 @@ class LookalikeModel(BaseEstimator):
             from sklearn.inspection import permutation_importance
 
             rng = np.random.default_rng(self.random_state)
-            pick = rng.choice(len(train), size=min(4_000, len(train)), replace=False)
+            pick = sample_rows(rng, len(train), 4_000)
             result = permutation_importance(self.classifier_, Z[train[pick]], y[pick], n_repeats=3, scoring="roc_auc",
                                             random_state=self.random_state)
             sign = np.sign(Z[seed].mean(axis=0) - Z[~seed].mean(axis=0))

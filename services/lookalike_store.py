@@ -29,19 +29,12 @@ from services.segments.catalog import FeatureCatalog
 from services.segments.compiler import compile_definition
 from services.segments.compiler.context import LOOKALIKE_TABLE
 from services.segments.spec import Group, Membership, SegmentDefinition
+from services.sqlterms import column, equals
 
 MODELS_TABLE = naming.fq("gold", "gold_lookalike_models")
 SCORES_TABLE = LOOKALIKE_TABLE
 
 Progress = Callable[[str, float], None]
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
-
-
-def _is(name: str, value) -> exp.Expression:
-    return exp.EQ(this=_col(name), expression=exp.convert(value))
 
 
 @dataclass(frozen=True)
@@ -153,18 +146,18 @@ def list_models(warehouse) -> pd.DataFrame:
     ensure_tables(warehouse)
     columns = ["model_id", "name", "author", "created_ts", "seed_segment_id", "seed_size", "eligible",
                "algorithm", "auc"]
-    return warehouse.df(exp.select(*[_col(c) for c in columns]).from_(MODELS_TABLE)
-                        .order_by(exp.Ordered(this=_col("created_ts"), desc=True)))
+    return warehouse.df(exp.select(*[column(c) for c in columns]).from_(MODELS_TABLE)
+                        .order_by(exp.Ordered(this=column("created_ts"), desc=True)))
 
 
 def model_ids(warehouse) -> tuple[str, ...]:
     ensure_tables(warehouse)
-    return tuple(warehouse.arrow(exp.select(_col("model_id")).from_(MODELS_TABLE)).column(0).to_pylist())
+    return tuple(warehouse.arrow(exp.select(column("model_id")).from_(MODELS_TABLE)).column(0).to_pylist())
 
 
 def load_model(warehouse, model_id: str) -> SavedLookalike:
     ensure_tables(warehouse)
-    rows = warehouse.arrow(exp.select("*").from_(MODELS_TABLE).where(_is("model_id", model_id))).to_pylist()
+    rows = warehouse.arrow(exp.select("*").from_(MODELS_TABLE).where(equals("model_id", model_id))).to_pylist()
     if not rows:
         raise SpecError(f"lookalike model {model_id!r} does not exist")
     r = rows[0]

@@ -28,7 +28,7 @@ def _customer_join(query: exp.Select, key: exp.Expression) -> exp.Select:
         exp.EQ(this=customer("is_current"), expression=exp.true())), join_type="left")
 
 
-def _contacts() -> list[exp.Expression]:
+def contact_columns() -> list[exp.Expression]:
     return [exp.column(c, table="c", quoted=True).as_(CONTACT_PREFIX + c, quoted=True) for c in CONTACT_COLUMNS]
 
 
@@ -39,7 +39,7 @@ def source_query(compiled: CompiledSegment, attributes: tuple[str, ...]) -> exp.
     m = lambda c: exp.column(c, table="m", quoted=True)  # noqa: E731
     split = m("split_group") if has_split else exp.cast(exp.null(), "VARCHAR")
     query = exp.select(m("customer_id").as_("customer_id", quoted=True), split.as_("split_group", quoted=True),
-                       *[m(a).as_(a, quoted=True) for a in attributes], *_contacts()).from_(members.subquery("m"))
+                       *[m(a).as_(a, quoted=True) for a in attributes], *contact_columns()).from_(members.subquery("m"))
     return _customer_join(query, m("customer_id"))
 
 
@@ -48,7 +48,7 @@ def removed_source(removed_ids: exp.Select, attributes: tuple[str, ...]) -> exp.
     r = exp.column("customer_id", table="r", quoted=True)
     f = lambda c: exp.column(c, table="f", quoted=True)  # noqa: E731
     query = exp.select(r.as_("customer_id", quoted=True), exp.cast(exp.null(), "VARCHAR").as_("split_group", quoted=True),
-                       *[f(a).as_(a, quoted=True) for a in attributes], *_contacts()).from_(removed_ids.subquery("r"))
+                       *[f(a).as_(a, quoted=True) for a in attributes], *contact_columns()).from_(removed_ids.subquery("r"))
     query = query.join(exp.to_table(FEATURES_TABLE).as_("f"), on=exp.EQ(this=f("customer_id"), expression=r.copy()),
                        join_type="left")
     return _customer_join(query, r.copy())

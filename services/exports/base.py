@@ -126,6 +126,8 @@ class Destination:
     key_column = "customer_id"
     #: output columns normalised in the warehouse and hashed afterwards, once per distinct value
     hash_after_fetch: tuple[str, ...] = ()
+    #: why a member ``usable`` rejects is left out (empty: every member is usable)
+    unusable_reason = ""
 
     # -- columns ----------------------------------------------------------
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
@@ -152,17 +154,25 @@ class Destination:
         """Output columns holding only SHA-256 hex digests (or NULL), which never need CSV quoting."""
         return ()
 
+    def hashed_keys(self, normalised: dict[str, exp.Expression]) -> list[exp.Expression]:
+        """Platform key -> normalised value as output columns: hashed in the warehouse, or after the
+        fetch for the keys in ``hash_after_fetch``."""
+        return [(value if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
+                for key, value in normalised.items()]
+
     # -- who can be used --------------------------------------------------
     def usable(self, request: ExportRequest) -> exp.Expression:
         """Members this destination can use; the rest are excluded with a reason."""
         return exp.true()
 
     def exclusion_reason(self, request: ExportRequest) -> exp.Expression:
-        return exp.null()
+        if not self.unusable_reason:
+            return exp.null()
+        return exp.If(this=self.usable(request), true=exp.null(), false=exp.Literal.string(self.unusable_reason))
 
     def problems(self, request: ExportRequest) -> dict[str, exp.Expression]:
         """Identifier -> expression naming its problem (NULL when fine), for the pre-flight check."""
-        if request.identifiers == "none":
+        if not self.needs_normalised(request):
             return {}
         return {"email": norm.n("email_problem"), "phone": norm.n("phone_problem")}
 

@@ -35,10 +35,10 @@ class GoogleAdsDestination(FileDestination):
     seconds_per_row = 3e-6
 
     hash_after_fetch = ("First Name", "Last Name")
+    unusable_reason = "no valid email, phone or mailing address"
 
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
-        columns = [(value if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
-                   for key, value in _normalised().items()]
+        columns = self.hashed_keys(_normalised())
         country = exp.Upper(this=norm.country_code(contact("country")))
         return columns + [country.as_("Country", quoted=True), norm.clear_zip(contact("postal_code")).as_("Zip", quoted=True)]
 
@@ -50,10 +50,3 @@ class GoogleAdsDestination(FileDestination):
         address = exp.and_(present(contact("first_name")), present(contact("last_name")),
                            present(norm.country_code(contact("country"))), present(norm.clear_zip(contact("postal_code"))))
         return exp.or_(present(norm.n("email")), present(norm.n("phone")), address)
-
-    def exclusion_reason(self, request: ExportRequest) -> exp.Expression:
-        return exp.If(this=self.usable(request), true=exp.null(),
-                      false=exp.Literal.string("no valid email, phone or mailing address"))
-
-    def problems(self, request: ExportRequest) -> dict[str, exp.Expression]:
-        return {"email": norm.n("email_problem"), "phone": norm.n("phone_problem")}

@@ -34,9 +34,9 @@ from services.exports.selection import _KEY, _REASON
 from services.exports.destinations import destination
 from services.exports.files import output_path, remove_partial
 from services.pipeline.audit import new_id, now
+from services.sqlterms import column as _col
 
 JOBS = naming.fq("app", "app_export_jobs")
-STATUSES = ("queued", "running", "succeeded", "failed")
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
 PROGRESS_EVERY_S = 0.5
 
@@ -77,12 +77,6 @@ class Job:
     def finished(self) -> bool:
         return self.status in ("succeeded", "failed")
 
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_ts is None or self.finished_ts is None:
-            return None
-        return (self.finished_ts - self.started_ts).total_seconds()
-
     def summary(self) -> str:
         lines = [f"job {self.job_id}: {self.status}",
                  f"segment {self.segment_id} v{self.segment_version} ({self.segment_name}) -> {self.destination}"
@@ -100,10 +94,6 @@ class Job:
         if self.message:
             lines.append(self.message)
         return "\n".join(lines)
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
 
 
 def _where_job(job_id: str) -> exp.Expression:
@@ -136,12 +126,9 @@ def get(warehouse, job_id: str) -> Job:
     return _job(rows[0])
 
 
-def history(warehouse, *, segment_id: str | None = None, limit: int = 200) -> pd.DataFrame:
+def history(warehouse, *, limit: int = 200) -> pd.DataFrame:
     """Jobs newest first (one row each, the columns of the job table)."""
-    query = exp.select("*").from_(JOBS)
-    if segment_id:
-        query = query.where(exp.EQ(this=_col("segment_id"), expression=exp.convert(segment_id)))
-    return warehouse.df(query.order_by(exp.Ordered(this=_col("created_ts"), desc=True)).limit(int(limit)))
+    return warehouse.df(exp.select("*").from_(JOBS).order_by(exp.Ordered(this=_col("created_ts"), desc=True)).limit(int(limit)))
 
 
 def _update(warehouse, job_id: str, **values) -> None:
@@ -158,8 +145,7 @@ def _update(warehouse, job_id: str, **values) -> None:
 
 
 # -- creating ------------------------------------------------------------------
-def create_job(warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False,
-               compiled=None, saved=None) -> str:
+def create_job(warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False) -> str:
     """Check the request and the gates, queue the job, return its id.
 
     Raises PermissionDeniedError when the role may not export (or not in
@@ -173,8 +159,7 @@ def create_job(warehouse, request: ExportRequest, *, user: str, role: str, overr
     request = normalised_request(request, dest)
     if request.identifiers == "clear":
         rbac.require(role, "export_unmasked")
-    if saved is None or compiled is None:
-        saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version)
+    saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version)
     preflight.check_attributes(warehouse, request, role=role)
     gate = preflight.dq_gate(warehouse, compiled)
     if gate.blocked:
@@ -229,11 +214,6 @@ def start(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None =
     thread = threading.Thread(target=context.run, args=(target,), name=f"export-{job_id}", daemon=True)
     thread.start()
     return thread
-
-
-def is_active(job_id: str) -> bool:
-    with _active_lock:
-        return job_id in _active
 
 
 def run_job(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,

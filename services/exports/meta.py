@@ -47,11 +47,10 @@ class MetaDestination(FileDestination):
 
     # Emails and phones are distinct per member: hashed in the warehouse. The other keys take few values.
     hash_after_fetch = ("FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "DOBY", "DOBM", "DOBD", "GEN")
+    unusable_reason = "no valid email or phone"
 
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
-        columns = [(value if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
-                   for key, value in _normalised().items()]
-        return columns + [src("customer_id").as_("EXTERN_ID", quoted=True)]
+        return self.hashed_keys(_normalised()) + [src("customer_id").as_("EXTERN_ID", quoted=True)]
 
     def hashed_columns(self) -> tuple[str, ...]:
         return KEYS[:-1]
@@ -59,10 +58,3 @@ class MetaDestination(FileDestination):
     def usable(self, request: ExportRequest) -> exp.Expression:
         # Meta matches on email or phone; names, places and dates only refine a match.
         return exp.or_(norm.n("email").is_(exp.null()).not_(), norm.n("phone").is_(exp.null()).not_())
-
-    def exclusion_reason(self, request: ExportRequest) -> exp.Expression:
-        return exp.If(this=self.usable(request), true=exp.null(),
-                      false=exp.Literal.string("no valid email or phone"))
-
-    def problems(self, request: ExportRequest) -> dict[str, exp.Expression]:
-        return {"email": norm.n("email_problem"), "phone": norm.n("phone_problem")}

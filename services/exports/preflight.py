@@ -10,7 +10,7 @@ export should cost in warehouse time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlglot import exp
@@ -18,8 +18,7 @@ from sqlglot import exp
 from services import rbac
 from services.cost import ActionEstimate, estimate_action_cost
 from services.errors import PermissionDeniedError, SpecError
-from services.exports import audience
-from services.exports import normalise
+from services.exports import audience, selection
 from services.exports.base import ExportRequest, src
 from services.exports.destinations import destination
 from services.governance.registry import dataset_id
@@ -107,7 +106,6 @@ class Preflight:
     gate: DqGate
     may_override: bool
     estimate: ActionEstimate
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def excluded(self) -> int:
@@ -119,25 +117,18 @@ class Preflight:
         return (self.usable / self.members * self.expected_match_rate) if self.members else 0.0
 
     @property
-    def predicted_matches(self) -> int:
-        return round(self.usable * self.expected_match_rate)
-
-    @property
     def allowed(self) -> bool:
         return not self.gate.blocked or self.may_override
 
 
-def preflight(warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float,
-              compiled: CompiledSegment | None = None) -> Preflight:
+def preflight(warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float) -> Preflight:
     from services.exports.jobs import normalised_request
 
     dest = destination(request.destination)
     request = normalised_request(request, dest)
-    if compiled is None:
-        _, compiled = compile_saved(warehouse, request.segment_id, request.version)
+    _, compiled = compile_saved(warehouse, request.segment_id, request.version)
     problems = dest.problems(request)
-    query = audience.source_query(compiled, ())
-    source = (normalise.staged(query) if dest.needs_normalised(request) else query).subquery("src")
+    source = selection.source(dest, request, audience.source_query(compiled, ()))
     keys = [src("split_group").as_("split_group"), dest.exclusion_reason(request).as_("reason"),
             *[expr.as_(f"p_{name}") for name, expr in problems.items()]]
     grouped = warehouse.df(exp.select(*keys, exp.func("COUNT", exp.Star()).as_("n")).from_(source)
@@ -156,15 +147,12 @@ def preflight(warehouse, request: ExportRequest, *, role: str, price_per_warehou
         found[name] = {str(k): int(v) for k, v in counts.items()}
     policy = pii_policy(warehouse, dataset_id("txn", "dim_customer"))
     duration = JOB_OVERHEAD_S + usable * dest.seconds_per_row
-    notes = []
-    if dest.fixed_schema:
-        notes.append("platform file: identifiers are normalised and SHA-256 hashed as the platform requires")
     return Preflight(
         destination=dest.name, members=members, split_groups=split_groups, control_excluded=control,
         eligible=members - control, usable=usable, problems=found, expected_match_rate=dest.expected_match_rate,
         pii_columns=policy, may_export_clear=rbac.can(role, "export_unmasked"), identifiers=request.identifiers,
         gate=dq_gate(warehouse, compiled), may_override=rbac.can(role, "override_dq_gate"),
-        estimate=estimate_action_cost(duration, price_per_warehouse_hour), notes=tuple(notes),
+        estimate=estimate_action_cost(duration, price_per_warehouse_hour),
     )
 
 

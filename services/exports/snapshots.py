@@ -14,17 +14,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import naming
+from services.sqlterms import column as _col, equals as _is
 
 SNAPSHOTS = naming.fq("app", "app_export_snapshots")
 JOBS = naming.fq("app", "app_export_jobs")
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
-
-
-def _is(column: str, value) -> exp.Expression:
-    return exp.EQ(this=_col(column), expression=exp.convert(value))
 
 
 def ids_of(job_id: str) -> exp.Select:

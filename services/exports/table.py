@@ -76,7 +76,7 @@ class WarehouseTableDestination(Destination):
         warehouse.execute(exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA",
                                      exists=True))
         exists = target.name in warehouse.tables(schema)
-        columns = [c for c in rows.column_names]
+        columns = list(rows.column_names)
         ctx.progress(0.3)
         if ctx.request.mode == "diff" and exists:
             warehouse.execute(merge_statement(target, ctx.query, columns, self.key_column))

@@ -28,6 +28,7 @@ from services import naming, sqlfiles
 from services.errors import WarehouseError
 from services.pipeline.audit import now
 from services.warehouse import count_rows
+from services.sqlterms import column as _col
 
 BATCHES_TABLE = naming.fq("app", "app_model_batches")
 
@@ -81,10 +82,6 @@ def create_all(warehouse) -> None:
     for path in DDL_FILES:
         for statement in sqlfiles.statements(path, warehouse.dialect):
             warehouse.execute(statement)
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
 
 
 def _in_batches(batches: list[str]) -> exp.Expression:

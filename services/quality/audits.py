@@ -16,6 +16,7 @@ from sqlglot import exp
 from services import naming
 from services.pipeline.models import MODELS
 from services.quality.specs import CheckSpec, Outcome
+from services.sqlterms import column as _col, equals as _is
 
 TRANSFORMS = naming.fq("ingest", "audit_transforms")
 RECON = naming.fq("txn", "audit_recon")
@@ -41,14 +42,6 @@ def utc_naive(ts: datetime) -> datetime:
     if ts.tzinfo is not None:
         ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
     return ts
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
-
-
-def _is(column: str, value: str) -> exp.Expression:
-    return exp.EQ(this=_col(column), expression=exp.Literal.string(value))
 
 
 def _model_of(spec: CheckSpec) -> str:

@@ -29,6 +29,7 @@ from sqlglot import exp
 
 from services import naming, sqlfiles
 from services.quality.results import latest_results
+from services.sqlterms import column as _col, equals as _is
 
 QUALITY = naming.fq("gov", "fact_data_quality")
 RECON = naming.fq("txn", "audit_recon")
@@ -48,14 +49,6 @@ def _file(warehouse, name: str) -> pd.DataFrame:
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     frame.insert(0, "dataset", frame["dataset_id"].map(dataset_label))
     return frame
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
-
-
-def _is(column: str, value: str) -> exp.Expression:
-    return exp.EQ(this=_col(column), expression=exp.Literal.string(value))
 
 
 def _day(column: str) -> exp.Expression:

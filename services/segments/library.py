@@ -23,6 +23,7 @@ from services import audit_log, naming
 from services.errors import SpecError
 from services.pipeline.audit import now
 from services.segments.spec import SegmentDefinition
+from services.sqlterms import column as _col
 
 SEGMENTS = naming.fq("app", "app_segments")
 VERSIONS = naming.fq("app", "app_segment_versions")
@@ -41,10 +42,6 @@ def _lock_for(warehouse) -> threading.Lock:
 
 def _lit(value) -> exp.Expression:
     return exp.convert(value)
-
-
-def _col(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from services.databricks_settings import DatabricksSettings
 from services.errors import QueryError, WarehouseError, WarehouseUnavailableError
-from services.warehouse import Query
+from services.warehouse import Query, first_cell
 from services.warehouse.databricks_identity import (Identity, OnBehalfOfUser, ServicePrincipalCredentials,
                                                     connect_arguments)
 from services.warehouse.parameters import expand_in_lists
@@ -213,10 +213,7 @@ class DatabricksWarehouse:
         return self.arrow(query, params).to_pandas()
 
     def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
-        table = self.arrow(query, params)
-        if table.num_rows == 0 or table.num_columns == 0:
-            return None
-        return table.column(0)[0].as_py()
+        return first_cell(self.arrow(query, params))
 
     def execute(self, query: Query, params: Mapping[str, Any] | None = None) -> None:
         with self._connection() as con:

@@ -49,7 +49,7 @@ from sqlglot import exp
 
 from services import sqlfiles
 from services.errors import WarehouseError
-from services.warehouse import Query
+from services.warehouse import Query, first_cell
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pyspark stays optional
     from pyspark.sql import DataFrame, SparkSession
@@ -159,8 +159,7 @@ class SparkWarehouse:
 
     def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
         # Through Arrow, so timestamps come back in UTC whatever the Python process's zone.
-        table = self._collect(query, params)
-        return table.column(0)[0].as_py() if table.num_rows and table.num_columns else None
+        return first_cell(self._collect(query, params))
 
     def execute(self, query: Query, params: Mapping[str, Any] | None = None) -> None:
         # spark.sql runs commands (DDL, INSERT, TRUNCATE) eagerly; a SELECT here is not computed.
