@@ -54,7 +54,7 @@ def export_file(warehouse, name: str, out: Path, source: exp.Select) -> tuple[fl
     dest = destination(name)
     request = jobs.normalised_request(ExportRequest(segment_id="bench", version=1, destination=name), dest)
     started = time.perf_counter()
-    rows = selection.fetch(warehouse, dest, selection.projection(dest, request, selection.source(dest, request, source)))
+    rows = selection.fetch_members(warehouse, dest, request, source)
     rows, _ = selection.exclusions(rows, request)
     if dest.file_format == "parquet":
         write_parquet(selection.public(rows), out / f"bench-{name}.parquet")

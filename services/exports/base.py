@@ -35,6 +35,11 @@ def src(name: str) -> exp.Column:
     return exp.column(name, table="src", quoted=True)
 
 
+def by_value_name(key: str) -> str:
+    """The audience column holding a by-value key's normalised value."""
+    return "v_" + key
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     """What to export where: everything a job needs to run again identically."""
@@ -156,9 +161,24 @@ class Destination:
 
     def hashed_keys(self, normalised: dict[str, exp.Expression]) -> list[exp.Expression]:
         """Platform key -> normalised value as output columns: hashed in the warehouse, or after the
-        fetch for the keys in ``hash_after_fetch``."""
-        return [(value if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
+        fetch for the keys in ``hash_after_fetch`` (normalised in the audience, see ``by_value_columns``)."""
+        return [(src(by_value_name(key)) if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
                 for key, value in normalised.items()]
+
+    def by_value_columns(self, request: ExportRequest) -> dict[str, exp.Expression]:
+        """``hash_after_fetch`` key -> its normalised value over the contact columns.
+
+        These keys take few distinct values (names, cities, months...). Computed
+        in the audience query itself, next to the scan of the customer table,
+        the engine still sees each distinct value once (DuckDB runs a function
+        over a dictionary-encoded column once per dictionary entry); after the
+        identifier join it would run once per member.
+        """
+        return {k: v for k, v in self.normalised_keys().items() if k in self.hash_after_fetch}
+
+    def normalised_keys(self) -> dict[str, exp.Expression]:
+        """A platform file's key -> its normalised value (before hashing); empty for other destinations."""
+        return {}
 
     # -- who can be used --------------------------------------------------
     def usable(self, request: ExportRequest) -> exp.Expression:

@@ -267,8 +267,8 @@ def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, prog
     try:
         saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
         report("selecting members", 0.05)
-        source = selection.source(dest, request, audience.source_query(compiled, request.attributes))
-        rows = selection.fetch(warehouse, dest, selection.projection(dest, request, source))
+        audience_query = audience.source_query(compiled, request.attributes)
+        rows = selection.fetch_members(warehouse, dest, request, audience_query)
         members = rows.num_rows
         rows, excluded = selection.exclusions(rows, request)
         report("saving the membership snapshot", 0.35)
@@ -280,7 +280,8 @@ def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, prog
             kept = exp.and_(exp.column(_REASON, quoted=True).is_(exp.null()),
                             selection.not_control(request))
             query = (exp.select(*[exp.column(c, quoted=True) for c in selection.public(rows).column_names])
-                     .from_(selection.projection(dest, request, source).subquery("p")).where(kept)
+                     .from_(selection.projection(dest, request, selection.source(dest, request, audience_query))
+                            .subquery("p")).where(kept)
                      .order_by(exp.column(dest.key_column, quoted=True)))
         if request.mode == "diff":
             previous = snapshots.baseline_job(warehouse, segment_id=job.segment_id, destination=dest.name,

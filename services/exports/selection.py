@@ -13,17 +13,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from services.exports import audience, snapshots
+from services.exports import audience, identifiers, snapshots
 from services.exports import normalise as norm
-from services.exports.base import Destination, ExportRequest, src
+from services.errors import ExportError
+from services.exports.base import Destination, ExportRequest, by_value_name, src
 
 CONTROL_REASON = "control group (left out of activation)"
 _KEY, _SPLIT, _REASON = "_customer_id", "_split_group", "_excluded_reason"
 
 
-def source(dest: Destination, request: ExportRequest, query: exp.Select) -> exp.Expression:
-    """The audience as ``src``, with the staged normalised identifiers when the destination uses them."""
-    return (norm.staged(query) if dest.needs_normalised(request) else query).subquery("src")
+def _with_by_value_columns(dest: Destination, request: ExportRequest, query: exp.Select) -> exp.Select:
+    early = dest.by_value_columns(request)
+    if not early:
+        return query
+    return exp.select(*[src(c).as_(c, quoted=True) for c in query.named_selects],
+                      *[value.as_(by_value_name(key), quoted=True) for key, value in early.items()]).from_(
+        query.subquery("src"))
+
+
+def source(dest: Destination, request: ExportRequest, query: exp.Select, *, cached_only: bool = False) -> exp.Expression:
+    """The audience as ``src``, with the normalised identifiers when the destination uses them.
+
+    The identifiers come from the pipeline's cache, with any member whose
+    contact changed since the last build normalised inline; ``cached_only``
+    leaves those members out instead (see ``fetch_members``).
+    """
+    query = _with_by_value_columns(dest, request, query)
+    if not dest.needs_normalised(request):
+        return query.subquery("src")
+    return (identifiers.cached(query) if cached_only else identifiers.source(query)).subquery("src")
 
 
 def not_control(request: ExportRequest) -> exp.Expression:
@@ -41,12 +59,32 @@ def projection(dest: Destination, request: ExportRequest, source: exp.Expression
 
 
 def fetch(warehouse, dest: Destination, query: exp.Select) -> pa.Table:
-    """Run the projection, hash the by-value columns, order by member id (the output's fixed order)."""
-    # Sorting here, on one key column, is cheaper than sorting wide hashed rows in the warehouse;
-    # and before the by-value hashing, while those columns are still short.
-    rows = warehouse.arrow(query).sort_by(_KEY)
+    """Run the projection ordered by member id (the output's fixed order), hash the by-value columns."""
+    # The warehouse sorts in parallel; the by-value columns are still short normalised text there.
+    rows = warehouse.arrow(query.order_by(exp.column(_KEY, quoted=True)))
     for name in dest.hash_after_fetch:
         rows = rows.set_column(rows.column_names.index(name), name, norm.hash_by_value(rows.column(name)))
+    return rows
+
+
+def fetch_members(warehouse, dest: Destination, request: ExportRequest, audience_query: exp.Select) -> pa.Table:
+    """``fetch`` of the projection over every member of ``audience_query``.
+
+    Right after a build every member's identifiers are cached, and reading
+    only the cache is one join where the complete source is two. So the
+    cached members are fetched first, and only when some are missing (a
+    contact changed since the build) is the complete source fetched instead;
+    a COUNT of the audience tells which.
+    """
+    if not dest.needs_normalised(request):
+        return fetch(warehouse, dest, projection(dest, request, source(dest, request, audience_query)))
+    rows = fetch(warehouse, dest, projection(dest, request, source(dest, request, audience_query, cached_only=True)))
+    members = int(warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(audience_query.subquery("m"))))
+    if rows.num_rows > members:
+        raise ExportError(f"the export identifier cache ({identifiers.CACHE_TABLE}) holds a contact twice; "
+                          "run a build to rebuild it")
+    if rows.num_rows < members:
+        rows = fetch(warehouse, dest, projection(dest, request, source(dest, request, audience_query)))
     return rows
 
 
@@ -80,7 +118,7 @@ def diff_rows(warehouse, dest: Destination, request: ExportRequest, rows: pa.Tab
     added_ids, _ = snapshots.diff(warehouse, job_id, previous)
     added = rows.filter(pc.is_in(rows.column(_KEY), value_set=added_ids))
     removed_source = audience.removed_source(snapshots.removed_ids(job_id, previous), request.attributes)
-    removed = fetch(warehouse, dest, projection(dest, request, source(dest, request, removed_source)))
+    removed = fetch_members(warehouse, dest, request, removed_source)
     # A member who left is removed whatever their identifiers look like now.
     removed = removed.set_column(removed.column_names.index(_REASON), _REASON, pa.nulls(removed.num_rows, pa.string()))
     removed = removed.cast(added.schema) if removed.schema != added.schema else removed

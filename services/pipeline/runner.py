@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from services import naming, sqlfiles
 from services.errors import SegmentStudioError, WarehouseError
+from services.exports import identifiers
 from services.pipeline import audit
 from services.pipeline.models import MODELS, Model, create_all, materialise
 from services.warehouse import count_rows
@@ -166,6 +167,10 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
             rows = _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
             if model.target == "gold_customer_features":
                 gold_rows = rows
+        say("normalising contact identifiers for exports", 0.9)
+        t_identifiers = time.perf_counter()
+        identifiers.refresh(warehouse)
+        timings["export_identifiers"] = time.perf_counter() - t_identifiers
         say("registering datasets", 0.95)
         register_datasets(warehouse, registered_ts=audit.now())
     except SegmentStudioError as exc:

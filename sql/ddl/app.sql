@@ -124,3 +124,20 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   customer_id string not null,
   constraint app_export_snapshots_pk primary key (job_id, customer_id)
 );
+
+-- grain: one row per distinct (email, phone, country) of current customers: the identifiers
+-- normalised and hashed for upload platforms, computed once per value by the pipeline
+-- (services/exports/identifiers.py) instead of at every export
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_identifiers (
+  email string,
+  phone string,
+  country string,
+  n_email string,
+  n_phone string,
+  n_email_problem string,
+  n_phone_problem string,
+  n_email_sha256 string,
+  n_phone_sha256 string,
+  n_phone_e164_sha256 string,
+  computed_ts timestamp not null
+);
