@@ -18,7 +18,7 @@ from services import naming
 from services.governance.registry import dataset_id
 from services.pii import mask_frame, pii_policy
 from services.segments.compiler import CompiledSegment
-from services.segments.compiler.context import feature
+from services.segments.compiler.context import count_star, feature, table
 from services.segments.compiler.groups import negate as negate_predicate
 
 BREAKDOWNS = ("lifecycle_stage", "rfm_segment", "top_channel", "region")
@@ -56,15 +56,21 @@ def _flag(i: int) -> exp.Column:
 
 
 def _when(condition: exp.Expression, then: exp.Expression | None = None) -> exp.Expression:
-    return exp.func("SUM", exp.Case().when(condition, then if then is not None else exp.Literal.number(1))
-                    .else_(exp.Literal.number(0)))
+    return exp.Sum(this=exp.Case().when(condition, then if then is not None else exp.Literal.number(1), copy=False)
+                   .else_(exp.Literal.number(0), copy=False))
 
 
-def _combine(flags: list[exp.Expression], match: str, negate: bool) -> exp.Expression:
+def _combine(n: int, match: str, negate: bool) -> exp.Expression:
+    """The first n flags combined by the rule's match.
+
+    Fresh flag columns on every call: a sqlglot node has one parent, so one
+    put into two of the sums would be re-parented into the second.
+    """
+    flags = [_flag(i) for i in range(n)]
     if not flags:
         combined = exp.true() if match == "all" else exp.false()
     else:
-        combined = exp.and_(*flags) if match == "all" else exp.or_(*flags)
+        combined = exp.and_(*flags, copy=False) if match == "all" else exp.or_(*flags, copy=False)
     return negate_predicate(combined) if negate else combined
 
 
@@ -75,21 +81,22 @@ def count(warehouse, compiled: CompiledSegment) -> int:
 def estimate(warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...] = BREAKDOWNS) -> Estimate:
     started = time.perf_counter()
     rule = compiled.definition.rule
-    flags_inner = [p.copy().as_(f"c{i}") for i, (_, p) in enumerate(compiled.steps)]
-    dims = [feature(d).as_(d) for d in breakdowns]
-    inner = exp.select(feature("monetary").as_("monetary"), *dims, *flags_inner).from_(compiled.features_table())
-    flags = [_flag(i) for i in range(len(compiled.steps))]
-    member = _combine(flags, rule.match, rule.negate)
+    # The steps belong to the compiled segment, so they are copied; all else here is built for this query alone.
+    flags_inner = [p.copy().as_(f"c{i}", copy=False) for i, (_, p) in enumerate(compiled.steps)]
+    dims = [feature(d).as_(d, copy=False) for d in breakdowns]
+    inner = exp.select(feature("monetary").as_("monetary", copy=False), *dims, *flags_inner).from_(
+        compiled.features_table(), copy=False)
+    n = len(compiled.steps)
 
     totals = [
-        exp.func("COUNT", exp.Star()).as_("base"),
-        exp.func("SUM", exp.column("monetary")).as_("base_revenue"),
-        _when(member.copy()).as_("audience"),
-        _when(member.copy(), exp.column("monetary")).as_("revenue"),
+        count_star().as_("base", copy=False),
+        exp.Sum(this=exp.column("monetary")).as_("base_revenue", copy=False),
+        _when(_combine(n, rule.match, rule.negate)).as_("audience", copy=False),
+        _when(_combine(n, rule.match, rule.negate), exp.column("monetary")).as_("revenue", copy=False),
     ]
     # Waterfall: how many remain after each top-level condition, in order.
-    for i in range(len(flags)):
-        totals.append(_when(_combine(flags[: i + 1], rule.match, False)).as_(f"w{i}"))
+    for i in range(n):
+        totals.append(_when(_combine(i + 1, rule.match, False)).as_(f"w{i}", copy=False))
     # One query for everything: the empty grouping set is the grand total, the
     # others the breakdowns, so each condition (a behavioral semi-join above
     # all) is evaluated once per customer, not once per figure.
@@ -98,9 +105,9 @@ def estimate(warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...
     grouped = warehouse.df(
         exp.select(
             *[exp.column(d) for d in breakdowns],
-            *[exp.func("GROUPING", exp.column(d)).as_(f"g_{d}") for d in breakdowns],
+            *[exp.Grouping(expressions=[exp.column(d)]).as_(f"g_{d}", copy=False) for d in breakdowns],
             *totals,
-        ).from_(inner.subquery("flags")).group_by(sets)
+        ).from_(inner.subquery("flags", copy=False), copy=False).group_by(sets, copy=False)
     )
     is_total = grouped[[f"g_{d}" for d in breakdowns]].eq(1).all(axis=1) if breakdowns else grouped.index == 0
     row = grouped[is_total].iloc[0].to_dict()
@@ -130,14 +137,14 @@ def overlaps(warehouse, compiled: CompiledSegment, others: dict[str, CompiledSeg
         return pd.DataFrame(columns=["segment", "segment_size", "shared", "share_of_audience"])
     names = list(others)
     inner = exp.select(
-        compiled.predicate.copy().as_("me"),
-        *[others[n].predicate.copy().as_(f"o{i}") for i, n in enumerate(names)],
-    ).from_(compiled.features_table())
-    sums = [_when(exp.column("me")).as_("audience")]
+        compiled.predicate.copy().as_("me", copy=False),
+        *[others[n].predicate.copy().as_(f"o{i}", copy=False) for i, n in enumerate(names)],
+    ).from_(compiled.features_table(), copy=False)
+    sums = [_when(exp.column("me")).as_("audience", copy=False)]
     for i in range(len(names)):
-        sums.append(_when(exp.column(f"o{i}")).as_(f"size{i}"))
-        sums.append(_when(exp.and_(exp.column("me"), exp.column(f"o{i}"))).as_(f"both{i}"))
-    row = warehouse.arrow(exp.select(*sums).from_(inner.subquery("flags"))).to_pylist()[0]
+        sums.append(_when(exp.column(f"o{i}")).as_(f"size{i}", copy=False))
+        sums.append(_when(exp.and_(exp.column("me"), exp.column(f"o{i}"), copy=False)).as_(f"both{i}", copy=False))
+    row = warehouse.arrow(exp.select(*sums).from_(inner.subquery("flags", copy=False), copy=False)).to_pylist()[0]
     audience = int(row["audience"] or 0)
     frame = pd.DataFrame({
         "segment": names,
@@ -161,13 +168,13 @@ def preview(warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: 
     customer = lambda c: exp.column(c, table="c", quoted=True)  # noqa: E731
     query = (
         exp.select(feature("customer_id"), *[customer(c) for c in contact], *[feature(c) for c in PREVIEW_COLUMNS])
-        .from_(compiled.features_table())
-        .join(exp.to_table(CUSTOMER_TABLE).as_("c"), on=exp.and_(
+        .from_(compiled.features_table(), copy=False)
+        .join(table(CUSTOMER_TABLE).as_("c", copy=False), on=exp.and_(
             exp.EQ(this=customer("customer_id"), expression=feature("customer_id")),
-            exp.EQ(this=customer("is_current"), expression=exp.true())), join_type="left")
-        .where(compiled.predicate.copy())
-        .order_by(exp.func("MD5", feature("customer_id")))
-        .limit(int(limit))
+            exp.EQ(this=customer("is_current"), expression=exp.true()), copy=False), join_type="left", copy=False)
+        .where(compiled.predicate.copy(), copy=False)
+        .order_by(exp.MD5(this=feature("customer_id")), copy=False)
+        .limit(exp.Literal.number(int(limit)), copy=False)  # given a bare int, sqlglot parses "LIMIT <n>"
     )
     frame = warehouse.df(query)
     if show_pii:

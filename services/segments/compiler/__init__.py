@@ -5,6 +5,13 @@ split). The result is a predicate over the gold feature row ``f``; queries
 (members, counts, estimates) are built around it and rendered only at the
 last step with ``.sql(dialect=...)``. Values are literals escaped by sqlglot
 and identifiers are quoted, so no user text ever becomes SQL text.
+
+The passes call sqlglot's builders with ``copy=False`` and build tables, types
+and functions as nodes rather than from strings: every node they pass is built
+for that one place, so the builders' defensive deep copies and the parsing of
+strings were most of the cost of compiling. A node that does go into two
+places (the predicate into each query built from it) is copied explicitly:
+a sqlglot node has one parent, and would be re-parented into the second tree.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from sqlglot import exp
 
 from services.errors import CompileError, SegmentStudioError
 from services.segments.catalog import FeatureCatalog
-from services.segments.compiler.context import FEATURES_ALIAS, FEATURES_TABLE, CompileContext, Resolver, feature
+from services.segments.compiler.context import (FEATURES_ALIAS, FEATURES_TABLE, CompileContext, Resolver, count_star,
+                                                feature, table)
 from services.segments.compiler.groups import compile_condition, compile_group
 from services.segments.compiler.split import bucket_case, bucket_expression
 from services.segments.spec import SegmentDefinition
@@ -33,24 +41,25 @@ class CompiledSegment:
     as_of: object
 
     def features_table(self) -> exp.Table:
-        return exp.to_table(FEATURES_TABLE).as_(FEATURES_ALIAS)
+        return table(FEATURES_TABLE).as_(FEATURES_ALIAS, copy=False)
 
     def members_query(self, *columns: str, with_split: bool = False) -> exp.Select:
         """SELECT customer_id (and columns, and split_group) of every member."""
         projections: list[exp.Expression] = [feature("customer_id")]
         projections += [feature(c) for c in columns if c != "customer_id"]
-        members = exp.select(*projections).from_(self.features_table()).where(self.predicate.copy())
+        members = (exp.select(*projections).from_(self.features_table(), copy=False)
+                   .where(self.predicate.copy(), copy=False))
         if not (with_split and self.definition.split is not None):
             return members
         # The bucket is computed once per member in a subquery, then named.
-        members = members.select(bucket_expression(self.segment_key).as_("split_bucket"))
+        members = members.select(bucket_expression(self.segment_key).as_("split_bucket", copy=False), copy=False)
         outer = [exp.column("customer_id", quoted=True)] + [exp.column(c, quoted=True) for c in columns if c != "customer_id"]
-        return exp.select(*outer, bucket_case(self.definition.split).as_("split_group")).from_(
-            members.subquery("members"))
+        return exp.select(*outer, bucket_case(self.definition.split).as_("split_group", copy=False)).from_(
+            members.subquery("members", copy=False), copy=False)
 
     def count_query(self) -> exp.Select:
-        return exp.select(exp.func("COUNT", exp.Star()).as_("audience")).from_(self.features_table()).where(
-            self.predicate.copy())
+        return (exp.select(count_star().as_("audience", copy=False)).from_(self.features_table(), copy=False)
+                .where(self.predicate.copy(), copy=False))
 
     def sql(self, dialect: str = "databricks", *, pretty: bool = True, with_split: bool = True) -> str:
         if dialect not in DIALECTS:

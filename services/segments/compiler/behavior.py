@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from services.segments.compiler.context import FACT_TABLE, CompileContext, date_literal, feature, literal
+from services.segments.compiler.context import FACT_TABLE, CompileContext, count_star, date_literal, feature, literal, table
 from services.segments.spec import Behavior
 
 FACT_ALIAS = "t"
@@ -45,24 +45,28 @@ def compile_behavior(condition: Behavior, ctx: CompileContext) -> exp.Expression
     for name, column in FILTER_COLUMNS.items():
         values = getattr(b, name)
         if values:
-            where.append(_fact(column).isin(*[literal(v) for v in values]))
+            where.append(_fact(column).isin(*[literal(v) for v in values], copy=False))
 
     if b.measure == "orders":
-        aggregate = exp.func("COUNT", exp.Star())
+        aggregate = count_star()
     else:
         signed = exp.Case().when(
-            exp.EQ(this=_fact("txn_type"), expression=exp.Literal.string("refund")), exp.Neg(this=_fact("amount_usd"))
-        ).else_(_fact("amount_usd"))
-        aggregate = exp.func("SUM", signed)
+            exp.EQ(this=_fact("txn_type"), expression=exp.Literal.string("refund")), exp.Neg(this=_fact("amount_usd")),
+            copy=False,
+        ).else_(_fact("amount_usd"), copy=False)
+        aggregate = exp.Sum(this=signed)
     holds = COMPARE[b.comparator](this=aggregate, expression=_threshold(b))
 
-    select = exp.select(_fact("customer_id")).from_(exp.to_table(FACT_TABLE).as_(FACT_ALIAS)).where(exp.and_(*where))
+    select = (exp.select(_fact("customer_id"))
+              .from_(table(FACT_TABLE).as_(FACT_ALIAS, copy=False), copy=False)
+              .where(exp.and_(*where, copy=False), copy=False))
     zero_included = _holds_for_zero(b)
     if b.measure == "orders" and b.comparator == "at_least" and int(b.threshold) == 1:
         # "bought at least once": a plain semi-join, no aggregation needed.
-        predicate = feature("customer_id").isin(query=select)
+        predicate = feature("customer_id").isin(query=select, copy=False)
     else:
-        select = select.group_by(_fact("customer_id")).having(exp.not_(holds) if zero_included else holds)
-        membership = feature("customer_id").isin(query=select)
-        predicate = exp.not_(membership) if zero_included else membership
-    return exp.not_(predicate) if b.negate else predicate
+        select = select.group_by(_fact("customer_id"), copy=False).having(
+            exp.not_(holds, copy=False) if zero_included else holds, copy=False)
+        membership = feature("customer_id").isin(query=select, copy=False)
+        predicate = exp.not_(membership, copy=False) if zero_included else membership
+    return exp.not_(predicate, copy=False) if b.negate else predicate

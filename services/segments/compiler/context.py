@@ -20,6 +20,12 @@ FACT_TABLE = naming.fq("txn", "fact_transactions")
 CLUSTER_TABLE = naming.fq("gold", "gold_cluster_assignments")
 LOOKALIKE_TABLE = naming.fq("gold", "gold_lookalike_scores")
 
+# Built once and copied at each use: parsing "DATE", or looking COUNT up in the
+# dialect's function table (which also sets its big_int flag), costs several
+# times as much as copying the small node.
+_DATE = exp.DataType.build("DATE")
+_COUNT_STAR = exp.func("COUNT", exp.Star())
+
 #: (segment_id, version or None for latest) -> the stored definition
 Resolver = Callable[[str, "int | None"], SegmentDefinition]
 
@@ -46,8 +52,18 @@ def feature(name: str) -> exp.Column:
     return exp.column(name, table=FEATURES_ALIAS, quoted=True)
 
 
+def table(qualified: str) -> exp.Table:
+    """A ``schema.table`` name as a Table node, built directly: parsing the name costs ~20x more."""
+    schema, name = qualified.split(".")
+    return exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(schema))
+
+
+def count_star() -> exp.Count:
+    return _COUNT_STAR.copy()
+
+
 def date_literal(value: date) -> exp.Expression:
-    return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    return exp.cast(exp.Literal.string(value.isoformat()), _DATE.copy(), copy=False)
 
 
 def literal(value) -> exp.Expression:

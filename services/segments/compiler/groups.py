@@ -33,7 +33,7 @@ def compile_group(group: Group, ctx: CompileContext) -> exp.Expression:
         combined = parts[0]
     else:
         wrapped = [exp.Paren(this=p) if isinstance(p, (exp.And, exp.Or)) else p for p in parts]
-        combined = exp.and_(*wrapped) if group.match == "all" else exp.or_(*wrapped)
+        combined = exp.and_(*wrapped, copy=False) if group.match == "all" else exp.or_(*wrapped, copy=False)
     if group.negate:
         return negate(combined)
     return combined
@@ -45,5 +45,5 @@ def negate(predicate: exp.Expression) -> exp.Expression:
     Plain NOT would drop a customer whose field is empty from both the group
     and its negation (SQL's three-valued logic).
     """
-    return exp.not_(exp.func("COALESCE", exp.Paren(this=predicate) if isinstance(predicate, exp.Connector) else predicate,
-                             exp.false()))
+    return exp.not_(exp.Coalesce(this=exp.Paren(this=predicate) if isinstance(predicate, exp.Connector) else predicate,
+                                 expressions=[exp.false()]), copy=False)

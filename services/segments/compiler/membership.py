@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from services.errors import CompileError
-from services.segments.compiler.context import CLUSTER_TABLE, LOOKALIKE_TABLE, CompileContext, feature, literal
+from services.segments.compiler.context import CLUSTER_TABLE, LOOKALIKE_TABLE, CompileContext, feature, literal, table
 from services.segments.spec import Membership
 
 
@@ -14,24 +14,30 @@ def compile_membership(condition: Membership, ctx: CompileContext, compile_group
     if condition.of == "segment":
         predicate = _segment(condition, ctx, compile_group)
     elif condition.of == "cluster":
-        predicate = feature("customer_id").isin(query=exp.select(exp.column("customer_id", quoted=True))
-            .from_(exp.to_table(CLUSTER_TABLE))
-            .where(exp.and_(
-                exp.EQ(this=exp.column("run_id", quoted=True), expression=literal(condition.run_id)),
-                exp.column("cluster_id", quoted=True).isin(*[literal(int(c)) for c in condition.cluster_ids]),
-            )))
+        predicate = _customers_in(
+            CLUSTER_TABLE,
+            exp.EQ(this=exp.column("run_id", quoted=True), expression=literal(condition.run_id)),
+            exp.column("cluster_id", quoted=True).isin(*[literal(int(c)) for c in condition.cluster_ids], copy=False),
+        )
     else:
-        predicate = feature("customer_id").isin(query=exp.select(exp.column("customer_id", quoted=True))
-            .from_(exp.to_table(LOOKALIKE_TABLE))
-            .where(exp.and_(
-                exp.EQ(this=exp.column("model_id", quoted=True), expression=literal(condition.model_id)),
-                exp.LTE(this=exp.column("reach_pct", quoted=True), expression=literal(float(condition.reach_pct))),
-            )))
+        predicate = _customers_in(
+            LOOKALIKE_TABLE,
+            exp.EQ(this=exp.column("model_id", quoted=True), expression=literal(condition.model_id)),
+            exp.LTE(this=exp.column("reach_pct", quoted=True), expression=literal(float(condition.reach_pct))),
+        )
     if condition.negate:
         from services.segments.compiler.groups import negate
 
         return negate(predicate)
     return predicate
+
+
+def _customers_in(qualified_table: str, *conditions: exp.Expression) -> exp.Expression:
+    """f.customer_id IN (SELECT customer_id FROM the table WHERE all the conditions)."""
+    select = (exp.select(exp.column("customer_id", quoted=True))
+              .from_(table(qualified_table), copy=False)
+              .where(exp.and_(*conditions, copy=False), copy=False))
+    return feature("customer_id").isin(query=select, copy=False)
 
 
 def _segment(condition: Membership, ctx: CompileContext, compile_group) -> exp.Expression:

@@ -27,19 +27,20 @@ def compile_trait(condition: Trait, ctx: CompileContext) -> exp.Expression:
     if op in COMPARISONS:
         return COMPARISONS[op](this=col, expression=_value(condition, ctx, condition.value))
     if op == "between":
-        return col.between(_value(condition, ctx, condition.low), _value(condition, ctx, condition.high))
+        return col.between(_value(condition, ctx, condition.low), _value(condition, ctx, condition.high), copy=False)
     if op == "in":
-        return col.isin(*[literal(v) for v in condition.values])
+        return col.isin(*[literal(v) for v in condition.values], copy=False)
     if op == "not_in":
-        return exp.not_(col.isin(*[literal(v) for v in condition.values]))
+        return exp.not_(col.isin(*[literal(v) for v in condition.values], copy=False), copy=False)
     if op == "is_true":
         return exp.EQ(this=col, expression=exp.true())
     if op == "is_false":
         return exp.EQ(this=col, expression=exp.false())
+    # Built directly: Expression.is_ always copies both sides.
     if op == "is_null":
-        return col.is_(exp.null())
+        return exp.Is(this=col, expression=exp.null())
     if op == "is_not_null":
-        return exp.not_(col.is_(exp.null()))
+        return exp.not_(exp.Is(this=col, expression=exp.null()), copy=False)
     if op == "before":
         return exp.LT(this=col, expression=_value(condition, ctx, condition.value))
     if op == "after":
