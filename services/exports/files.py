@@ -61,22 +61,17 @@ def _plain(rows: pa.Table, hex_columns: tuple[str, ...] = ()) -> bool:
                    if name not in hex_columns and not pa.types.is_null(rows.schema.field(name).type))
 
 
-def _plain_lines(chunk: pa.Table) -> pa.Buffer:
-    """The rows as CSV lines, joined in Arrow: one vectorised pass instead of a CSV writer's per-value work.
+def _csv_lines(chunk: pa.Table, *, plain: bool, header: bool) -> pa.Buffer:
+    """The rows as CSV lines. Nulls are written as empty fields: what every upload format reads as "no value".
 
-    Only for text that needs no quoting; NULL becomes an empty field, as the
-    CSV writer writes it. The result is the value buffer of one string array
-    whose elements are the lines, each ending in a newline.
+    ``plain`` rows (see ``_plain``) are written without quotes. Arrow refuses, as it writes,
+    a value that would need them, so a wrong promise of ``hex_columns`` fails instead of
+    giving a broken file.
     """
-    columns = [chunk.column(n).cast(pa.string()) for n in chunk.column_names]
-    line = pc.binary_join_element_wise(*columns, ",", null_handling="replace", null_replacement="")
-    lines = pc.binary_join_element_wise(line, pa.scalar(""), "\n").combine_chunks() if isinstance(
-        line, pa.ChunkedArray) else pc.binary_join_element_wise(line, pa.scalar(""), "\n")
-    if not len(lines):
-        return pa.py_buffer(b"")
-    offsets = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, lines.buffers()[1]], offset=lines.offset)
-    first, last = offsets[0].as_py(), offsets[-1].as_py()
-    return lines.buffers()[2].slice(first, last - first)
+    sink = pa.BufferOutputStream()
+    options = pacsv.WriteOptions(include_header=header, quoting_style="none" if plain else "needed")
+    pacsv.write_csv(chunk, sink, write_options=options)
+    return sink.getvalue()
 
 
 def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] = lambda f: None,
@@ -99,16 +94,10 @@ def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] 
             total = max(rows.num_rows, 1)
             for start in range(0, max(rows.num_rows, 1), CHUNK_ROWS):
                 chunk = rows.slice(start, CHUNK_ROWS)
-                if plain:
-                    if start == 0:
-                        pending.append(writer.submit(emit, out, (",".join(rows.column_names) + "\n").encode("utf-8")))
-                    data = _plain_lines(chunk)
-                else:
-                    sink = pa.BufferOutputStream()
-                    # Nulls are written as empty fields: what every upload format reads as "no value".
-                    pacsv.write_csv(chunk, sink, write_options=pacsv.WriteOptions(include_header=start == 0,
-                                                                                 quoting_style="needed"))
-                    data = sink.getvalue()
+                if plain and start == 0:
+                    # Arrow quotes header names even when told not to quote: a plain header is written here.
+                    pending.append(writer.submit(emit, out, (",".join(rows.column_names) + "\n").encode("utf-8")))
+                data = _csv_lines(chunk, plain=plain, header=start == 0 and not plain)
                 pending.append(writer.submit(emit, out, data))
                 for done in pending[:-1]:
                     done.result()  # surfaces a write error; keeps at most two chunks in memory
@@ -119,6 +108,10 @@ def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] 
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ExportError(f"cannot write {final}: {exc.strerror or exc}") from exc
+    except Exception:
+        # Any failure short of the process dying (which the next run's remove_partial clears up).
+        tmp.unlink(missing_ok=True)
+        raise
     _finish(tmp, final)
     return digest.hexdigest()
 

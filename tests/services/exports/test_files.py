@@ -120,3 +120,13 @@ def test_a_failed_write_leaves_neither_file_and_raises_export_error(small_chunks
         write_csv(meta_like(100), final, hex_columns=("email", "phone", "fn"))
     assert not final.exists()
     assert not partial_path(final).exists()
+
+
+def test_a_broken_promise_of_hex_columns_fails_without_a_file(small_chunks, tmp_path):
+    # A column declared as digests is not scanned for quoting; a comma in it must not give a corrupt file.
+    rows = pa.table({"id": [f"C{i}" for i in range(20)], "email": ["ab"] * 19 + ["a,b"]})
+    final = tmp_path / "meta.csv"
+    with pytest.raises(pa.ArrowInvalid):
+        write_csv(rows, final, hex_columns=("email",))
+    assert not final.exists()
+    assert not partial_path(final).exists()
