@@ -6,6 +6,7 @@ import csv
 import errno
 import hashlib
 import io
+import os
 import random
 
 import pyarrow as pa
@@ -128,5 +129,20 @@ def test_a_broken_promise_of_hex_columns_fails_without_a_file(small_chunks, tmp_
     final = tmp_path / "meta.csv"
     with pytest.raises(pa.ArrowInvalid):
         write_csv(rows, final, hex_columns=("email",))
+    assert not final.exists()
+    assert not partial_path(final).exists()
+
+
+def test_a_failed_flush_while_writing_fails_the_export_though_the_last_fsync_succeeds(small_chunks, monkeypatch,
+                                                                                     tmp_path):
+    # Linux reports a lost writeback to one fsync only; the one that comes after may well succeed.
+    def lost_writeback(fd):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(files, "_SYNC_BYTES", 1)
+    monkeypatch.setattr(os, "fdatasync", lost_writeback)
+    final = tmp_path / "meta.csv"
+    with pytest.raises(ExportError, match="I/O error"):
+        write_csv(meta_like(100), final, hex_columns=("email", "phone", "fn"))
     assert not final.exists()
     assert not partial_path(final).exists()
