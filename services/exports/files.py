@@ -59,7 +59,7 @@ def _plain(rows: pa.Table, hex_columns: tuple[str, ...] = ()) -> bool:
     if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
                for f in rows.schema):
         return False
-    if any(",\"" in name or "\n" in name for name in rows.column_names):
+    if any(char in name for name in rows.column_names for char in ',"\r\n'):
         return False
     return not any(pc.any(pc.match_substring_regex(rows.column(name), _NEEDS_QUOTING)).as_py()
                    for name in rows.column_names

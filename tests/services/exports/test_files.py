@@ -84,6 +84,15 @@ def test_quoted_output_bytes(tmp_path):
     assert final.read_bytes() == ('"a","b"\n"x,1","é\nf"\n,"2"\n"say ""hi""",\n"","z"\n').encode("utf-8")
 
 
+@pytest.mark.parametrize("name", ["first,last", 'say "hi"', "two\nlines", "cr\rname"])
+def test_a_column_name_that_needs_quoting_is_quoted(name, tmp_path):
+    rows = pa.table({"id": ["C1", "C2"], name: ["x", None]})
+    final = tmp_path / "named.csv"
+    write_csv(rows, final)
+    with open(final, newline="", encoding="utf-8") as handle:
+        assert list(csv.reader(handle)) == [["id", name], ["C1", "x"], ["C2", ""]]
+
+
 def test_an_empty_table_is_its_header(tmp_path):
     rows = pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.string())})
     final = tmp_path / "empty.csv"
