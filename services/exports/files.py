@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -24,7 +26,10 @@ import pyarrow.parquet as pq
 from services.errors import ExportError
 from services.exports.base import Delivered, DeliveryContext, Destination
 
-CHUNK_ROWS = 100_000
+#: Rows per CSV chunk: about 19 MB of a Meta file, several of which are in flight at once.
+CHUNK_ROWS = 25_000
+#: Rows handed to the Parquet writer at a time (a row group each).
+PARQUET_CHUNK_ROWS = 500_000
 
 
 def partial_path(final: Path) -> Path:
@@ -54,29 +59,97 @@ def _plain(rows: pa.Table, hex_columns: tuple[str, ...] = ()) -> bool:
     if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
                for f in rows.schema):
         return False
-    if any(",\"" in name or "\n" in name for name in rows.column_names):
+    if any(char in name for name in rows.column_names for char in ',"\r\n'):
         return False
     return not any(pc.any(pc.match_substring_regex(rows.column(name), _NEEDS_QUOTING)).as_py()
                    for name in rows.column_names
                    if name not in hex_columns and not pa.types.is_null(rows.schema.field(name).type))
 
 
-def _plain_lines(chunk: pa.Table) -> pa.Buffer:
-    """The rows as CSV lines, joined in Arrow: one vectorised pass instead of a CSV writer's per-value work.
+def _csv_lines(chunk: pa.Table, *, plain: bool, header: bool) -> pa.Buffer:
+    """The rows as CSV lines. Nulls are written as empty fields: what every upload format reads as "no value".
 
-    Only for text that needs no quoting; NULL becomes an empty field, as the
-    CSV writer writes it. The result is the value buffer of one string array
-    whose elements are the lines, each ending in a newline.
+    ``plain`` rows (see ``_plain``) are written without quotes. Arrow refuses, as it writes,
+    a value that would need them, so a wrong promise of ``hex_columns`` fails instead of
+    giving a broken file.
     """
-    columns = [chunk.column(n).cast(pa.string()) for n in chunk.column_names]
-    line = pc.binary_join_element_wise(*columns, ",", null_handling="replace", null_replacement="")
-    lines = pc.binary_join_element_wise(line, pa.scalar(""), "\n").combine_chunks() if isinstance(
-        line, pa.ChunkedArray) else pc.binary_join_element_wise(line, pa.scalar(""), "\n")
-    if not len(lines):
-        return pa.py_buffer(b"")
-    offsets = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, lines.buffers()[1]], offset=lines.offset)
-    first, last = offsets[0].as_py(), offsets[-1].as_py()
-    return lines.buffers()[2].slice(first, last - first)
+    sink = pa.BufferOutputStream()
+    options = pacsv.WriteOptions(include_header=header, quoting_style="none" if plain else "needed")
+    pacsv.write_csv(chunk, sink, write_options=options)
+    return sink.getvalue()
+
+
+#: Data a background thread flushes to disk at a time while a CSV file is being written.
+_SYNC_BYTES = 64 << 20
+#: CSV chunks formatted ahead of the one being written: enough to keep two cores busy, while
+#: memory holds a handful of chunks, never the whole file.
+_LOOKAHEAD = 2
+
+
+class _SyncedFile:
+    """A file being written whose data a background thread flushes to disk as it arrives.
+
+    The disk is the slowest part of writing a large file. Flushed as it goes, it works
+    while later chunks are still being formatted and hashed, and the fsync before the
+    rename finds little left to do. ``write`` is for one thread at a time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")
+        self._unflushed = 0
+        self._closing = False
+        self._error: OSError | None = None
+        self._arrived = threading.Condition()
+        self._flusher = threading.Thread(target=self._flush_as_written, name="csv-flush")
+        self._flusher.start()
+
+    def __enter__(self) -> _SyncedFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # The flusher holds the descriptor: it stops before the file closes and the number can be reused.
+        self._stop()
+        self._file.close()
+
+    def write(self, data) -> None:
+        if self._error:
+            raise self._error
+        self._file.write(data)
+        # A small write (the header) would otherwise sit in Python's buffer, out of fdatasync's reach.
+        self._file.flush()
+        with self._arrived:
+            self._unflushed += len(data)
+            self._arrived.notify()
+
+    def sync(self) -> None:
+        """Everything written is on disk once this returns."""
+        self._stop()
+        # Linux reports a failed writeback to one fsync only: after the flusher saw it, the
+        # final fsync could succeed over lost pages, so the flusher's error decides.
+        if self._error:
+            raise self._error
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def _stop(self) -> None:
+        with self._arrived:
+            self._closing = True
+            self._arrived.notify()
+        self._flusher.join()
+
+    def _flush_as_written(self) -> None:
+        fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+        while True:
+            with self._arrived:
+                self._arrived.wait_for(lambda: self._closing or self._unflushed >= _SYNC_BYTES)
+                if self._unflushed < _SYNC_BYTES:
+                    return  # closing; what is left is the final fsync's to write
+                self._unflushed = 0
+            try:
+                fdatasync(self._file.fileno())
+            except OSError as exc:
+                self._error = exc
+                return
 
 
 def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] = lambda f: None,
@@ -86,40 +159,50 @@ def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] 
     tmp = partial_path(final)
     digest = hashlib.sha256()
     plain = _plain(rows, hex_columns)
-
-    def emit(out, data) -> None:
-        digest.update(data)
-        out.write(data)
-
+    total = max(rows.num_rows, 1)
+    starts = iter(range(0, total, CHUNK_ROWS))
     try:
-        # One writer thread hashes and writes chunk n while this thread formats chunk n+1
-        # (hashing, file writes and Arrow kernels all release the GIL); one worker keeps the order.
-        with open(tmp, "wb") as out, ThreadPoolExecutor(max_workers=1) as writer:
-            pending = []
-            total = max(rows.num_rows, 1)
-            for start in range(0, max(rows.num_rows, 1), CHUNK_ROWS):
-                chunk = rows.slice(start, CHUNK_ROWS)
-                if plain:
-                    if start == 0:
-                        pending.append(writer.submit(emit, out, (",".join(rows.column_names) + "\n").encode("utf-8")))
-                    data = _plain_lines(chunk)
-                else:
-                    sink = pa.BufferOutputStream()
-                    # Nulls are written as empty fields: what every upload format reads as "no value".
-                    pacsv.write_csv(chunk, sink, write_options=pacsv.WriteOptions(include_header=start == 0,
-                                                                                 quoting_style="needed"))
-                    data = sink.getvalue()
-                pending.append(writer.submit(emit, out, data))
-                for done in pending[:-1]:
-                    done.result()  # surfaces a write error; keeps at most two chunks in memory
-                pending = pending[-1:]
-                progress(min((start + chunk.num_rows) / total, 1.0))
-            for done in pending:
-                done.result()
+        # Two workers format chunks ahead, one thread writes them in order while this one hashes
+        # them, and the disk flushes behind: Arrow's CSV writer, file writes, fdatasync and hashlib
+        # all release the GIL, so this work shares the cores instead of taking turns.
+        with _SyncedFile(tmp) as out, ThreadPoolExecutor(2) as formatters, ThreadPoolExecutor(1) as writer:
+            ahead: deque = deque()
+
+            def format_next() -> None:
+                start = next(starts, None)
+                if start is not None:
+                    chunk = rows.slice(start, CHUNK_ROWS)
+                    ahead.append((start + chunk.num_rows, formatters.submit(
+                        _csv_lines, chunk, plain=plain, header=start == 0 and not plain)))
+
+            for _ in range(_LOOKAHEAD):
+                format_next()
+            written = None
+            if plain:
+                # Arrow quotes header names even when told not to quote: a plain header is written here.
+                header = (",".join(rows.column_names) + "\n").encode("utf-8")
+                digest.update(header)
+                written = writer.submit(out.write, header)
+            while ahead:
+                done_rows, formatting = ahead.popleft()
+                data = formatting.result()
+                format_next()
+                previous, written = written, writer.submit(out.write, data)
+                digest.update(data)
+                del data
+                if previous is not None:
+                    previous.result()  # surfaces a write error; bounds the chunks held in memory
+                progress(min(done_rows / total, 1.0))
+            written.result()
+            out.sync()
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ExportError(f"cannot write {final}: {exc.strerror or exc}") from exc
-    _finish(tmp, final)
+    except Exception:
+        # Any failure short of the process dying (which the next run's remove_partial clears up).
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, final)
     return digest.hexdigest()
 
 
@@ -129,8 +212,8 @@ def write_parquet(rows: pa.Table, final: Path, *, progress: Callable[[float], No
     try:
         with pq.ParquetWriter(tmp, rows.schema, compression="zstd") as writer:
             total = max(rows.num_rows, 1)
-            for start in range(0, rows.num_rows, CHUNK_ROWS * 5):
-                chunk = rows.slice(start, CHUNK_ROWS * 5)
+            for start in range(0, rows.num_rows, PARQUET_CHUNK_ROWS):
+                chunk = rows.slice(start, PARQUET_CHUNK_ROWS)
                 writer.write_table(chunk)
                 progress(min((start + chunk.num_rows) / total, 1.0))
     except OSError as exc:
