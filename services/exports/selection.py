@@ -9,6 +9,8 @@ gives the same bytes and checksum.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
@@ -62,8 +64,12 @@ def fetch(warehouse, dest: Destination, query: exp.Select) -> pa.Table:
     """Run the projection ordered by member id (the output's fixed order), hash the by-value columns."""
     # The warehouse sorts in parallel; the by-value columns are still short normalised text there.
     rows = warehouse.arrow(query.order_by(exp.column(_KEY, quoted=True)))
-    for name in dest.hash_after_fetch:
-        rows = rows.set_column(rows.column_names.index(name), name, norm.hash_by_value(rows.column(name)))
+    names = dest.hash_after_fetch
+    # Two workers: encoding and taking release the GIL, so one column's hashing overlaps another's.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = list(pool.map(lambda name: norm.hash_by_value(rows.column(name)), names))
+    for name, column in zip(names, digests):
+        rows = rows.set_column(rows.column_names.index(name), name, column)
     return rows
 
 
