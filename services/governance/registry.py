@@ -315,6 +315,7 @@ _GOLD = _source(
     (
         ("gold_customer_features", "one row per customer who has bought at least once"),
         ("gold_customer_category_spend", "one row per customer and product category"),
+        ("gold_customer_activity", "one row per transaction: the columns behavioural conditions read"),
     ),
 )
 # Written by the Cluster Explorer and the Lookalikes page when someone saves a run or a model,

@@ -27,8 +27,10 @@ from services.warehouse import count_rows
 
 Progress = Callable[[str, float], None]
 
-SILVER = tuple(m for m in MODELS if m.source != "gold")
-GOLD = tuple(m for m in MODELS if m.source == "gold")
+# Incremental models (merged or appended by landed batch) run with silver, in MODELS order; the
+# gold models recomputed on every build run after reconciliation.
+SILVER = tuple(m for m in MODELS if m.source != "gold" or m.materialisation != "full")
+GOLD = tuple(m for m in MODELS if m.source == "gold" and m.materialisation == "full")
 STG_TRANSACTIONS = naming.fq("txn", "stg_transactions")
 
 

@@ -62,6 +62,23 @@ create table if not exists customer_segmentation_for_retail_personalization_gold
   constraint gold_customer_category_spend_pk primary key (customer_id, category)
 );
 
+-- grain: one row per transaction (as txn.fact_transactions): the columns behavioural
+-- conditions read, stored by category and posting date so their filters skip most of it
+-- (sql/models/gold/gold_customer_activity.sql)
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_customer_activity (
+  transaction_id string not null,
+  customer_id string not null,
+  category string,
+  channel_code string,
+  merchant_id string,
+  product_id string,
+  txn_type string not null,
+  posted_date date not null,
+  amount_usd decimal(18, 2) not null,
+  batch_id string,
+  constraint gold_customer_activity_pk primary key (transaction_id)
+);
+
 -- Cluster Explorer and Lookalikes (services/cluster_runs.py, services/lookalike_store.py).
 -- These tables have no model: the pipeline never truncates them, so saved runs
 -- and lookalike models survive every rebuild.

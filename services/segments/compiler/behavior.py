@@ -1,4 +1,5 @@
-"""Behavioral conditions: a semi-join over the silver transaction facts.
+"""Behavioral conditions: a semi-join over the transactions (gold_customer_activity, the
+facts' columns these conditions read, stored so their filters skip most of the table).
 
 The aggregate (purchases counted, or purchases minus refunds summed) is taken
 over the transactions that match the filters and window. When the condition
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from services.segments.compiler.context import FACT_TABLE, CompileContext, count_star, date_literal, feature, literal, table
+from services.segments.compiler.context import ACTIVITY_TABLE, CompileContext, count_star, date_literal, feature, literal, table
 from services.segments.spec import Behavior
 
 FACT_ALIAS = "t"
@@ -58,7 +59,7 @@ def compile_behavior(condition: Behavior, ctx: CompileContext) -> exp.Expression
     holds = COMPARE[b.comparator](this=aggregate, expression=_threshold(b))
 
     select = (exp.select(_fact("customer_id"))
-              .from_(table(FACT_TABLE).as_(FACT_ALIAS, copy=False), copy=False)
+              .from_(table(ACTIVITY_TABLE).as_(FACT_ALIAS, copy=False), copy=False)
               .where(exp.and_(*where, copy=False), copy=False))
     zero_included = _holds_for_zero(b)
     if b.measure == "orders" and b.comparator == "at_least" and int(b.threshold) == 1:

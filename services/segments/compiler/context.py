@@ -16,7 +16,9 @@ from services.segments.spec import SegmentDefinition
 
 FEATURES_ALIAS = "f"
 FEATURES_TABLE = naming.fq("gold", "gold_customer_features")
-FACT_TABLE = naming.fq("txn", "fact_transactions")
+#: the transactions behavioural conditions read: the facts' columns they need, stored by
+#: category and date so a window and a category filter skip most of it (see the pipeline model)
+ACTIVITY_TABLE = naming.fq("gold", "gold_customer_activity")
 CLUSTER_TABLE = naming.fq("gold", "gold_cluster_assignments")
 LOOKALIKE_TABLE = naming.fq("gold", "gold_lookalike_scores")
 

@@ -51,7 +51,7 @@ def rows() -> dict[str, pd.DataFrame]:
     return registration_rows(registered_ts=REGISTERED_TS)
 
 
-GOLD_TABLES = {"gold_customer_features", "gold_customer_category_spend", "gold_cluster_runs",
+GOLD_TABLES = {"gold_customer_features", "gold_customer_category_spend", "gold_customer_activity", "gold_cluster_runs",
                "gold_cluster_assignments", "gold_cluster_embeddings", "gold_lookalike_models",
                "gold_lookalike_scores"}
 

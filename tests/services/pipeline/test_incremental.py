@@ -9,6 +9,7 @@ from services.pipeline.runner import run_pipeline
 from tests.services.pipeline import handmade
 
 FACT = naming.fq("txn", "fact_transactions")
+ACTIVITY = naming.fq("gold", "gold_customer_activity")
 RAW = naming.fq("txn", "raw_transactions")
 TRANSFORMS = naming.fq("ingest", "audit_transforms")
 FEATURES = naming.fq("gold", "gold_customer_features")
@@ -36,6 +37,7 @@ def test_a_rebuild_without_new_batches_skips_silver_and_gives_the_same_gold(empt
     again = run_pipeline(empty_warehouse)
     assert statuses(empty_warehouse, again.run_id) == {
         "silver_raw_transactions": "skipped", "silver_fact_transactions": "skipped",
+        "gold_customer_activity": "skipped",
         "silver_dim_customer": "skipped", "silver_fact_settlements": "succeeded",
         "gold_customer_features": "succeeded", "gold_customer_category_spend": "succeeded",
     }
@@ -58,6 +60,10 @@ def test_a_new_batch_is_appended_and_a_redelivery_replaces_its_row(empty_warehou
     gold = empty_warehouse.df(f"SELECT * FROM {FEATURES} ORDER BY customer_id").set_index("customer_id")
     assert float(gold.loc["A", "monetary"]) == 120.00    # 90 + 50 - 20
     assert gold.loc["G", "frequency"] == 2 and gold.loc["G", "recency_days"] == 1
+    # The activity table follows the facts row for row, the redelivered T1 included.
+    columns = ", ".join(c for c, _ in empty_warehouse.columns(*ACTIVITY.split(".")))
+    pd.testing.assert_frame_equal(empty_warehouse.df(f"SELECT {columns} FROM {ACTIVITY} ORDER BY transaction_id"),
+                                  empty_warehouse.df(f"SELECT {columns} FROM {FACT} ORDER BY transaction_id"))
 
 
 def test_full_refresh_gives_the_same_silver_as_the_incremental_path(empty_warehouse):

@@ -123,7 +123,7 @@ def test_every_load_writes_audit_rows_that_reconcile(built):
     assert recon.to_dict("records") == [{"source_rows": 11, "target_rows": 11, "status": "matched"}]
     models = warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('ingest', 'audit_transforms')} WHERE run_id = $run",
                               {"run": result.run_id})
-    assert models == 6
+    assert models == 7
 
 
 def test_reconciliation_fails_when_a_fact_row_is_dropped(built):

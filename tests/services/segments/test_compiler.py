@@ -18,7 +18,7 @@ from services.segments.features import FEATURES
 from services.segments.spec import Arm, Behavior, Group, Membership, SegmentDefinition, Split, Trait
 
 AS_OF = date(2026, 10, 31)
-FACT = "customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_fact_transactions"
+FACT = "customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_customer_activity"
 GOLD = "customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold"
 # The start of every subquery over the facts, in each dialect.
 DUCK_FROM = f'"f"."customer_id" IN (SELECT "t"."customer_id" FROM {FACT} AS t WHERE '

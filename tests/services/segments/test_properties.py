@@ -87,7 +87,11 @@ def hostile_warehouse():
     create_all(warehouse)
     gold = _gold_rows()
     warehouse.append(naming.fq("gold", "gold_customer_features"), gold)
-    warehouse.append(naming.fq("txn", "fact_transactions"), _fact_rows(gold))
+    facts = _fact_rows(gold)
+    warehouse.append(naming.fq("txn", "fact_transactions"), facts)
+    # What the pipeline's activity model would copy from the facts.
+    activity = naming.fq("gold", "gold_customer_activity")
+    warehouse.append(activity, facts[[c for c, _ in warehouse.columns(*activity.split(".")) if c in facts]])
     yield warehouse
     warehouse.close()
 
