@@ -2,8 +2,8 @@
 
     python -m bench.exports [--warehouse data/bench-1m.duckdb] [--repeat 3]
 
-Measures, with the job's own code (projection, by-value hashing, exclusions,
-atomic file writer with checksum):
+Measures, with the job's own code (identifiers from the build's cache,
+projection, by-value hashing, exclusions, atomic file writer with checksum):
 
 * 1,000,000 members to a Meta Custom Audiences hashed file (target: 5 s or less);
 * 1,000,000 members to Parquet (target: 2 s or less);
@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from services.exports import jobs, selection, snapshots
+from services.exports import identifiers, jobs, selection, snapshots
 from services.exports.audience import CUSTOMER_TABLE, contact_columns
 from services.exports.base import ExportRequest
 from services.exports.destinations import destination
@@ -90,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.warehouse.exists():
         parser.error(f"{args.warehouse} does not exist: build it with `python -m bench.segments` (1,000,000 customers)")
 
+    # The build keeps the normalised emails and phones (identifiers.py); bring that cache up to
+    # date as a build would, so the figure is an export's own, and show what that step costs.
+    writable = DuckDBWarehouse(args.warehouse)
+    create_all(writable)
+    started = time.perf_counter()
+    identifiers.refresh(writable)
+    refresh_seconds = time.perf_counter() - started
+    writable.close()
+
     warehouse = DuckDBWarehouse(args.warehouse, read_only=True)
     source = customers_source(args.limit)
     timings: dict[str, list[float]] = {k: [] for k in TARGETS}
@@ -116,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ok &= median <= target
         print(f"{label:<24}{sizes[label]:>12,}{median:>11.2f}{min(timings[label]):>9.2f}{target:>10.1f}  "
               f"{'yes' if median <= target else 'NO'}")
+    print(f"(build step, not an export: bringing the identifier cache up to date took {refresh_seconds:.2f} s)")
     return 0 if ok else 1
 
 

@@ -60,7 +60,10 @@ def input_datasets(compiled: CompiledSegment) -> tuple[str, ...]:
     ids = {dataset_id("gold", "gold_customer_features"), dataset_id("txn", "dim_customer"),
            # gold is derived from the transactions, so their keys and reconciliation vouch for every member.
            dataset_id("txn", "fact_transactions")}
-    if any(isinstance(c, Behavior) and (c.categories or c.products) for c in walk(compiled.definition.rule)):
+    behaviours = [c for c in walk(compiled.definition.rule) if isinstance(c, Behavior)]
+    if behaviours:
+        ids.add(dataset_id("gold", "gold_customer_activity"))
+    if any(c.categories or c.products for c in behaviours):
         ids.add(dataset_id("txn", "dim_product"))
     return tuple(sorted(ids))
 

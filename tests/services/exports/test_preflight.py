@@ -126,3 +126,14 @@ def test_a_failing_critical_check_blocks_unless_a_manager_overrides_and_the_over
     assert jobs.get(wh, job_id).dq_override
     audit = audit_rows(wh, "export.dq_override", job_id)
     assert len(audit) == 1 and audit[0]["actor"] == "boss@example.com" and "customer_id_unique" in audit[0]["details"]
+
+
+def test_the_dq_gate_covers_the_tables_behavioural_conditions_read(warehouse):
+    _, lapsed = preflight.compile_saved(warehouse, "sample-lapsed-reactivation")  # a date window, no category
+    _, cross_sell = preflight.compile_saved(warehouse, "sample-apparel-to-footwear-cross-sell")  # categories
+    _, traits = preflight.compile_saved(warehouse, "sample-discount-sensitive-shoppers")  # traits only
+    activity, products = dataset_id("gold", "gold_customer_activity"), dataset_id("txn", "dim_product")
+    assert activity in preflight.input_datasets(lapsed) and products not in preflight.input_datasets(lapsed)
+    assert {activity, products} <= set(preflight.input_datasets(cross_sell))
+    assert activity not in preflight.input_datasets(traits)
+    assert dataset_id("txn", "fact_transactions") in preflight.input_datasets(traits)
