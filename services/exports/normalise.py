@@ -233,9 +233,26 @@ def google_last_name(value: exp.Expression) -> exp.Expression:
     return _blank_to_null(_replace_all(exp.Lower(this=_text(value)), rf"{_SPACE}|\pP"))
 
 
+# Lower-case Latin letters with diacritics -> their base letter. Written out because neither
+# Spark nor Databricks SQL has DuckDB's STRIP_ACCENTS, and TRANSLATE is in both; a letter not
+# listed here is dropped by the a-z rule that follows, as a letter outside Latin would be.
+_ACCENTED = {
+    "a": "àáâãäåāăą", "c": "çćčĉċ", "d": "ďđ", "e": "èéêëēĕėęě", "g": "ĝğġģ", "h": "ĥħ",
+    "i": "ìíîïĩīĭįı", "j": "ĵ", "k": "ķ", "l": "ĺļľŀł", "n": "ñńņňŉ", "o": "òóôõöøōŏő",
+    "r": "ŕŗř", "s": "śŝşš", "t": "ţťŧ", "u": "ùúûüũūŭůűų", "w": "ŵ", "y": "ýÿŷ", "z": "źżž",
+}
+_ACCENT_FROM = "".join(_ACCENTED.values())
+_ACCENT_TO = "".join(base * len(marked) for base, marked in _ACCENTED.items())
+
+
+def fold_accents(value: exp.Expression) -> exp.Expression:
+    """Lower-case text with its Latin diacritics removed ('zürich' -> 'zurich')."""
+    return exp.func("TRANSLATE", value, _s(_ACCENT_FROM), _s(_ACCENT_TO))
+
+
 def meta_city(value: exp.Expression) -> exp.Expression:
     """Meta CT: a-z only (accents folded: 'Zürich' -> 'zurich'), no spaces or punctuation."""
-    return _blank_to_null(_replace_all(exp.func("STRIP_ACCENTS", exp.Lower(this=_text(value))), "[^a-z]+"))
+    return _blank_to_null(_replace_all(fold_accents(exp.Lower(this=_text(value))), "[^a-z]+"))
 
 
 def country_code(value: exp.Expression) -> exp.Expression:

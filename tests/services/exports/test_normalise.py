@@ -122,6 +122,10 @@ def test_names(duck, raw, meta, google_first, google_last):
 
 @pytest.mark.parametrize("expression, values, expected", [
     pytest.param(norm.meta_city(contact("city")), {"city": "  Zürich-Nord "}, "zurichnord", id="city-accents"),
+    pytest.param(norm.meta_city(contact("city")), {"city": "São Paulo"}, "saopaulo", id="city-tilde"),
+    pytest.param(norm.meta_city(contact("city")), {"city": "Łódź"}, "lodz", id="city-stroke-and-acute"),
+    pytest.param(norm.meta_city(contact("city")), {"city": "MONTRÉAL"}, "montreal", id="city-upper-accent"),
+    pytest.param(norm.meta_city(contact("city")), {"city": "Москва"}, None, id="city-not-latin"),
     pytest.param(norm.meta_city(contact("city")), {"city": "St. John's"}, "stjohns", id="city-punctuation"),
     pytest.param(norm.meta_zip(contact("postal_code"), contact("country")), {"postal_code": "94016-1234", "country": "US"},
                  "94016", id="zip-us-first-five"),
