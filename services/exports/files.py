@@ -56,14 +56,26 @@ def _plain(rows: pa.Table, hex_columns: tuple[str, ...] = ()) -> bool:
 
     ``hex_columns`` hold SHA-256 digests (or NULL) by construction, so they need no scan.
     """
-    if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
-               for f in rows.schema):
+    if not all(_is_text(f.type) or pa.types.is_null(f.type) for f in rows.schema):
         return False
     if any(char in name for name in rows.column_names for char in ',"\r\n'):
         return False
-    return not any(pc.any(pc.match_substring_regex(rows.column(name), _NEEDS_QUOTING)).as_py()
+    return not any(pc.any(pc.match_substring_regex(values, _NEEDS_QUOTING)).as_py()
                    for name in rows.column_names
-                   if name not in hex_columns and not pa.types.is_null(rows.schema.field(name).type))
+                   if name not in hex_columns and not pa.types.is_null(rows.schema.field(name).type)
+                   for values in _distinct_texts(rows.column(name)))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _distinct_texts(column: pa.ChunkedArray):
+    """The values to scan: a dictionary-encoded chunk's dictionary, another chunk itself."""
+    for chunk in column.chunks:
+        yield chunk.dictionary if isinstance(chunk, pa.DictionaryArray) else chunk
 
 
 def _csv_lines(chunk: pa.Table, *, plain: bool, header: bool) -> pa.Buffer:
