@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlglot import exp
 
 from services import naming
+from services.pipeline.models import missing_tables
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class WarehouseStatus:
     build_message: str | None
     reconciled: bool | None
     recon_message: str | None
+    #: tables of this version's DDL the warehouse lacks (built by an earlier version)
+    missing_tables: tuple[str, ...] = ()
 
     @property
     def is_built(self) -> bool:
@@ -86,6 +89,7 @@ def warehouse_status(warehouse) -> WarehouseStatus:
         build_message=None if run is None else run["message"],
         reconciled=None if recon is None else recon["status"] == "matched",
         recon_message=None if recon is None else recon["message"],
+        missing_tables=tuple(missing_tables(warehouse)),
     )
 
 

@@ -97,6 +97,24 @@ def create_all(warehouse) -> None:
             warehouse.execute(statement)
 
 
+def defined_tables() -> list[tuple[str, str]]:
+    """(schema, table) of every table the DDL files create."""
+    return [(tree.this.this.db, tree.this.this.name) for path in DDL_FILES for tree in sqlfiles.parse(path)
+            if isinstance(tree, exp.Create) and tree.kind == "TABLE"]
+
+
+def missing_tables(warehouse) -> list[str]:
+    """Tables the DDL defines that the warehouse lacks: it was built by an earlier version."""
+    present: dict[str, set[str]] = {}
+    missing = []
+    for schema, table in defined_tables():
+        if schema not in present:
+            present[schema] = set(warehouse.tables(schema)) if schema in warehouse.schemas() else set()
+        if table not in present[schema]:
+            missing.append(f"{schema}.{table}")
+    return missing
+
+
 def _in_batches(batches: list[str]) -> exp.Expression:
     return _col("batch_id").isin(*[exp.Literal.string(b) for b in batches])
 
