@@ -114,7 +114,8 @@ def prepare(warehouse: DuckDBWarehouse, *, customers: int, seed: int, log: Log =
 @dataclass
 class PipelineRun:
     result: BuildResult
-    # Steps of run_pipeline that are not models, so absent from model_seconds.
+    # Steps of run_pipeline that model_seconds does not time (it times the models and the
+    # export identifier refresh).
     step_seconds: dict[str, float] = field(default_factory=dict)
     label: str = ""
 

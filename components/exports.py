@@ -85,8 +85,10 @@ def _download(path: Path, *, key: str) -> None:
     if not path.is_file():
         st.caption(f"Output: `{path}`")
         return
-    if path.stat().st_size > MAX_DOWNLOAD_BYTES:
-        st.caption(f"Output ({path.stat().st_size / 1e6:,.0f} MB, too large to download here): `{path}`")
+    size = path.stat().st_size
+    if size > MAX_DOWNLOAD_BYTES:
+        st.caption(f"Output ({size / 1e6:,.0f} MB, too large to download here): `{path}`")
         return
     mime = "application/octet-stream" if path.suffix == ".parquet" else "text/csv"
-    st.download_button(f"Download {path.name}", data=path.read_bytes(), file_name=path.name, mime=mime, key=key)
+    # A callable is read only when the button is clicked, not on every rerun of the live-status fragment.
+    st.download_button(f"Download {path.name}", data=path.read_bytes, file_name=path.name, mime=mime, key=key)

@@ -9,6 +9,8 @@ here instead of reading session state blindly.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import streamlit as st
 
@@ -60,3 +62,14 @@ def gate(permission: str, *, feature: str, reason: str) -> None:
     st.info(f"{feature} is not available for your role ({role}): {reason}, so only these roles may open it: "
             f"{allowed}. Ask an admin to change your role in roles.toml.")
     st.stop()
+
+
+@contextmanager
+def progress_bar(text: str = "starting") -> Iterator[Callable[[str, float], None]]:
+    """A progress bar for a slow service call: yields its ``progress(step, fraction)`` callback
+    (fractions clamped to 0..1) and removes the bar when the call ends, however it ends."""
+    bar = st.progress(0.0, text=text)
+    try:
+        yield lambda step, fraction: bar.progress(min(max(fraction, 0.0), 1.0), text=step)
+    finally:
+        bar.empty()

@@ -14,6 +14,7 @@ from typing import Callable, Iterator, TypeVar
 
 import streamlit as st
 
+from components.session import progress_bar
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
 from services.pipeline.runner import build
 from services.querylog import LoggedWarehouse, QueryContext
@@ -137,28 +138,27 @@ def ensure_built(settings: Settings) -> WarehouseStatus:
     """Build the demo warehouse on first start, or bring one built by an earlier version up to date."""
     path = warehouse_key(settings)
     status = cached_status(path)
-    if status.is_built and (not status.missing_tables or settings.engine == "databricks"):
-        # On Databricks the scheduled build job creates what a new version adds.
+    if settings.engine == "databricks":
+        # The customer's data is never replaced by demo data from a page view: the scheduled
+        # build job (databricks.yml) builds gold, and creates what a new version adds.
+        if status.is_built:
+            return status
+        raise WarehouseError("the gold tables are not built on the Databricks SQL warehouse yet: run the "
+                             "segment-studio build job (see docs/deploy-databricks.md), then reload")
+    if status.is_built and not status.missing_tables:
         return status
     if status.is_built:
         # A build adds the new tables and fills them from what has landed; nothing is regenerated.
         return _build_in_page(settings, path, f"Upgrading the warehouse: {len(status.missing_tables)} new "
                                               "table(s) to create and fill. This happens once.")
-    if settings.engine == "databricks":
-        # The customer's data is never replaced by demo data from a page view:
-        # the scheduled build job (databricks.yml) builds gold on Databricks.
-        raise WarehouseError("the gold tables are not built on the Databricks SQL warehouse yet: run the "
-                          "segment-studio build job (see docs/deploy-databricks.md), then reload")
     return _build_in_page(settings, path, "No warehouse yet: building the demo retail warehouse. "
                                           "This happens once and takes a minute or two.")
 
 
 def _build_in_page(settings: Settings, path: str, message: str) -> WarehouseStatus:
     st.info(message)
-    bar = st.progress(0.0, text="starting")
-    build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed,
-          progress=lambda step, fraction: bar.progress(min(max(fraction, 0.0), 1.0), text=step))
-    bar.empty()
+    with progress_bar() as progress:
+        build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed, progress=progress)
     cached_status.clear()
     return cached_status(path)
 

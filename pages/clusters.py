@@ -11,7 +11,7 @@ from components.segment_actions import open_in_builder, save_definition, save_in
 from components.segments import build_marker, catalog
 from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import cluster_runs, embedding, rbac
-from services.clustering import ALGORITHMS, DEFAULT_FEATURES, SCALINGS, clusterable
+from services.clustering import ALGORITHMS, DEFAULT_FEATURES, MAX_K, SCALINGS, clusterable
 from services.cost import estimate_action_cost
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
@@ -43,7 +43,7 @@ with st.expander("New clustering run", expanded=runs.empty):
     c1, c2, c3 = st.columns(3)
     scaling = c1.selectbox("Scaling", list(SCALINGS), index=2, format_func=SCALINGS.get, key="clusters_scaling")
     algorithm = c2.selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get, key="clusters_algorithm")
-    k = c3.number_input("Clusters (k)", min_value=2, max_value=20, value=6, step=1, key="clusters_k",
+    k = c3.number_input("Clusters (k)", min_value=2, max_value=MAX_K, value=6, step=1, key="clusters_k",
                         disabled=algorithm == "hdbscan", help="HDBSCAN finds its own number of clusters")
     c4, c5, c6 = st.columns(3)
     seed = c4.number_input("Random seed", min_value=0, value=0, step=1, key="clusters_seed")
@@ -67,17 +67,14 @@ if kind == "suggest":
             st.error(f"No suggestion: {exc}")
     st.rerun()
 if kind == "run":
-    bar = st.progress(0.0, text="starting")
     try:
-        run, timings = cluster_runs.run_clustering(
-            get_warehouse(path), cat, features=features, algorithm=algorithm, k=int(k), scaling=scaling,
-            random_state=int(seed), author=identity.user,
-            progress=lambda step, f: bar.progress(min(max(f, 0.0), 1.0), text=step))
+        with session.progress_bar() as progress:
+            run, timings = cluster_runs.run_clustering(
+                get_warehouse(path), cat, features=features, algorithm=algorithm, k=int(k), scaling=scaling,
+                random_state=int(seed), author=identity.user, progress=progress)
     except SegmentStudioError as exc:
-        bar.empty()
         st.error(f"The clustering did not run: {exc}")
     else:
-        bar.empty()
         ui.clear()
         st.session_state["clusters_selected_run"] = run.run_id  # the run picker below shows the new run
         st.toast(f"Clustered {run.customers:,} customers into {run.k} groups in {timings.total_s:.1f} s")

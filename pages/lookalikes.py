@@ -42,17 +42,14 @@ with st.expander("New lookalike model", expanded=ui.cached_models(path).empty):
             st.caption(f"Your role ({identity.role}) cannot train lookalike models.")
 
 if st.session_state.pop("lookalikes_request", False) and names:
-    bar = st.progress(0.0, text="starting")
     try:
-        saved, _, timings = train_lookalike(
-            get_warehouse(path), cat, lib.get(seed_id).definition, author=identity.user, seed_segment_id=seed_id,
-            algorithm=algorithm, resolver=lib.resolver,
-            progress=lambda step, f: bar.progress(min(max(f, 0.0), 1.0), text=step))
+        with session.progress_bar() as progress:
+            saved, _, timings = train_lookalike(
+                get_warehouse(path), cat, lib.get(seed_id).definition, author=identity.user,
+                seed_segment_id=seed_id, algorithm=algorithm, resolver=lib.resolver, progress=progress)
     except SegmentStudioError as exc:
-        bar.empty()
         st.error(f"No lookalike model: {exc}")
     else:
-        bar.empty()
         ui.clear()
         st.session_state["lookalikes_selected_model"] = saved.model_id
         st.toast(f"Scored {saved.eligible:,} customers in {timings.total_s:.1f} s")

@@ -99,13 +99,13 @@ def profile_features(catalog: FeatureCatalog, features) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*features, *(f for f in KEY_FEATURES if f in present)]))
 
 
-def profile(frame: pd.DataFrame, labels: np.ndarray, catalog: FeatureCatalog, *, rule_features=None,
+def profile(frame: pd.DataFrame, labels: np.ndarray, catalog: FeatureCatalog, *,
             random_state: int = 0) -> ClusterProfile:
     """Profile every cluster of ``labels`` over the raw (unscaled) feature ``frame``.
 
-    ``frame`` must hold ``monetary`` for the revenue share. Rules use
-    ``rule_features`` (default: the frame's columns without missing values,
-    since a missing value never satisfies a SQL comparison).
+    ``frame`` must hold ``monetary`` for the revenue share. Rules use the
+    frame's columns without missing values, since a missing value never
+    satisfies a SQL comparison.
     """
     values = frame.to_numpy(dtype="float64")
     mean = np.nanmean(values, axis=0)
@@ -127,7 +127,7 @@ def profile(frame: pd.DataFrame, labels: np.ndarray, catalog: FeatureCatalog, *,
     summary = pd.DataFrame(rows)
     summary.insert(1, "name", unique_names([cluster_name(zscores.loc[c], catalog) if c != NOISE
                                             else "Noise: in no dense group" for c in ids], ids))
-    usable = rule_features or tuple(c for c in frame.columns if not frame[c].isna().any())
+    usable = tuple(c for c in frame.columns if not frame[c].isna().any())
     rules = explain(frame[list(usable)], labels, catalog, summary, random_state=random_state) if usable else {}
     return ClusterProfile(summary, zscores, rules)
 

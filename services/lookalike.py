@@ -94,8 +94,11 @@ class LookalikeModel(BaseEstimator):
 
         order = np.argsort(-scores, kind="stable")  # ties keep the frame's (customer id) order
         n = len(eligible)
+        # Rank r (1 = best score) reaches r/n of the eligible base; in rank order that is the
+        # sorted reach, kept so the slider's lookups need no sort.
+        self.sorted_reach_pct_ = np.arange(1, n + 1) * (100.0 / n)
         reach = np.empty(n)
-        reach[order] = np.arange(1, n + 1) * (100.0 / n)
+        reach[order] = self.sorted_reach_pct_
         self.eligible_index_ = X.index[eligible]
         self.scores_ = scores
         self.reach_pct_ = reach
@@ -150,7 +153,7 @@ class LookalikeModel(BaseEstimator):
         reach_pct = float(reach_pct)
         if not 0 < reach_pct <= 100:
             raise SpecError(f"reach must be between 0 and 100 percent, got {reach_pct:g}")
-        members = int(np.searchsorted(np.sort(self.reach_pct_), reach_pct, side="right"))
+        members = int(np.searchsorted(self.sorted_reach_pct_, reach_pct, side="right"))
         return self._point(reach_pct, members)
 
     def _point(self, reach_pct: float, members: int) -> ReachPoint:
@@ -163,8 +166,8 @@ class LookalikeModel(BaseEstimator):
     def _curve(self) -> pd.DataFrame:
         n = len(self.sorted_scores_)
         steps = np.round(np.arange(CURVE_STEP, MAX_REACH + CURVE_STEP / 2, CURVE_STEP), 4)
-        ordered = np.sort(self.reach_pct_)
-        points = [self._point(float(r), int(np.searchsorted(ordered, r, side="right"))) for r in steps]
+        points = [self._point(float(r), int(np.searchsorted(self.sorted_reach_pct_, r, side="right")))
+                  for r in steps]
         frame = pd.DataFrame([p.__dict__ for p in points])
         frame["eligible"] = n
         return frame

@@ -50,9 +50,11 @@ def _count_all(warehouse, tables: list[tuple[str, str]]) -> dict[tuple[str, str]
 
 
 def warehouse_status(warehouse) -> WarehouseStatus:
-    present = set(warehouse.schemas())
+    schemas = set(warehouse.schemas())
+    # Listed once: the row counts below and the check for tables a newer version added both use it.
+    present = {s: warehouse.tables(s) for s in map(naming.schema, naming.ALL_SCHEMAS) if s in schemas}
     listing = [(naming.schema(src), t) for src in (*naming.SOURCES, naming.GOLD)
-               if naming.schema(src) in present for t in warehouse.tables(naming.schema(src))]
+               for t in present.get(naming.schema(src), ())]
     counts = _count_all(warehouse, listing)
     rows_per_source, tables_per_source = {}, {}
     for src in (*naming.SOURCES, naming.GOLD):
@@ -89,7 +91,7 @@ def warehouse_status(warehouse) -> WarehouseStatus:
         build_message=None if run is None else run["message"],
         reconciled=None if recon is None else recon["status"] == "matched",
         recon_message=None if recon is None else recon["message"],
-        missing_tables=tuple(missing_tables(warehouse)),
+        missing_tables=tuple(missing_tables(warehouse, present)),
     )
 
 

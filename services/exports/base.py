@@ -156,16 +156,17 @@ class Destination:
         return {"email": "email", "phone": "phone", "first_name": "first_name", "last_name": "last_name"}
 
     def hashed_columns(self) -> tuple[str, ...]:
-        """Output columns holding only SHA-256 hex digests (or NULL), which never need CSV quoting."""
-        return ()
+        """Output columns holding only SHA-256 hex digests (or NULL), which never need CSV quoting:
+        a platform file's hashed keys."""
+        return tuple(self.normalised_keys())
 
-    def hashed_keys(self, normalised: dict[str, exp.Expression]) -> list[exp.Expression]:
-        """Platform key -> normalised value as output columns: hashed in the warehouse, or after the
-        fetch for the keys in ``hash_after_fetch`` (normalised in the audience, see ``by_value_columns``)."""
+    def hashed_keys(self) -> list[exp.Expression]:
+        """The platform's keys as output columns: hashed in the warehouse, or after the fetch for
+        the keys in ``hash_after_fetch`` (normalised in the audience, see ``by_value_columns``)."""
         return [(src(by_value_name(key)) if key in self.hash_after_fetch else norm.hashed(value)).as_(key, quoted=True)
-                for key, value in normalised.items()]
+                for key, value in self.normalised_keys().items()]
 
-    def by_value_columns(self, request: ExportRequest) -> dict[str, exp.Expression]:
+    def by_value_columns(self) -> dict[str, exp.Expression]:
         """``hash_after_fetch`` key -> its normalised value over the contact columns.
 
         These keys take few distinct values (names, cities, months...). Computed

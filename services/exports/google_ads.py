@@ -38,15 +38,12 @@ class GoogleAdsDestination(FileDestination):
     unusable_reason = "no valid email, phone or mailing address"
 
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
-        columns = self.hashed_keys(self.normalised_keys())
+        columns = self.hashed_keys()
         country = exp.Upper(this=norm.country_code(contact("country")))
         return columns + [country.as_("Country", quoted=True), norm.clear_zip(contact("postal_code")).as_("Zip", quoted=True)]
 
     def normalised_keys(self) -> dict[str, exp.Expression]:
         return _normalised()
-
-    def hashed_columns(self) -> tuple[str, ...]:
-        return ("Email", "Phone", "First Name", "Last Name")
 
     def usable(self, request: ExportRequest) -> exp.Expression:
         present = lambda e: e.is_(exp.null()).not_()  # noqa: E731

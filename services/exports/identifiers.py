@@ -26,10 +26,10 @@ from sqlglot import exp
 
 from services import naming
 from services.exports import normalise as norm
+from services.exports.audience import CUSTOMER_TABLE
 from services.exports.base import CONTACT_PREFIX, src
 
 CACHE_TABLE = naming.fq("app", "app_export_identifiers")
-CUSTOMER_TABLE = naming.fq("txn", "dim_customer")
 #: the raw contact values the staged columns are computed from (``normalise.stages`` reads no other)
 KEY_COLUMNS = ("email", "phone", "country")
 #: when the row was computed; never NULL, so a left join's missing row shows as NULL here

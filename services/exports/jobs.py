@@ -26,7 +26,7 @@ from typing import Callable
 import pandas as pd
 from sqlglot import exp
 
-from services import audit_log, naming, rbac
+from services import audit_log, rbac
 from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import audience, selection, snapshots
 from services.exports.base import DeliveryContext, Destination, ExportRequest
@@ -34,9 +34,9 @@ from services.exports.selection import _KEY, _REASON
 from services.exports.destinations import destination
 from services.exports.files import output_path, remove_partial
 from services.pipeline.audit import new_id, now
-from services.sqlterms import column as _col
+from services.sqlterms import column as _col, equals
 
-JOBS = naming.fq("app", "app_export_jobs")
+JOBS = snapshots.JOBS
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
 PROGRESS_EVERY_S = 0.5
 
@@ -96,10 +96,6 @@ class Job:
         return "\n".join(lines)
 
 
-def _where_job(job_id: str) -> exp.Expression:
-    return exp.EQ(this=_col("job_id"), expression=exp.convert(job_id))
-
-
 def _int(value) -> int | None:
     return None if value is None or (isinstance(value, float) and value != value) else int(value)
 
@@ -120,7 +116,7 @@ def _job(row: dict) -> Job:
 
 
 def get(warehouse, job_id: str) -> Job:
-    rows = warehouse.arrow(exp.select("*").from_(JOBS).where(_where_job(job_id))).to_pylist()
+    rows = warehouse.arrow(exp.select("*").from_(JOBS).where(equals("job_id", job_id))).to_pylist()
     if not rows:
         raise SpecError(f"export job {job_id!r} does not exist")
     return _job(rows[0])
@@ -141,7 +137,7 @@ def _update(warehouse, job_id: str, **values) -> None:
             return exp.true() if value else exp.false()
         return exp.convert(value)
 
-    warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=_where_job(job_id)))
+    warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)))
 
 
 # -- creating ------------------------------------------------------------------

@@ -50,13 +50,10 @@ class MetaDestination(FileDestination):
     unusable_reason = "no valid email or phone"
 
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
-        return self.hashed_keys(self.normalised_keys()) + [src("customer_id").as_("EXTERN_ID", quoted=True)]
+        return self.hashed_keys() + [src("customer_id").as_("EXTERN_ID", quoted=True)]
 
     def normalised_keys(self) -> dict[str, exp.Expression]:
         return _normalised()
-
-    def hashed_columns(self) -> tuple[str, ...]:
-        return KEYS[:-1]
 
     def usable(self, request: ExportRequest) -> exp.Expression:
         # Meta matches on email or phone; names, places and dates only refine a match.

@@ -24,8 +24,8 @@ CONTROL_REASON = "control group (left out of activation)"
 _KEY, _SPLIT, _REASON = "_customer_id", "_split_group", "_excluded_reason"
 
 
-def _with_by_value_columns(dest: Destination, request: ExportRequest, query: exp.Select) -> exp.Select:
-    early = dest.by_value_columns(request)
+def _with_by_value_columns(dest: Destination, query: exp.Select) -> exp.Select:
+    early = dest.by_value_columns()
     if not early:
         return query
     return exp.select(*[src(c).as_(c, quoted=True) for c in query.named_selects],
@@ -40,7 +40,7 @@ def source(dest: Destination, request: ExportRequest, query: exp.Select, *, cach
     contact changed since the last build normalised inline; ``cached_only``
     leaves those members out instead (see ``fetch_members``).
     """
-    query = _with_by_value_columns(dest, request, query)
+    query = _with_by_value_columns(dest, query)
     if not dest.needs_normalised(request):
         return query.subquery("src")
     return (identifiers.cached(query) if cached_only else identifiers.source(query)).subquery("src")
@@ -121,7 +121,7 @@ def diff_rows(warehouse, dest: Destination, request: ExportRequest, rows: pa.Tab
     if previous is None:
         # First diff: everyone is new, so it equals a full export (plus the action column).
         return rows.add_column(0, "action", pa.repeat("add", rows.num_rows)), rows.num_rows, 0
-    added_ids, _ = snapshots.diff(warehouse, job_id, previous)
+    added_ids = snapshots.added(warehouse, job_id, previous)
     added = rows.filter(pc.is_in(rows.column(_KEY), value_set=added_ids))
     removed_source = audience.removed_source(snapshots.removed_ids(job_id, previous), request.attributes)
     removed = fetch_members(warehouse, dest, request, removed_source)

@@ -60,10 +60,16 @@ def removed_ids(current_job: str, previous_job: str) -> exp.Select:
     return exp.except_(ids_of(previous_job), ids_of(current_job), distinct=True)
 
 
+def _sorted_ids(warehouse, ids: exp.Select) -> pa.Array:
+    return warehouse.arrow(exp.select(_col("customer_id")).from_(ids.subquery("d"))
+                           .order_by(_col("customer_id"))).column(0).combine_chunks()
+
+
+def added(warehouse, current_job: str, previous_job: str) -> pa.Array:
+    """Ids in the current snapshot and not in the previous one, sorted."""
+    return _sorted_ids(warehouse, added_ids(current_job, previous_job))
+
+
 def diff(warehouse, current_job: str, previous_job: str) -> tuple[pa.Array, pa.Array]:
     """(added ids, removed ids), each sorted."""
-    added = warehouse.arrow(exp.select(_col("customer_id")).from_(added_ids(current_job, previous_job).subquery("a"))
-                            .order_by(_col("customer_id"))).column(0)
-    removed = warehouse.arrow(exp.select(_col("customer_id")).from_(removed_ids(current_job, previous_job).subquery("r"))
-                              .order_by(_col("customer_id"))).column(0)
-    return added.combine_chunks(), removed.combine_chunks()
+    return added(warehouse, current_job, previous_job), _sorted_ids(warehouse, removed_ids(current_job, previous_job))

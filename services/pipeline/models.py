@@ -20,7 +20,7 @@ A full refresh (``build --full-refresh``) rebuilds every model from scratch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlglot import exp
 
@@ -103,16 +103,16 @@ def defined_tables() -> list[tuple[str, str]]:
             if isinstance(tree, exp.Create) and tree.kind == "TABLE"]
 
 
-def missing_tables(warehouse) -> list[str]:
-    """Tables the DDL defines that the warehouse lacks: it was built by an earlier version."""
-    present: dict[str, set[str]] = {}
-    missing = []
-    for schema, table in defined_tables():
-        if schema not in present:
-            present[schema] = set(warehouse.tables(schema)) if schema in warehouse.schemas() else set()
-        if table not in present[schema]:
-            missing.append(f"{schema}.{table}")
-    return missing
+def missing_tables(warehouse, present: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+    """Tables the DDL defines that the warehouse lacks: it was built by an earlier version.
+
+    ``present`` (schema -> its tables) saves listing them again when the caller already has.
+    """
+    if present is None:
+        schemas = set(warehouse.schemas())
+        present = {s: warehouse.tables(s) for s in {schema for schema, _ in defined_tables()} & schemas}
+    tables = {schema: set(names) for schema, names in present.items()}
+    return [f"{schema}.{table}" for schema, table in defined_tables() if table not in tables.get(schema, set())]
 
 
 def _in_batches(batches: list[str]) -> exp.Expression:

@@ -1,11 +1,12 @@
 """Build the warehouse: create tables, land demo data when empty, run the models.
 
-Order: DDL -> (demo data, only into an empty warehouse) -> silver models ->
-reconciliation (a mismatch stops the build) -> gold models -> governance
+Order: DDL -> (demo data, only into an empty warehouse) -> silver models and
+the incremental gold_customer_activity -> reconciliation (a mismatch stops the
+build) -> the other gold models -> export identifier cache -> governance
 registration -> build record. The landing zone (stg_*) is only ever appended
 to and never rewritten. Silver models are incremental by landed batch (see
-``services.pipeline.models``); gold is recomputed on every build because
-every relative window moves with the as-of date.
+``services.pipeline.models``); the other gold models are recomputed on every
+build because every relative window moves with the as-of date.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ Progress = Callable[[str, float], None]
 
 # Incremental models (merged or appended by landed batch) run with silver, in MODELS order; the
 # gold models recomputed on every build run after reconciliation.
-SILVER = tuple(m for m in MODELS if m.source != "gold" or m.materialisation != "full")
 GOLD = tuple(m for m in MODELS if m.source == "gold" and m.materialisation == "full")
+SILVER = tuple(m for m in MODELS if m not in GOLD)
 STG_TRANSACTIONS = naming.fq("txn", "stg_transactions")
 
 
@@ -42,6 +43,7 @@ class BuildResult:
     transactions: int
     gold_rows: int
     seconds: float
+    #: seconds per model, and for the export identifier refresh ("export_identifiers")
     model_seconds: dict[str, float]
     generated: bool
 

@@ -23,6 +23,11 @@ def count_rows(warehouse: "Warehouse", table: str, where: exp.Expression | None 
     return int(warehouse.scalar(query.where(where) if where is not None else query) or 0)
 
 
+def first_line(sql: str) -> str:
+    """The start of a query's text, for an error message that says which query failed."""
+    return sql.strip().splitlines()[0][:200] if sql.strip() else ""
+
+
 def first_cell(table: pa.Table) -> Any:
     """The first column of the first row of an Arrow result (None when it is empty): ``scalar`` over Arrow."""
     return table.column(0)[0].as_py() if table.num_rows and table.num_columns else None

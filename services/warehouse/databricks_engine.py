@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from services.databricks_settings import DatabricksSettings
 from services.errors import QueryError, WarehouseError, WarehouseUnavailableError
-from services.warehouse import Query, first_cell
+from services.warehouse import Query, first_cell, first_line
 from services.warehouse.databricks_identity import (Identity, OnBehalfOfUser, ServicePrincipalCredentials,
                                                     connect_arguments)
 from services.warehouse.parameters import expand_in_lists
@@ -65,10 +65,6 @@ def _rendered(tree_sql: str, placement: Placement) -> str:
 
 
 _REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|invalid access token|token (has )?expired", re.I)
-
-
-def _first_line(sql: str) -> str:
-    return sql.strip().splitlines()[0][:200] if sql.strip() else ""
 
 
 class DatabricksWarehouse:
@@ -178,7 +174,7 @@ class DatabricksWarehouse:
                 f"the {where} did not answer within {self.settings.connect_timeout_seconds} s "
                 f"({self.settings.retries} attempts): {message}. A stopped warehouse takes a few minutes to start; "
                 "try again shortly, and check that it exists and the app may use it (CAN USE)")
-        query = f" (query starts: {_first_line(sql)})" if sql else ""
+        query = f" (query starts: {first_line(sql)})" if sql else ""
         lowered = message.lower()
         if "timeout" in lowered or "timed out" in lowered:
             return QueryError(f"the query ran longer than the statement timeout of "

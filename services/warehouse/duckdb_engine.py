@@ -18,7 +18,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services.errors import WarehouseError
-from services.warehouse import Query
+from services.warehouse import Query, first_line
 
 
 class DuckDBWarehouse:
@@ -60,8 +60,7 @@ class DuckDBWarehouse:
         try:
             result = cur.execute(sql, dict(params) if params else None)
         except duckdb.Error as exc:
-            first_line = sql.strip().splitlines()[0][:200] if sql.strip() else ""
-            raise WarehouseError(f"DuckDB query failed: {exc} (query starts: {first_line})") from exc
+            raise WarehouseError(f"DuckDB query failed: {exc} (query starts: {first_line(sql)})") from exc
         if result is None:
             raise WarehouseError("DuckDB found no statement to run in the query text")
         return result

@@ -49,7 +49,7 @@ from sqlglot import exp
 
 from services import sqlfiles
 from services.errors import WarehouseError
-from services.warehouse import Query, first_cell
+from services.warehouse import Query, first_cell, first_line
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pyspark stays optional
     from pyspark.sql import DataFrame, SparkSession
@@ -105,10 +105,6 @@ class SparkWarehouse:
         #: whether CREATE TABLE may keep informational PRIMARY/FOREIGN KEY clauses
         self.key_constraints = key_constraints
 
-    @classmethod
-    def local(cls, warehouse_dir: str | Path | None = None, **options) -> "SparkWarehouse":
-        return cls(local_session(warehouse_dir, **options))
-
     # -- plumbing ---------------------------------------------------------
     def render(self, query: Query) -> str:
         if isinstance(query, str):
@@ -135,13 +131,12 @@ class SparkWarehouse:
             raise self._error(exc, sql) from exc
 
     def _error(self, exc: BaseException, sql: str) -> WarehouseError:
-        first_line = sql.strip().splitlines()[0][:200] if sql.strip() else ""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
         if verb in ROW_CHANGES:
             message += (" (DELETE, UPDATE and MERGE need Delta tables; this Spark session writes plain "
                         "parquet tables, see services/warehouse/spark_engine.py)")
-        return WarehouseError(f"Spark query failed: {message} (query starts: {first_line})")
+        return WarehouseError(f"Spark query failed: {message} (query starts: {first_line(sql)})")
 
     def _collect(self, query: Query, params: Mapping[str, Any] | None) -> pa.Table:
         frame = self._frame(query, params)

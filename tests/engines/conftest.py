@@ -83,22 +83,6 @@ def _membership_tables(gold: pd.DataFrame) -> dict[str, pa.Table]:
     }
 
 
-_MEMBERSHIP_COLUMNS = {
-    CLUSTER_TABLE: (("run_id", "STRING"), ("cluster_id", "INT"), ("customer_id", "STRING")),
-    LOOKALIKE_TABLE: (("model_id", "STRING"), ("customer_id", "STRING"), ("score", "DOUBLE"), ("reach_pct", "DOUBLE")),
-}
-
-
-def _ensure_membership_tables(warehouse) -> None:
-    # sql/ddl/gold.sql is getting these tables in another change; until then the test makes them.
-    for table, columns in _MEMBERSHIP_COLUMNS.items():
-        if warehouse.columns(*table.split(".")):
-            continue
-        schema = exp.Schema(this=exp.to_table(table), expressions=[
-            exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind)) for name, kind in columns])
-        warehouse.execute(exp.Create(this=schema, kind="TABLE", exists=True))
-
-
 @pytest.fixture(scope="session")
 def engines(spark_warehouse, tmp_path_factory) -> Engines:
     duck = DuckDBWarehouse(tmp_path_factory.mktemp("engines") / "warehouse.duckdb")
@@ -116,7 +100,6 @@ def engines(spark_warehouse, tmp_path_factory) -> Engines:
     gold = duck.df(exp.select("*").from_(naming.fq("gold", "gold_customer_features")).order_by("customer_id"))
     for table, rows in _membership_tables(gold).items():
         for warehouse in (duck, spark):
-            _ensure_membership_tables(warehouse)
             warehouse.append(table, rows)
     for table in (*(m.target_fq for m in GOLD), CLUSTER_TABLE, LOOKALIKE_TABLE):
         spark.session.catalog.cacheTable(table)
