@@ -108,7 +108,7 @@ def cmd_status(args, settings: Settings) -> int:
 def _compile_spec(args, settings: Settings):
     import json as _json
 
-    from services.segments.catalog import load_catalog
+    from services.saved_catalog import load_catalog_with_saved
     from services.segments.compiler import compile_definition
     from services.segments.library import SegmentLibrary
     from services.segments.spec import SegmentDefinition
@@ -129,7 +129,8 @@ def _compile_spec(args, settings: Settings):
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
-    compiled = compile_definition(definition, load_catalog(warehouse), resolver=SegmentLibrary(warehouse).resolver,
+    compiled = compile_definition(definition, load_catalog_with_saved(warehouse),
+                                  resolver=SegmentLibrary(warehouse).resolver,
                                   segment_id=segment_id)
     return warehouse, compiled
 

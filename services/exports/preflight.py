@@ -25,6 +25,7 @@ from services.governance.registry import dataset_id
 from services.pii import pii_policy
 from services.quality.checks import CheckResult
 from services.quality.results import failing_critical
+from services.saved_catalog import load_catalog_with_saved
 from services.segments.catalog import load_catalog
 from services.segments.compiler import CompiledSegment, compile_definition
 from services.segments.library import SavedVersion, SegmentLibrary
@@ -37,7 +38,7 @@ JOB_OVERHEAD_S = 1.0
 def compile_saved(warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
     library = SegmentLibrary(warehouse)
     saved = library.get(segment_id, version)
-    compiled = compile_definition(saved.definition, load_catalog(warehouse), resolver=library.resolver,
+    compiled = compile_definition(saved.definition, load_catalog_with_saved(warehouse), resolver=library.resolver,
                                   segment_id=segment_id)
     return saved, compiled
 

@@ -208,3 +208,20 @@ def test_a_meta_diff_is_two_upload_files_in_metas_own_columns(warehouse, tmp_pat
     assert added and removed and added <= v2 - v1 and removed <= v1 - v2
     assert (len(adds), len(removes)) == (job.rows_added, job.rows_removed)
     assert all(len(r["EMAIL"]) in (0, 64) for r in adds + removes)
+
+
+def test_a_segment_of_a_saved_cluster_exports_its_members(fresh_warehouse, tmp_path):
+    """Saved from the Cluster Explorer, exported from the Exports page: the job's catalog knows the run."""
+    from services import cluster_runs
+    from services.segments.catalog import load_catalog
+    from services.segments.library import SegmentLibrary
+
+    clustering, _ = cluster_runs.run_clustering(fresh_warehouse, load_catalog(fresh_warehouse),
+                                                features=("monetary", "frequency", "recency_days"), k=3,
+                                                author="analyst@example.com")
+    saved = SegmentLibrary(fresh_warehouse).save(clustering.segment(1), author="analyst@example.com")
+    expected = set(clustering.labels[clustering.labels == 1].index)
+
+    job = run(fresh_warehouse, tmp_path, segment_id=saved.segment_id, destination="csv")
+    assert job.status == "succeeded", job.message
+    assert {r["customer_id"] for r in read_csv(job.output_path)} == expected
