@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from services.exports import identifiers, jobs, selection, snapshots
+from services.exports import identifiers, selection, snapshots
 from services.exports.audience import CUSTOMER_TABLE, contact_columns
 from services.exports.base import ExportRequest
 from services.exports.destinations import destination
@@ -52,7 +52,7 @@ def customers_source(limit: int | None) -> exp.Select:
 
 def export_file(warehouse, name: str, out: Path, source: exp.Select) -> tuple[float, int]:
     dest = destination(name)
-    request = jobs.normalised_request(ExportRequest(segment_id="bench", version=1, destination=name), dest)
+    request = dest.normalise(ExportRequest(segment_id="bench", version=1, destination=name))
     started = time.perf_counter()
     rows = selection.fetch_members(warehouse, dest, request, source)
     rows, _ = selection.exclusions(rows, request)

@@ -23,7 +23,6 @@ file lives in the git-ignored data/ folder).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import random
@@ -34,10 +33,10 @@ import duckdb
 import numpy as np
 
 from bench import table
-from services import cluster_runs, embedding
-from services.clustering import DEFAULT_FEATURES
-from services.lookalike_store import model_ids, train_lookalike
-from services.segments.catalog import load_catalog
+from services.discovery import fitting, maps, store
+from services.discovery.clustering import DEFAULT_FEATURES
+from services.discovery.fitting import train_lookalike
+from services.segments.catalog import load_catalog, saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.estimate import count
 from services.segments.spec import Group, SegmentDefinition, Trait
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     runs, with_profile = [], []
     for _ in range(args.repeat):
-        run, t = cluster_runs.run_clustering(warehouse, catalog, features=features, algorithm="kmeans", k=8,
+        run, t = fitting.run_clustering(warehouse, catalog, features=features, algorithm="kmeans", k=8,
                                              author="bench")
         runs.append(t.fetch_s + t.fit_s + t.save_s)
         with_profile.append(t.total_s)
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         saved.at(reach)
         slider.append(time.perf_counter() - t0)
     lines.append(row("reach slider move (saved curve lookup)", slider, 0.1))
-    lookalike_catalog = dataclasses.replace(catalog, lookalike_models=model_ids(warehouse))
+    lookalike_catalog = catalog.with_targets(saved_targets(warehouse))
     sql_counts = []
     for reach in (1.0, 5.0, 10.0, 20.0):
         t0 = time.perf_counter()
@@ -101,19 +100,21 @@ def main(argv: list[str] | None = None) -> int:
         sql_counts.append(time.perf_counter() - t0)
     lines.append(row("  for reference: SQL count of lookalike at reach r", sql_counts, None))
 
-    warm_s = embedding.warm_up()
+    warm_s = maps.warm_up()
     t0 = time.perf_counter()
-    timings = embedding.compute_map(warehouse, catalog, run.run_id, points=args.map_points)
+    timings = fitting.compute_map(warehouse, catalog, run.run_id, points=args.map_points)
     new_map = time.perf_counter() - t0
     lines.append(row(f"new map of {args.map_points:,} points after warm-up", [new_map], 30.0,
                      f"UMAP {timings.embed_s:.1f} s; warm-up before it took {warm_s:.1f} s"))
 
-    from components.clusters import map_figure  # the figure the page draws (plain plotly, no Streamlit call)
+    from components.clusters import (
+        map_figure,  # the figure the page draws (plain plotly, no Streamlit call)
+    )
 
     loads = []
     for _ in range(max(args.repeat, 5)):
         t0 = time.perf_counter()
-        frame = embedding.load_map(warehouse, run.run_id)
+        frame = store.load_map(warehouse, run.run_id)
         map_figure(frame, "cluster", {c: run.cluster_name(c) for c in run.cluster_ids})
         loads.append(time.perf_counter() - t0)
     lines.append(row(f"saved map of {len(frame):,} points: load + figure", loads, 2.0))

@@ -29,10 +29,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import duckdb
 import numpy as np
@@ -40,10 +40,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from services import naming, sqlfiles
-from services.pipeline import audit, runner
+from services import build as runner, naming, sqlfiles
+from services.build import BuildResult
+from services.pipeline import reconcile
 from services.pipeline.models import create_all
-from services.pipeline.runner import BuildResult
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 RFM_SQL = "bench/rfm_scores.sql"
@@ -150,7 +150,7 @@ def _timed(module, name: str, label: str, into: dict[str, float]) -> Iterator[No
 
 def _timed_run(warehouse: DuckDBWarehouse, label: str, *, full_refresh: bool = False) -> PipelineRun:
     steps: dict[str, float] = {}
-    with _timed(audit, "reconcile", "reconciliation", steps), \
+    with _timed(reconcile, "reconcile", "reconciliation", steps), \
             _timed(runner, "_check_exchange_rates", "exchange-rate check", steps):
         result = runner.run_pipeline(warehouse, full_refresh=full_refresh)
     return PipelineRun(result, steps, label)

@@ -27,7 +27,7 @@ import duckdb
 
 from bench.table import row
 from services import naming
-from services.pipeline.runner import build
+from services.build import build
 from services.segments.catalog import load_catalog
 from services.segments.compiler import compile_definition
 from services.segments.estimate import count, estimate

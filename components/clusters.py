@@ -14,9 +14,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.segments import catalog, saved_models
 from components.warehouse import get_warehouse
-from services import cluster_runs, embedding
-from services.clustering import FeatureScaler, fetch_features, log_columns, suggest_k
+from services.discovery import maps, store
+from services.discovery.clustering import (
+    FeatureScaler,
+    fetch_features,
+    log_columns,
+    suggest_k,
+)
 
 PALETTE = ("#0B6E4F", "#E07A5F", "#3D5A80", "#F2CC8F", "#81B29A", "#9B5DE5", "#F15BB5", "#00BBF9",
            "#FEE440", "#6D597A", "#B56576", "#355070", "#EAAC8B", "#2A9D8F", "#E76F51", "#264653")
@@ -25,28 +31,26 @@ NOISE_COLOUR = "#BBBBBB"
 
 @st.cache_data(ttl=30, show_spinner=False)
 def cached_runs(path: str):
-    return cluster_runs.list_runs(get_warehouse(path))
+    return store.list_runs(get_warehouse(path))
 
 
 @st.cache_data(max_entries=20, show_spinner=False)
-def cached_run(path: str, run_id: str, map_points: int | None) -> cluster_runs.ClusterRun:
-    return cluster_runs.load_run(get_warehouse(path), run_id)
+def cached_run(path: str, run_id: str, map_points: int | None) -> store.ClusterRun:
+    return store.load_run(get_warehouse(path), run_id)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
 def cached_map(path: str, run_id: str, map_points: int) -> pd.DataFrame:
-    return embedding.load_map(get_warehouse(path), run_id)
+    return store.load_map(get_warehouse(path), run_id)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def cached_expected_map_seconds(path: str, points: int, warm: bool) -> float:
-    return embedding.expected_map_seconds(get_warehouse(path), points, warm=warm)
+    return maps.expected_map_seconds(get_warehouse(path), points, warm=warm)
 
 
 @st.cache_data(max_entries=20, show_spinner=False)
 def cached_suggestion(path: str, marker: str, features: tuple[str, ...], scaling: str):
-    from components.segments import catalog
-
     cat = catalog(path)
     frame = fetch_features(get_warehouse(path), cat, features)
     X = FeatureScaler(scaling, log_columns=log_columns(cat, features)).fit_transform(frame)
@@ -56,15 +60,13 @@ def cached_suggestion(path: str, marker: str, features: tuple[str, ...], scaling
 @st.cache_resource(show_spinner=False)
 def warm_up_maps() -> threading.Thread:
     """Start compiling UMAP in the background, once per server process."""
-    return embedding.start_warm_up()
+    return maps.start_warm_up()
 
 
 def clear() -> None:
     cached_runs.clear()
     cached_run.clear()
     cached_expected_map_seconds.clear()
-    from components.segments import saved_models
-
     saved_models.clear()
 
 

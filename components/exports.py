@@ -14,10 +14,10 @@ import streamlit as st
 
 from components.segments import build_marker
 from components.warehouse import get_warehouse, warehouse_key
-from services.exports.files import removals_path
-from services.exports import jobs, preflight
 from services.errors import SpecError
+from services.exports import jobs, preflight
 from services.exports.base import ExportRequest
+from services.exports.files import removals_path
 from services.settings import Settings
 
 #: files above this size are offered by path, not as an in-page download

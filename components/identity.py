@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from components.request import forwarded
+from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SegmentStudioError
 from services.rbac import load_role_map
+from services.role_assignments import assigned_role
 from services.settings import Settings
 
 
@@ -25,9 +28,6 @@ class Identity:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _assigned_role(path: str, email: str) -> str | None:
-    from components.warehouse import get_warehouse
-    from services.role_assignments import assigned_role
-
     try:
         # Deciding who is asking is not the user's own query: keep it out of the query log.
         return assigned_role(get_warehouse(path).inner, email)
@@ -36,22 +36,12 @@ def _assigned_role(path: str, email: str) -> str | None:
         return None
 
 
-def forwarded_access_token() -> str | None:
-    """The signed-in user's token, forwarded by the Databricks Apps proxy when user authorization is on."""
-    headers = dict(st.context.headers or {})
-    return headers.get("X-Forwarded-Access-Token") or headers.get("x-forwarded-access-token") or None
-
-
 def current_identity(settings: Settings) -> Identity:
-    # Outside a browser request (AppTest, bare scripts) the headers are simply empty.
-    headers = dict(st.context.headers or {})
-    forwarded = headers.get("X-Forwarded-Email") or headers.get("x-forwarded-email")
-    user = forwarded or settings.user
-    if settings.default_role and not forwarded:
+    email = forwarded("X-Forwarded-Email")
+    user = email or settings.user
+    if settings.default_role and not email:
         role = settings.default_role
     else:
-        from components.warehouse import warehouse_key
-
         role = _assigned_role(warehouse_key(settings), user) or load_role_map(settings.roles_file).role_for(user)
     identity = Identity(user=user, role=role)
     st.session_state["identity"] = identity

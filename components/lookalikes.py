@@ -5,24 +5,23 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.segments import saved_models
 from components.warehouse import get_warehouse
-from services import lookalike_store
+from services.discovery import store
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def cached_models(path: str):
-    return lookalike_store.list_models(get_warehouse(path))
+    return store.list_models(get_warehouse(path))
 
 
 @st.cache_data(max_entries=20, show_spinner=False)
-def cached_model(path: str, model_id: str) -> lookalike_store.SavedLookalike:
+def cached_model(path: str, model_id: str) -> store.SavedLookalike:
     # A saved model never changes, so it is cached by id alone.
-    return lookalike_store.load_model(get_warehouse(path), model_id)
+    return store.load_model(get_warehouse(path), model_id)
 
 
 def clear() -> None:
-    from components.segments import saved_models
-
     cached_models.clear()
     saved_models.clear()
 

@@ -101,7 +101,7 @@ def prune(group: dict, error_of) -> tuple[dict, list[tuple[str, str]]]:
     emptied this way is left out too, rather than matching everyone or no one.
     """
     kept, skipped = [], []
-    for i, child in enumerate(group.get("conditions", [])):
+    for _i, child in enumerate(group.get("conditions", [])):
         if child["kind"] == "group":
             inner, inner_skipped = prune(child, error_of)
             skipped += inner_skipped

@@ -6,8 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from components import rule_state
-from components.rule_editor import (KIND_LABELS, behavior_editor, condition_error, membership_editor,
-                                    trait_editor)
+from components.rule_editor import (
+    KIND_LABELS,
+    behavior_editor,
+    condition_error,
+    membership_editor,
+    trait_editor,
+)
 from services.segments.catalog import FeatureCatalog
 
 

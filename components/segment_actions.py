@@ -3,7 +3,7 @@ library, or open it as an editable draft in the Segment Builder."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 

@@ -8,15 +8,19 @@ every estimate without clearing anything by hand.
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 from sqlglot import exp
 
 from components.warehouse import get_warehouse
 from services import naming
 from services.errors import SegmentStudioError
-from services.segments.catalog import FeatureCatalog, load_catalog
+from services.quality import results as quality_results
+from services.segments.catalog import (
+    FeatureCatalog,
+    SavedTargets,
+    load_catalog,
+    saved_targets,
+)
 from services.segments.compiler import CompiledSegment, compile_definition
 from services.segments.estimate import Estimate, estimate, overlaps, preview
 from services.segments.library import SegmentLibrary
@@ -33,32 +37,23 @@ def build_marker(path: str) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_catalog(path: str, marker: str) -> FeatureCatalog:
-    return load_catalog(get_warehouse(path))
+    # The saved runs and models change more often than a build: ``catalog`` adds them.
+    return load_catalog(get_warehouse(path), targets=SavedTargets())
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def saved_models(path: str) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...], dict[str, str]]:
-    """Clustering runs and lookalike models saved in gold, for membership conditions (cleared on save):
-    {run_id: cluster ids}, model ids, and the name a person gave each run, selection and model."""
-    from services.cluster_runs import catalog_runs, list_runs
-    from services.lookalike_store import list_models
-
-    warehouse = get_warehouse(path)
-    runs = list_runs(warehouse, kind=None)
-    models = list_models(warehouse)
-    labels = {r.run_id: f"{r.name} ({r.kind}, {r.created_ts:%Y-%m-%d})" for r in runs.itertuples()}
-    labels.update({m.model_id: f"{m.name} ({m.created_ts:%Y-%m-%d})" for m in models.itertuples()})
-    return catalog_runs(warehouse), tuple(models["model_id"]), labels
+def saved_models(path: str) -> SavedTargets:
+    """Clustering runs and lookalike models saved in gold, for membership conditions (cleared on save)."""
+    return saved_targets(get_warehouse(path))
 
 
 def catalog(path: str) -> FeatureCatalog:
-    runs, models, _ = saved_models(path)
-    return dataclasses.replace(cached_catalog(path, build_marker(path)), cluster_runs=runs, lookalike_models=models)
+    return cached_catalog(path, build_marker(path)).with_targets(saved_models(path))
 
 
 def model_labels(path: str) -> dict[str, str]:
     """What the builder shows for a run or model id: its name and date, not the id."""
-    return saved_models(path)[2]
+    return saved_models(path).labels
 
 
 def library(path: str) -> SegmentLibrary:
@@ -100,9 +95,7 @@ def cached_library(path: str, search: str, include_archived: bool):
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _cached_field_health(path: str, marker: str):
-    from services.quality.results import field_health
-
-    return field_health(get_warehouse(path))
+    return quality_results.field_health(get_warehouse(path))
 
 
 def field_health(path: str):

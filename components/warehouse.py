@@ -9,19 +9,26 @@ between users; with the app's service principal there is one key for all.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import streamlit as st
 
-from components.session import progress_bar
+from components.progress import progress_bar
+from components.request import forwarded_access_token, settings as session_settings
+from services.build import build, run_pipeline
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
-from services.pipeline.runner import build
-from services.querylog import LoggedWarehouse, QueryContext
 from services.settings import Settings
-from services.status import WarehouseStatus, warehouse_status
+from services.status import (
+    WarehouseStatus,
+    expected_full_build_seconds,
+    warehouse_status,
+)
+from services.warehouse.databricks_engine import DatabricksWarehouse
+from services.warehouse.databricks_identity import identity_for
 from services.warehouse.duckdb_engine import DuckDBWarehouse
-
+from services.warehouse.querylog import LoggedWarehouse, QueryContext
 
 DATABRICKS_KEY_PREFIX = "databricks:"
 
@@ -38,11 +45,7 @@ def warehouse_key(settings: Settings, access_token: str | None = None) -> str:
 
 
 def _databricks_identity(settings: Settings, access_token: str | None = None):
-    from services.warehouse.databricks_identity import identity_for
-
     if access_token is None and settings.databricks.identity == "user":
-        from components.identity import forwarded_access_token
-
         access_token = forwarded_access_token()
     return identity_for(settings.databricks, access_token)
 
@@ -65,10 +68,7 @@ def get_warehouse(path: str) -> LoggedWarehouse:
     """
     if not path.startswith(DATABRICKS_KEY_PREFIX):
         return LoggedWarehouse(DuckDBWarehouse(path), batch_size=20, fallback_context=_session_context)
-    from components import session
-    from services.warehouse.databricks_engine import DatabricksWarehouse
-
-    settings = session.settings()
+    settings = session_settings()
     identity = _databricks_identity(settings)
     if DATABRICKS_KEY_PREFIX + identity.key != path:
         # Only the session that owns an identity can open its warehouse.
@@ -165,15 +165,11 @@ def _build_in_page(settings: Settings, path: str, message: str) -> WarehouseStat
 
 @st.cache_data(ttl=60, show_spinner=False)
 def expected_rebuild(path: str) -> float | None:
-    from services.status import expected_full_build_seconds
-
     return expected_full_build_seconds(get_warehouse(path).inner)
 
 
 def rebuild(settings: Settings, *, progress):
     """A full refresh of the pipeline; clears every cached figure afterwards."""
-    from services.pipeline.runner import run_pipeline
-
     result = run_pipeline(get_warehouse(warehouse_key(settings)), full_refresh=True, progress=progress)
     st.cache_data.clear()
     return result

@@ -7,8 +7,18 @@ import streamlit as st
 from components import rule_state, session
 from components.charts import breakdown, waterfall_frame
 from components.rule_tree import render_group
-from components.segments import (build_marker, cached_estimate, cached_library, cached_overlaps, cached_preview,
-                                 catalog, compile_json, field_health, library, model_labels)
+from components.segments import (
+    build_marker,
+    cached_estimate,
+    cached_library,
+    cached_overlaps,
+    cached_preview,
+    catalog,
+    compile_json,
+    field_health,
+    library,
+    model_labels,
+)
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError

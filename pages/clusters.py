@@ -5,14 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import clusters as ui
-from components import session
-from components.segment_actions import open_in_builder, save_definition, save_in_callback, saved_notice
+from components import clusters as ui, session
+from components.progress import progress_bar
+from components.segment_actions import (
+    open_in_builder,
+    save_definition,
+    save_in_callback,
+    saved_notice,
+)
 from components.segments import build_marker, catalog
 from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
-from services import cluster_runs, embedding, rbac
-from services.clustering import ALGORITHMS, DEFAULT_FEATURES, MAX_K, SCALINGS, clusterable
+from services import rbac
 from services.cost import estimate_action_cost
+from services.discovery import fitting, maps, store
+from services.discovery.clustering import (
+    ALGORITHMS,
+    DEFAULT_FEATURES,
+    MAX_K,
+    SCALINGS,
+    clusterable,
+)
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
 
@@ -68,8 +80,8 @@ if kind == "suggest":
     st.rerun()
 if kind == "run":
     try:
-        with session.progress_bar() as progress:
-            run, timings = cluster_runs.run_clustering(
+        with progress_bar() as progress:
+            run, timings = fitting.run_clustering(
                 get_warehouse(path), cat, features=features, algorithm=algorithm, k=int(k), scaling=scaling,
                 random_state=int(seed), author=identity.user, progress=progress)
     except SegmentStudioError as exc:
@@ -104,7 +116,7 @@ names = {int(r.cluster_id): r.name for r in run.profile.summary.itertuples()}
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Clusters", f"{len(run.cluster_ids)}")
 m2.metric("Customers", f"{run.customers:,}")
-m3.metric("Algorithm", cluster_runs.ALGORITHM_SHORT.get(run.algorithm, run.algorithm))
+m3.metric("Algorithm", store.ALGORITHM_SHORT.get(run.algorithm, run.algorithm))
 m4.metric("Scaling", run.scaling or "-")
 st.caption(f"Run `{run_id}` · features: {', '.join(labels.get(f, f) for f in run.features)} · as of "
            f"{run.as_of_date} · use it in the Segment Builder as *Membership → in cluster*.")
@@ -170,7 +182,7 @@ if not map_points:
     points = st.select_slider("Customers on the map", [1_000, 5_000, 10_000, 25_000, 50_000], value=50_000,
                               key="clusters_map_points")
     points = min(points, run.customers)
-    warm = embedding.is_warm()
+    warm = maps.is_warm()
     expected = ui.cached_expected_map_seconds(path, points, warm)
     cost = estimate_action_cost(expected, settings.price_per_warehouse_hour)
     st.info(f"No map for this run yet. A map of **{points:,}** customers should take about "
@@ -180,7 +192,7 @@ if not map_points:
     st.button("Compute the map", key="clusters_compute_map", on_click=request, args=("map",), disabled=not can_run)
     if kind == "map":
         try:
-            ui.run_with_progress(lambda: embedding.compute_map(get_warehouse(path), cat, run_id, points=points),
+            ui.run_with_progress(lambda: fitting.compute_map(get_warehouse(path), cat, run_id, points=points),
                                  expected_s=expected, label=f"Laying out {points:,} customers")
         except SegmentStudioError as exc:
             st.error(f"The map was not computed: {exc}")
@@ -190,8 +202,8 @@ if not map_points:
     st.stop()
 
 frame = ui.cached_map(path, run_id, map_points)
-colour_by = st.segmented_control("Colour by", list(embedding.COLOUR_BY), default="cluster",
-                                 format_func=embedding.COLOUR_BY.get, key="clusters_colour") or "cluster"
+colour_by = st.segmented_control("Colour by", list(maps.COLOUR_BY), default="cluster",
+                                 format_func=maps.COLOUR_BY.get, key="clusters_colour") or "cluster"
 event = st.plotly_chart(ui.map_figure(frame, colour_by, names), key=f"clusters_map_{run_id}", on_select="rerun",
                         selection_mode=("box", "lasso"), config={"displayModeBar": True})
 chosen = ui.selected_ids(event)
@@ -202,7 +214,7 @@ if chosen:
                          key="clusters_selection_name")
 
     def save_selection():
-        selection = cluster_runs.save_selection(get_warehouse(path), chosen, name=name, author=identity.user,
+        selection = store.save_selection(get_warehouse(path), chosen, name=name, author=identity.user,
                                                 as_of_date=cat.as_of_date, source_run_id=run_id)
         return save_definition(path, selection.segment(1, name=name), user=identity.user, role=identity.role,
                                note=f"static selection {selection.run_id}, map of run {run_id}")

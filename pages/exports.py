@@ -8,8 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from components import exports as ui
-from components import session
+from components import exports as ui, session
 from components.segments import cached_library, catalog
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac

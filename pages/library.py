@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from components import session
-
 from components.segments import cached_library, library
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac

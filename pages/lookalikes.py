@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import lookalikes as ui
-from components import session
+from components import lookalikes as ui, session
+from components.progress import progress_bar
 from components.segment_actions import save_definition, save_in_callback, saved_notice
 from components.segments import cached_library, catalog, library
 from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import rbac
+from services.discovery.fitting import train_lookalike
+from services.discovery.lookalike import ALGORITHMS, MAX_REACH, MIN_SEED
 from services.errors import SegmentStudioError
-from services.lookalike import ALGORITHMS, MAX_REACH, MIN_SEED
-from services.lookalike_store import train_lookalike
 from services.segments.features import FEATURES_BY_NAME
 
 settings = session.settings()
@@ -43,7 +43,7 @@ with st.expander("New lookalike model", expanded=ui.cached_models(path).empty):
 
 if st.session_state.pop("lookalikes_request", False) and names:
     try:
-        with session.progress_bar() as progress:
+        with progress_bar() as progress:
             saved, _, timings = train_lookalike(
                 get_warehouse(path), cat, lib.get(seed_id).definition, author=identity.user,
                 seed_segment_id=seed_id, algorithm=algorithm, resolver=lib.resolver, progress=progress)

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from services import naming
-from services.pipeline.audit import new_id, now
+from services.clock import new_id, now
 
 AUDIT_TABLE = naming.fq("app", "app_audit_log")
 

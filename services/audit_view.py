@@ -15,6 +15,7 @@ import pandas as pd
 from sqlglot import exp
 
 from services.audit_log import AUDIT_TABLE
+from services.sqlterms import column, timestamp_literal
 
 EVENT_COLUMNS = ("event_ts", "actor", "role", "action", "object_type", "object_id", "object_version",
                  "row_count", "checksum", "details", "audit_id")
@@ -33,34 +34,30 @@ class AuditFacets:
     last: dt.datetime | None
 
 
-def _col(name: str) -> exp.Column:
-    return exp.column(name)
-
-
 def _timestamp(value: dt.datetime) -> exp.Expression:
     # event_ts holds naive UTC; an aware bound is converted to UTC first.
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return timestamp_literal(value)
 
 
 def _since(value: dt.date | dt.datetime) -> exp.Expression:
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
-    return exp.GTE(this=_col("event_ts"), expression=_timestamp(value))
+    return exp.GTE(this=column("event_ts"), expression=_timestamp(value))
 
 
 def _until(value: dt.date | dt.datetime) -> exp.Expression:
     # A date means the whole of that day, so the bound is the next midnight, exclusive.
     if isinstance(value, dt.datetime):
-        return exp.LTE(this=_col("event_ts"), expression=_timestamp(value))
+        return exp.LTE(this=column("event_ts"), expression=_timestamp(value))
     next_day = dt.datetime.combine(value + dt.timedelta(days=1), dt.time())
-    return exp.LT(this=_col("event_ts"), expression=_timestamp(next_day))
+    return exp.LT(this=column("event_ts"), expression=_timestamp(next_day))
 
 
 def _search(text: str) -> exp.Expression:
     needle = exp.Literal.string(text.lower())
-    found = [exp.GT(this=exp.StrPosition(this=exp.func("LOWER", _col(c)), substr=needle.copy()),
+    found = [exp.GT(this=exp.StrPosition(this=exp.func("LOWER", column(c)), substr=needle.copy()),
                     expression=exp.Literal.number(0)) for c in SEARCHED_COLUMNS]
     return exp.or_(*found)
 
@@ -72,11 +69,11 @@ def _values(values: Iterable[str] | None) -> list[str]:
 def _conditions(*, actors, actions, object_type, since, until, search) -> list[exp.Expression]:
     conditions = []
     if chosen := _values(actors):
-        conditions.append(_col("actor").isin(*chosen))
+        conditions.append(column("actor").isin(*chosen))
     if chosen := _values(actions):
-        conditions.append(_col("action").isin(*chosen))
+        conditions.append(column("action").isin(*chosen))
     if object_type:
-        conditions.append(exp.EQ(this=_col("object_type"), expression=exp.Literal.string(str(object_type))))
+        conditions.append(exp.EQ(this=column("object_type"), expression=exp.Literal.string(str(object_type))))
     if since is not None:
         conditions.append(_since(since))
     if until is not None:
@@ -103,8 +100,8 @@ def audit_events(warehouse, *, actors: Iterable[str] | None = None, actions: Ite
     """
     conditions = _conditions(actors=actors, actions=actions, object_type=object_type, since=since,
                              until=until, search=search)
-    query = _filtered(exp.select(*[_col(c) for c in EVENT_COLUMNS]), conditions)
-    query = query.order_by(exp.Ordered(this=_col("event_ts"), desc=True), _col("audit_id"))
+    query = _filtered(exp.select(*[column(c) for c in EVENT_COLUMNS]), conditions)
+    query = query.order_by(exp.Ordered(this=column("event_ts"), desc=True), column("audit_id"))
     return warehouse.df(query.limit(max(1, min(int(limit), MAX_LIMIT))))
 
 
@@ -115,11 +112,11 @@ def action_counts(warehouse, *, actors: Iterable[str] | None = None, actions: It
     conditions = _conditions(actors=actors, actions=actions, object_type=object_type, since=since,
                              until=until, search=search)
     query = _filtered(exp.select(
-        _col("action"),
+        column("action"),
         exp.func("COUNT", exp.Star()).as_("events"),
-        exp.func("SUM", _col("row_count")).as_("rows"),
-        exp.func("MAX", _col("event_ts")).as_("last_event"),
-    ), conditions).group_by(_col("action")).order_by(exp.Ordered(this=_col("events"), desc=True), _col("action"))
+        exp.func("SUM", column("row_count")).as_("rows"),
+        exp.func("MAX", column("event_ts")).as_("last_event"),
+    ), conditions).group_by(column("action")).order_by(exp.Ordered(this=column("events"), desc=True), column("action"))
     frame = warehouse.df(query)
     frame["events"] = frame["events"].astype("int64")
     frame["rows"] = frame["rows"].astype("Int64")
@@ -129,9 +126,9 @@ def action_counts(warehouse, *, actors: Iterable[str] | None = None, actions: It
 def audit_facets(warehouse) -> AuditFacets:
     """Distinct actors, actions and object types in the log, and its first and last event."""
     frame = warehouse.df(
-        exp.select(_col("actor"), _col("action"), _col("object_type"),
-                   exp.func("MIN", _col("event_ts")).as_("first"), exp.func("MAX", _col("event_ts")).as_("last"))
-        .from_(AUDIT_TABLE).group_by(_col("actor"), _col("action"), _col("object_type"))
+        exp.select(column("actor"), column("action"), column("object_type"),
+                   exp.func("MIN", column("event_ts")).as_("first"), exp.func("MAX", column("event_ts")).as_("last"))
+        .from_(AUDIT_TABLE).group_by(column("actor"), column("action"), column("object_type"))
     )
 
     def distinct(column: str) -> tuple[str, ...]:

@@ -16,12 +16,27 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Mapping
 
-from services.errors import SegmentStudioError
+from services.build import build, run_pipeline
+from services.errors import ExportError, SegmentStudioError, SpecError
+from services.exports import jobs
+from services.exports.base import ExportRequest
+from services.importer import import_transactions
+from services.pipeline.models import create_all
+from services.rbac import load_role_map
+from services.segments.catalog import load_catalog
+from services.segments.compiler import compile_definition
+from services.segments.estimate import count as count_members
+from services.segments.library import SegmentLibrary
+from services.segments.spec import SegmentDefinition
 from services.settings import Settings
+from services.status import warehouse_status
+from services.warehouse.databricks_engine import DatabricksWarehouse
+from services.warehouse.databricks_identity import ServicePrincipal
+from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 
 def _progress(quiet: bool):
@@ -40,20 +55,13 @@ def _progress(quiet: bool):
 def _open(path: Path, settings: Settings | None = None):
     """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not."""
     if settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path):
-        from services.warehouse.databricks_engine import DatabricksWarehouse
-        from services.warehouse.databricks_identity import ServicePrincipal
-
         # No signed-in user on a command line: the SDK's default credentials
         # (a job's run-as identity, a profile, or DATABRICKS_CLIENT_ID/SECRET).
         return DatabricksWarehouse(settings.databricks, ServicePrincipal(description="the Databricks SDK's default credentials"))
-    from services.warehouse.duckdb_engine import DuckDBWarehouse
-
     return DuckDBWarehouse(path)
 
 
 def cmd_build(args, settings: Settings) -> int:
-    from services.pipeline.runner import build
-
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     result = build(warehouse, customers=args.customers or settings.demo_customers,
                    seed=args.seed if args.seed is not None else settings.demo_seed,
@@ -68,10 +76,6 @@ def cmd_build(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from services.importer import import_transactions
-    from services.pipeline.models import create_all
-    from services.pipeline.runner import run_pipeline
-
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     create_all(warehouse)
     result = import_transactions(
@@ -94,8 +98,6 @@ def cmd_import(args, settings: Settings) -> int:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    from services.status import warehouse_status
-
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     status = warehouse_status(warehouse)
     print(f"engine: {status.engine}\nas-of date: {status.as_of_date}\nlast build: {status.built_at} "
@@ -107,12 +109,6 @@ def cmd_status(args, settings: Settings) -> int:
 
 def _compile_spec(args, settings: Settings):
     import json as _json
-
-    from services.saved_catalog import load_catalog_with_saved
-    from services.segments.compiler import compile_definition
-    from services.segments.library import SegmentLibrary
-    from services.segments.spec import SegmentDefinition
-    from services.errors import SpecError
 
     try:
         text = Path(args.spec).read_text(encoding="utf-8")
@@ -129,7 +125,7 @@ def _compile_spec(args, settings: Settings):
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
-    compiled = compile_definition(definition, load_catalog_with_saved(warehouse),
+    compiled = compile_definition(definition, load_catalog(warehouse),
                                   resolver=SegmentLibrary(warehouse).resolver,
                                   segment_id=segment_id)
     return warehouse, compiled
@@ -142,10 +138,8 @@ def cmd_segment_sql(args, settings: Settings) -> int:
 
 
 def cmd_segment_count(args, settings: Settings) -> int:
-    from services.segments.estimate import count
-
     warehouse, compiled = _compile_spec(args, settings)
-    print(count(warehouse, compiled))
+    print(count_members(warehouse, compiled))
     return 0
 
 
@@ -168,11 +162,6 @@ def cmd_segment_members(args, settings: Settings) -> int:
 def cmd_export(args, settings: Settings) -> int:
     from dataclasses import replace
 
-    from services.errors import ExportError
-    from services.exports import jobs
-    from services.exports.base import ExportRequest
-    from services.rbac import load_role_map
-
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     # The CLI runs as the configured user, in the role the role map (or SEGMENT_STUDIO_ROLE) gives them.
     role = settings.default_role or load_role_map(settings.roles_file).role_for(settings.user)
@@ -185,8 +174,6 @@ def cmd_export(args, settings: Settings) -> int:
         auth_header=args.auth_header or os.environ.get("SEGMENT_STUDIO_WEBHOOK_AUTH") or None,
     )
     if not args.version:
-        from services.segments.library import SegmentLibrary
-
         request = replace(request, version=SegmentLibrary(warehouse).get(args.segment_id).version)
     job_id = jobs.create_job(warehouse, request, user=settings.user, role=role,
                              override_dq_gate=args.override_dq_gate)

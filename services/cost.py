@@ -20,9 +20,9 @@ from typing import NamedTuple
 import pandas as pd
 from sqlglot import exp
 
-from services import naming, querylog, sqlfiles
+from services import naming, sqlfiles
 from services.errors import SpecError
-from services.warehouse import Warehouse
+from services.warehouse import Warehouse, querylog
 
 #: the ``tag_app`` value on the app's own resources
 APP_TAG = "segment_studio"

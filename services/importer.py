@@ -29,9 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from services import naming
+from services import clock, naming
 from services.errors import ImportFileError
-from services.pipeline import audit
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -183,7 +182,7 @@ def import_transactions(
     data = [r for r in records if r[2] or r[1].strip()]
     good, errors = parse_records(data, date_format=date_format, **cols)
 
-    landed = audit.now()
+    landed = clock.now()
     batch_id = f"import-{landed:%Y%m%d%H%M%S}-{digest[:8]}"
     source_file = str(path.resolve())
     warehouse.append(naming.fq("ingest", "stg_raw"), pd.DataFrame({
@@ -220,12 +219,12 @@ def import_transactions(
         reasons[key] = reasons.get(key, 0) + 1
     accounted = len(good) + len(errors) + len(blank)
     warehouse.append(naming.fq("ingest", "audit_ingest"), pd.DataFrame([{
-        "audit_id": audit.new_id("imp"), "run_id": batch_id, "batch_id": batch_id,
+        "audit_id": clock.new_id("imp"), "run_id": batch_id, "batch_id": batch_id,
         "source_table": source_file, "target_table": naming.fq("txn", "stg_transactions"),
         "source_rows": len(records), "target_rows": accounted,
         "source_checksum": digest, "target_checksum": f"loaded={len(good)};rejected={len(errors)};blank={len(blank)}",
         "status": "matched" if accounted == len(records) else "mismatch",
-        "started_ts": landed, "finished_ts": audit.now(),
+        "started_ts": landed, "finished_ts": clock.now(),
         "message": f"{len(good)} loaded, {len(errors)} rejected to ref_parsing_errors, {len(blank)} blank lines",
     }]))
     return ImportResult(batch_id, source_file, len(records), len(good), len(errors), len(blank),

@@ -11,8 +11,8 @@ import pandas as pd
 from sqlglot import exp
 
 from services import audit_log, naming
+from services.clock import now
 from services.errors import SpecError
-from services.pipeline.audit import now
 from services.rbac import ROLES, require
 
 ASSIGNMENTS = naming.fq("app", "app_role_assignments")

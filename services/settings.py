@@ -9,12 +9,13 @@ result down; services never read ``os.environ`` themselves. When
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from services.databricks_settings import DatabricksSettings
 from services.errors import ConfigError
+from services.warehouse.databricks_settings import DatabricksSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
@@ -70,7 +71,7 @@ class Settings:
     warm_up_maps: bool = True
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
         def integer(name: str, default: int) -> int:
             raw = env.get(name)
             if raw in (None, ""):

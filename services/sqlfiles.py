@@ -9,7 +9,7 @@ DuckDB rendering drops them and the data-quality checks verify keys instead.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import sqlglot
@@ -19,7 +19,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 CANONICAL = "databricks"
 
 
-@lru_cache(maxsize=None)
+@cache
 def read(relative: str) -> str:
     """The text of ``sql/<relative>``."""
     path = SQL_DIR / relative
@@ -28,7 +28,7 @@ def read(relative: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(relative: str) -> tuple[exp.Expression, ...]:
     """Every statement of a SQL file as sqlglot trees (Databricks dialect)."""
     statements = sqlglot.parse(read(relative), read=CANONICAL)
@@ -75,7 +75,7 @@ def placeholders(tree: exp.Expression) -> set[str]:
     return {p.name for p in tree.find_all(exp.Placeholder) if p.name}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rendered(relative: str, dialect: str) -> tuple[str, ...]:
     return tuple(render(t, dialect) for t in parse(relative))
 

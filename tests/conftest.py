@@ -10,8 +10,8 @@ import pytest
 # the environment): it takes a core for a minute, and the map tests compile UMAP once, on purpose.
 os.environ.setdefault("SEGMENT_STUDIO_WARM_UP_MAPS", "0")
 
+from services.build import build
 from services.pipeline.models import create_all
-from services.pipeline.runner import build
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 SMALL_DEMO_CUSTOMERS = 3_000

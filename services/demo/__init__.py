@@ -8,8 +8,8 @@ table name; the pipeline builds silver and gold from them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pyarrow as pa
 from services import naming
 from services.demo import assortment, customers, transactions
 from services.demo.calendar import DEMO_END, DEMO_START, dim_time
+from services.demo.platform import generate_platform_sources
 
 MEAN_PURCHASES_PER_CUSTOMER = 9.5
 
@@ -58,8 +59,6 @@ def _static_txn_tables() -> dict[str, pd.DataFrame]:
 
 def generate(*, customers_count: int, seed: int, progress: Progress | None = None) -> dict[str, pa.Table | pd.DataFrame]:
     """Every demo row, keyed by schema-qualified table name."""
-    from services.demo.platform import generate_platform_sources
-
     say = progress or (lambda step, fraction: None)
     rng = np.random.default_rng(seed)
     days = (DEMO_END - DEMO_START).days + 1

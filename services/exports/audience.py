@@ -11,18 +11,21 @@ platform whom to remove with the identifiers it knows them by.
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlglot import exp
 
 from services import naming
 from services.exports.base import CONTACT_COLUMNS, CONTACT_PREFIX
 from services.segments.catalog import FEATURES_TABLE
 from services.segments.compiler import CompiledSegment
+from services.sqlterms import column
 
 CUSTOMER_TABLE = naming.fq("txn", "dim_customer")
 
 
 def _customer_join(query: exp.Select, key: exp.Expression) -> exp.Select:
-    customer = lambda c: exp.column(c, table="c", quoted=True)  # noqa: E731
+    customer = partial(column, table="c")
     return query.join(exp.to_table(CUSTOMER_TABLE).as_("c"), on=exp.and_(
         exp.EQ(this=customer("customer_id"), expression=key),
         exp.EQ(this=customer("is_current"), expression=exp.true())), join_type="left")
@@ -36,7 +39,7 @@ def source_query(compiled: CompiledSegment, attributes: tuple[str, ...]) -> exp.
     """SELECT customer_id, split_group, attributes..., c_<contact>... for every member."""
     members = compiled.members_query(*attributes, with_split=True)
     has_split = compiled.definition.split is not None
-    m = lambda c: exp.column(c, table="m", quoted=True)  # noqa: E731
+    m = partial(column, table="m")
     split = m("split_group") if has_split else exp.cast(exp.null(), "VARCHAR")
     query = exp.select(m("customer_id").as_("customer_id", quoted=True), split.as_("split_group", quoted=True),
                        *[m(a).as_(a, quoted=True) for a in attributes], *contact_columns()).from_(members.subquery("m"))
@@ -46,7 +49,7 @@ def source_query(compiled: CompiledSegment, attributes: tuple[str, ...]) -> exp.
 def removed_source(removed_ids: exp.Select, attributes: tuple[str, ...]) -> exp.Select:
     """The same columns for customers given by a ``SELECT customer_id`` (their split group is NULL)."""
     r = exp.column("customer_id", table="r", quoted=True)
-    f = lambda c: exp.column(c, table="f", quoted=True)  # noqa: E731
+    f = partial(column, table="f")
     query = exp.select(r.as_("customer_id", quoted=True), exp.cast(exp.null(), "VARCHAR").as_("split_group", quoted=True),
                        *[f(a).as_(a, quoted=True) for a in attributes], *contact_columns()).from_(removed_ids.subquery("r"))
     query = query.join(exp.to_table(FEATURES_TABLE).as_("f"), on=exp.EQ(this=f("customer_id"), expression=r.copy()),

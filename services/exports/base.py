@@ -9,9 +9,9 @@ expressions, says which members it can use, and delivers the rows.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 from sqlglot import exp
@@ -78,7 +78,7 @@ class ExportRequest:
         return json.dumps(data, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, *, auth_header: str | None = None) -> "ExportRequest":
+    def from_json(cls, text: str, *, auth_header: str | None = None) -> ExportRequest:
         data = json.loads(text)
         data.pop("has_auth_header", None)
         data["attributes"] = tuple(data.get("attributes") or ())
@@ -133,6 +133,13 @@ class Destination:
     hash_after_fetch: tuple[str, ...] = ()
     #: why a member ``usable`` rejects is left out (empty: every member is usable)
     unusable_reason = ""
+
+    def normalise(self, request: ExportRequest) -> ExportRequest:
+        """The request as this destination runs it: platform files carry their own fixed, hashed
+        columns (no attributes, identifiers hashed)."""
+        if self.fixed_schema:
+            return replace(request, attributes=(), identifiers="hashed")
+        return request
 
     # -- columns ----------------------------------------------------------
     def projections(self, request: ExportRequest) -> list[exp.Expression]:

@@ -18,23 +18,23 @@ import contextvars
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 from sqlglot import exp
 
 from services import audit_log, rbac
+from services.clock import new_id, now
 from services.errors import ExportError, SegmentStudioError, SpecError
-from services.exports import audience, selection, snapshots
-from services.exports.base import DeliveryContext, Destination, ExportRequest
-from services.exports.selection import _KEY, _REASON
+from services.exports import audience, preflight, selection, snapshots
+from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
 from services.exports.files import output_path, remove_partial
-from services.pipeline.audit import new_id, now
-from services.sqlterms import column as _col, equals
+from services.exports.selection import _KEY, _REASON
+from services.sqlterms import column, equals, literal
 
 JOBS = snapshots.JOBS
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
@@ -124,19 +124,10 @@ def get(warehouse, job_id: str) -> Job:
 
 def history(warehouse, *, limit: int = 200) -> pd.DataFrame:
     """Jobs newest first (one row each, the columns of the job table)."""
-    return warehouse.df(exp.select("*").from_(JOBS).order_by(exp.Ordered(this=_col("created_ts"), desc=True)).limit(int(limit)))
+    return warehouse.df(exp.select("*").from_(JOBS).order_by(exp.Ordered(this=column("created_ts"), desc=True)).limit(int(limit)))
 
 
 def _update(warehouse, job_id: str, **values) -> None:
-    def literal(value):
-        if value is None:
-            return exp.null()
-        if isinstance(value, datetime):
-            return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
-        if isinstance(value, bool):
-            return exp.true() if value else exp.false()
-        return exp.convert(value)
-
     warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)))
 
 
@@ -148,11 +139,9 @@ def create_job(warehouse, request: ExportRequest, *, user: str, role: str, overr
     clear), and ExportError when a failing critical data-quality check on
     the segment's inputs blocks it and no manager overrode the gate.
     """
-    from services.exports import preflight
-
     rbac.require(role, "export")
     dest = destination(request.destination)
-    request = normalised_request(request, dest)
+    request = dest.normalise(request)
     if request.identifiers == "clear":
         rbac.require(role, "export_unmasked")
     saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version)
@@ -176,17 +165,6 @@ def create_job(warehouse, request: ExportRequest, *, user: str, role: str, overr
                          object_id=job_id, object_version=saved.version,
                          details={"segment_id": request.segment_id, "failing_checks": gate.check_names()})
     return job_id
-
-
-def normalised_request(request: ExportRequest, dest: Destination) -> ExportRequest:
-    """Platform files carry their own fixed, hashed columns: no attributes, identifiers hashed."""
-    if dest.fixed_schema:
-        return replace(request, attributes=(), identifiers="hashed")
-    if dest.kind == "table" and not request.table_name:
-        from services.exports.table import default_table
-
-        return replace(request, table_name=default_table(request.segment_id))
-    return request
 
 
 # -- running ---------------------------------------------------------------------
@@ -247,8 +225,6 @@ def _reporter(warehouse, job_id: str, progress: Callable[[str, float], None] | N
 
 
 def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress) -> Job:
-    from services.exports import preflight
-
     request = replace(job.request, auth_header=auth_header)
     dest = destination(job.destination)
     folder = Path(request.folder) if request.folder else Path(output_dir)

@@ -25,7 +25,6 @@ from services.governance.registry import dataset_id
 from services.pii import pii_policy
 from services.quality.checks import CheckResult
 from services.quality.results import failing_critical
-from services.saved_catalog import load_catalog_with_saved
 from services.segments.catalog import load_catalog
 from services.segments.compiler import CompiledSegment, compile_definition
 from services.segments.library import SavedVersion, SegmentLibrary
@@ -38,7 +37,7 @@ JOB_OVERHEAD_S = 1.0
 def compile_saved(warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
     library = SegmentLibrary(warehouse)
     saved = library.get(segment_id, version)
-    compiled = compile_definition(saved.definition, load_catalog_with_saved(warehouse), resolver=library.resolver,
+    compiled = compile_definition(saved.definition, load_catalog(warehouse), resolver=library.resolver,
                                   segment_id=segment_id)
     return saved, compiled
 
@@ -126,10 +125,8 @@ class Preflight:
 
 
 def preflight(warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float) -> Preflight:
-    from services.exports.jobs import normalised_request
-
     dest = destination(request.destination)
-    request = normalised_request(request, dest)
+    request = dest.normalise(request)
     _, compiled = compile_saved(warehouse, request.segment_id, request.version)
     problems = dest.problems(request)
     source = selection.source(dest, request, audience.source_query(compiled, ()))

@@ -15,9 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from services.exports import audience, identifiers, snapshots
-from services.exports import normalise as norm
 from services.errors import ExportError
+from services.exports import audience, identifiers, normalise as norm, snapshots
 from services.exports.base import Destination, ExportRequest, by_value_name, src
 
 CONTROL_REASON = "control group (left out of activation)"

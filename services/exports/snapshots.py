@@ -14,14 +14,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import naming
-from services.sqlterms import column as _col, equals as _is
+from services.sqlterms import column, equals
 
 SNAPSHOTS = naming.fq("app", "app_export_snapshots")
 JOBS = naming.fq("app", "app_export_jobs")
 
 
 def ids_of(job_id: str) -> exp.Select:
-    return exp.select(_col("customer_id")).from_(SNAPSHOTS).where(_is("job_id", job_id))
+    return exp.select(column("customer_id")).from_(SNAPSHOTS).where(equals("job_id", job_id))
 
 
 def save(warehouse, *, job_id: str, segment_id: str, destination: str, target: str, customer_ids: pa.Array) -> int:
@@ -37,17 +37,17 @@ def save(warehouse, *, job_id: str, segment_id: str, destination: str, target: s
 
 
 def clear(warehouse, job_id: str) -> None:
-    warehouse.execute(exp.delete(SNAPSHOTS, where=_is("job_id", job_id)))
+    warehouse.execute(exp.delete(SNAPSHOTS, where=equals("job_id", job_id)))
 
 
 def baseline_job(warehouse, *, segment_id: str, destination: str, target: str, before_job: str) -> str | None:
     """The last succeeded job of this segment to this destination and target (not ``before_job``)."""
-    query = (exp.select(_col("job_id")).from_(JOBS)
-             .where(exp.and_(_is("segment_id", segment_id), _is("destination", destination),
-                             exp.EQ(this=exp.func("COALESCE", _col("target"), exp.Literal.string("")),
+    query = (exp.select(column("job_id")).from_(JOBS)
+             .where(exp.and_(equals("segment_id", segment_id), equals("destination", destination),
+                             exp.EQ(this=exp.func("COALESCE", column("target"), exp.Literal.string("")),
                                     expression=exp.convert(target or "")),
-                             _is("status", "succeeded"), exp.NEQ(this=_col("job_id"), expression=exp.convert(before_job))))
-             .order_by(exp.Ordered(this=_col("finished_ts"), desc=True)).limit(1))
+                             equals("status", "succeeded"), exp.NEQ(this=column("job_id"), expression=exp.convert(before_job))))
+             .order_by(exp.Ordered(this=column("finished_ts"), desc=True)).limit(1))
     return warehouse.scalar(query)
 
 
@@ -61,8 +61,8 @@ def removed_ids(current_job: str, previous_job: str) -> exp.Select:
 
 
 def _sorted_ids(warehouse, ids: exp.Select) -> pa.Array:
-    return warehouse.arrow(exp.select(_col("customer_id")).from_(ids.subquery("d"))
-                           .order_by(_col("customer_id"))).column(0).combine_chunks()
+    return warehouse.arrow(exp.select(column("customer_id")).from_(ids.subquery("d"))
+                           .order_by(column("customer_id"))).column(0).combine_chunks()
 
 
 def added(warehouse, current_job: str, previous_job: str) -> pa.Array:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -19,6 +21,7 @@ from sqlglot import exp
 from services import naming
 from services.errors import SpecError
 from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest
+from services.sqlterms import column
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
@@ -44,8 +47,8 @@ def table_checksum(rows: pa.Table) -> str:
 
 
 def merge_statement(target: exp.Table, source: exp.Select, columns: list[str], key: str) -> exp.Merge:
-    t = lambda c: exp.column(c, table="tgt", quoted=True)  # noqa: E731
-    s = lambda c: exp.column(c, table="s", quoted=True)  # noqa: E731
+    t = partial(column, table="tgt")
+    s = partial(column, table="s")
     others = [c for c in columns if c != key]
     whens = []
     if others:
@@ -65,6 +68,11 @@ class WarehouseTableDestination(Destination):
     label = "Warehouse table"
     kind = "table"
     seconds_per_row = 1e-6
+
+    def normalise(self, request: ExportRequest) -> ExportRequest:
+        """Without a table name, the segment's own table in the app schema."""
+        request = super().normalise(request)
+        return request if request.table_name else replace(request, table_name=default_table(request.segment_id))
 
     def target_name(self, request: ExportRequest) -> str:
         return request.table_name or default_table(request.segment_id)

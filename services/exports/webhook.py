@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -73,7 +72,7 @@ def post_with_retries(url: str, body: bytes, headers: dict[str, str], *, timeout
                 raise ExportError(f"the webhook refused a batch with HTTP {exc.code} {exc.reason}; "
                                   "check the URL and the auth header") from exc
             last = f"HTTP {exc.code}"
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             last = f"timed out after {timeout_s:g} s ({exc})"
         except urllib.error.URLError as exc:
             last = f"cannot reach the webhook: {exc.reason}"

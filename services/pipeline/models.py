@@ -19,16 +19,17 @@ A full refresh (``build --full-refresh``) rebuilds every model from scratch.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sqlglot import exp
 
 from services import naming, sqlfiles
+from services.clock import now
 from services.errors import WarehouseError
-from services.pipeline.audit import now
+from services.sqlterms import column
 from services.warehouse import count_rows
-from services.sqlterms import column as _col
 
 BATCHES_TABLE = naming.fq("app", "app_model_batches")
 
@@ -116,7 +117,7 @@ def missing_tables(warehouse, present: Mapping[str, Iterable[str]] | None = None
 
 
 def _in_batches(batches: list[str]) -> exp.Expression:
-    return _col("batch_id").isin(*[exp.Literal.string(b) for b in batches])
+    return column("batch_id").isin(*[exp.Literal.string(b) for b in batches])
 
 
 def filtered_body(model: Model, condition: exp.Expression | None) -> exp.Expression:
@@ -143,13 +144,13 @@ def insert_statement(model: Model, columns: list[str], condition: exp.Expression
 
 
 def landed_batches(warehouse, table: str) -> list[str]:
-    return sorted(warehouse.arrow(exp.select(_col("batch_id")).distinct().from_(table)
-                                  .where(_col("batch_id").is_(exp.null()).not_())).column(0).to_pylist())
+    return sorted(warehouse.arrow(exp.select(column("batch_id")).distinct().from_(table)
+                                  .where(column("batch_id").is_(exp.null()).not_())).column(0).to_pylist())
 
 
 def processed_batches(warehouse, model: Model) -> set[str]:
-    return set(warehouse.arrow(exp.select(_col("batch_id")).from_(BATCHES_TABLE).where(
-        exp.EQ(this=_col("model_name"), expression=exp.Literal.string(model.name)))).column(0).to_pylist())
+    return set(warehouse.arrow(exp.select(column("batch_id")).from_(BATCHES_TABLE).where(
+        exp.EQ(this=column("model_name"), expression=exp.Literal.string(model.name)))).column(0).to_pylist())
 
 
 def _record_batches(model: Model, batches: list[str], run_id: str) -> exp.Expression | None:
@@ -163,7 +164,7 @@ def _record_batches(model: Model, batches: list[str], run_id: str) -> exp.Expres
 
 
 def _forget_batches(model: Model) -> exp.Expression:
-    return exp.delete(BATCHES_TABLE, where=exp.EQ(this=_col("model_name"), expression=exp.Literal.string(model.name)))
+    return exp.delete(BATCHES_TABLE, where=exp.EQ(this=column("model_name"), expression=exp.Literal.string(model.name)))
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,9 @@ def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: s
     if how == "append":
         condition = _in_batches(new)
     elif how == "merge":
-        touched = exp.select(_col(model.key)).from_(model.batch_source).where(_in_batches(new))
-        condition = _col(model.key).isin(query=touched)
-        statements.append((exp.delete(model.target_fq, where=_col(model.key).isin(query=touched.copy())), None))
+        touched = exp.select(column(model.key)).from_(model.batch_source).where(_in_batches(new))
+        condition = column(model.key).isin(query=touched)
+        statements.append((exp.delete(model.target_fq, where=column(model.key).isin(query=touched.copy())), None))
     else:
         statements.append((exp.TruncateTable(expressions=[exp.to_table(model.target_fq)]), None))
     insert = insert_statement(model, columns, condition)

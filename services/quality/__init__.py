@@ -4,13 +4,20 @@
 
     specs.py    the declarative table of checks (CHECKS) and the gold feature groups they affect
     rules.py    checks that are one query over the table: keys, values, references
-    audits.py   checks read from the audit trail: freshness vs SLA, row-count drift, reconciliation
+    recorded.py checks judged from what the pipeline recorded: freshness vs SLA, row-count drift,
+                reconciliation
     checks.py   run_checks: evaluate every spec, write one gov fact_data_quality row per check
     results.py  read back: latest_results, failing_critical, field_health
 """
 
 from services.quality.checks import CheckResult, run_checks
-from services.quality.results import FieldHealth, failing_critical, field_health, latest_failures, latest_results
+from services.quality.results import (
+    FieldHealth,
+    failing_critical,
+    field_health,
+    latest_failures,
+    latest_results,
+)
 from services.quality.specs import CHECKS, CheckSpec
 
 __all__ = [

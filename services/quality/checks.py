@@ -14,10 +14,11 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from services.pipeline.audit import new_id, now
-from services.quality import audits, rules
-from services.quality.audits import QUALITY, Context, utc_naive
+from services.clock import new_id, now
+from services.quality import recorded, rules
+from services.quality.recorded import QUALITY, Context, utc_naive
 from services.quality.specs import CHECKS, CRITICAL, CheckSpec, Outcome
+from services.sqlterms import literal
 
 SOURCE = "app"
 COLUMNS = ("dq_id", "dataset_id", "check_name", "check_status", "checked_ts", "run_id", "check_type", "severity",
@@ -50,22 +51,14 @@ def evaluate(warehouse, spec: CheckSpec, ctx: Context) -> CheckResult:
     if spec.kind in rules.BUILDERS:
         outcome: Outcome = rules.evaluate(warehouse, spec)
     else:
-        outcome = audits.EVALUATORS[spec.kind](warehouse, spec, ctx)
+        outcome = recorded.EVALUATORS[spec.kind](warehouse, spec, ctx)
     return CheckResult(spec.dataset_id, spec.check_name, spec.check_type, spec.severity, outcome.passed,
                        outcome.observed_value, outcome.threshold, outcome.details, spec.affects)
 
 
-def _literal(value) -> exp.Expression:
-    if value is None:
-        return exp.null()
-    if isinstance(value, datetime):
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
-    return exp.convert(value)
-
-
 def _rows(results: list[CheckResult], ctx: Context) -> exp.Expression:
     rows = [
-        exp.Tuple(expressions=[_literal(v) for v in (
+        exp.Tuple(expressions=[literal(v) for v in (
             new_id("dq"), r.dataset_id, r.check_name, r.status, ctx.checked_ts, ctx.run_id, r.check_type,
             r.severity, r.observed_value, r.threshold, r.details[:1000], SOURCE,
         )])

@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from services import naming, sqlfiles
 from services.quality.results import latest_results
-from services.sqlterms import column as _col, equals as _is
+from services.sqlterms import column, equals
 
 QUALITY = naming.fq("gov", "fact_data_quality")
 RECON = naming.fq("txn", "audit_recon")
@@ -51,8 +51,8 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _day(column: str) -> exp.Expression:
-    return exp.cast(_col(column), "DATE")
+def _day(name: str) -> exp.Expression:
+    return exp.cast(column(name), "DATE")
 
 
 # -- catalog ---------------------------------------------------------------
@@ -74,17 +74,17 @@ def pass_rate(warehouse, *, last_days: int | None = None) -> pd.DataFrame:
     ``last_days`` keeps the days up to and including the latest checked day;
     None keeps the whole history. 'warn' counts as not passing, like 'fail'.
     """
-    passed = exp.Sum(this=exp.Case().when(_is("check_status", "pass"), exp.convert(1)).else_(exp.convert(0)))
+    passed = exp.Sum(this=exp.Case().when(equals("check_status", "pass"), exp.convert(1)).else_(exp.convert(0)))
     query = (
         exp.select(
-            _col("dataset_id"),
+            column("dataset_id"),
             _day("checked_ts").as_("day"),
             exp.cast(exp.Count(this=exp.Star()), "BIGINT").as_("checks"),
             exp.cast(passed, "BIGINT").as_("passed"),
         )
         .from_(QUALITY)
-        .group_by(_col("dataset_id"), _day("checked_ts"))
-        .order_by(_col("dataset_id"), exp.column("day"))
+        .group_by(column("dataset_id"), _day("checked_ts"))
+        .order_by(column("dataset_id"), exp.column("day"))
     )
     latest = latest_day(warehouse) if last_days else None
     if latest is not None:
@@ -109,8 +109,8 @@ def check_history(warehouse, *, source: str, dataset_id: str, check_name: str) -
     query = (
         exp.select("checked_ts", "check_status", "observed_value", "threshold", "details", "run_id", "dq_id")
         .from_(QUALITY)
-        .where(exp.and_(_is("source", source), _is("dataset_id", dataset_id), _is("check_name", check_name)))
-        .order_by(_col("checked_ts"), _col("dq_id"))
+        .where(exp.and_(equals("source", source), equals("dataset_id", dataset_id), equals("check_name", check_name)))
+        .order_by(column("checked_ts"), column("dq_id"))
     )
     return warehouse.df(query).rename(columns={"check_status": "status"})
 
@@ -186,8 +186,8 @@ def last_reconciliation(warehouse) -> Reconciliation | None:
     """The most recent row of txn ``audit_recon``, or None when nothing was ever reconciled."""
     fields = list(Reconciliation.__dataclass_fields__)
     found = warehouse.df(
-        exp.select(*[_col(f) for f in fields]).from_(RECON)
-        .order_by(exp.Ordered(this=_col("checked_ts"), desc=True), exp.Ordered(this=_col("recon_id"), desc=True))
+        exp.select(*[column(f) for f in fields]).from_(RECON)
+        .order_by(exp.Ordered(this=column("checked_ts"), desc=True), exp.Ordered(this=column("recon_id"), desc=True))
         .limit(1)
     )
     if found.empty:

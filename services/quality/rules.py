@@ -8,88 +8,76 @@ the warehouse renders the tree for its dialect.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlglot import exp
 
 from services import naming
 from services.quality.specs import CheckSpec, Outcome
+from services.sqlterms import column, count_star, number, table
 
 
 def _table(spec: CheckSpec, alias: str | None = None) -> exp.Table:
-    table = exp.to_table(naming.fq(spec.source, spec.table))
-    return table.as_(alias) if alias else table
-
-
-def _count_star() -> exp.Expression:
-    return exp.Count(this=exp.Star())
-
-
-def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def _number(value: float) -> exp.Expression:
-    return exp.convert(int(value) if float(value).is_integer() else float(value))
+    return table(naming.fq(spec.source, spec.table), alias)
 
 
 def _unique(spec: CheckSpec) -> tuple[exp.Expression, str]:
-    keys = [_col(c) for c in spec.columns]
+    keys = [column(c) for c in spec.columns]
     present = exp.and_(*[k.copy().is_(exp.null()).not_() for k in keys])
-    groups = (exp.select(_count_star().as_("n")).from_(_table(spec)).where(present)
-              .group_by(*keys).having(exp.GT(this=_count_star(), expression=exp.convert(1))))
+    groups = (exp.select(count_star().as_("n")).from_(_table(spec)).where(present)
+              .group_by(*keys).having(exp.GT(this=count_star(), expression=exp.convert(1))))
     extra = exp.func("coalesce", exp.Sum(this=exp.column("n") - exp.convert(1)), exp.convert(0))
     return exp.select(extra.as_("observed")).from_(groups.subquery("duplicated")), \
         f"rows repeat a {', '.join(spec.columns)} value"
 
 
 def _not_null(spec: CheckSpec) -> tuple[exp.Expression, str]:
-    missing = exp.or_(*[_col(c).is_(exp.null()) for c in spec.columns])
-    return exp.select(_count_star().as_("observed")).from_(_table(spec)).where(missing), \
+    missing = exp.or_(*[column(c).is_(exp.null()) for c in spec.columns])
+    return exp.select(count_star().as_("observed")).from_(_table(spec)).where(missing), \
         f"rows missing {' or '.join(spec.columns)}"
 
 
 def _one_current(spec: CheckSpec) -> tuple[exp.Expression, str]:
     (key,) = spec.columns
-    current = exp.Sum(this=exp.Case().when(_col(spec.parent_flag), exp.convert(1)).else_(exp.convert(0)))
-    wrong = (exp.select(_col(key)).from_(_table(spec)).group_by(_col(key))
+    current = exp.Sum(this=exp.Case().when(column(spec.parent_flag), exp.convert(1)).else_(exp.convert(0)))
+    wrong = (exp.select(column(key)).from_(_table(spec)).group_by(column(key))
              .having(exp.NEQ(this=current, expression=exp.convert(1))))
-    return exp.select(_count_star().as_("observed")).from_(wrong.subquery("wrong")), \
+    return exp.select(count_star().as_("observed")).from_(wrong.subquery("wrong")), \
         f"{key} values without exactly one current row"
 
 
 def _in_range(spec: CheckSpec) -> tuple[exp.Expression, str]:
-    (column,) = spec.columns
+    (name,) = spec.columns
     outside, bounds = [], []
     if spec.minimum is not None:
         low = exp.LTE if spec.minimum_exclusive else exp.LT
-        outside.append(low(this=_col(column), expression=_number(spec.minimum)))
+        outside.append(low(this=column(name), expression=number(spec.minimum)))
         bounds.append(f"{'>' if spec.minimum_exclusive else '>='} {spec.minimum:g}")
     if spec.maximum is not None:
-        outside.append(exp.GT(this=_col(column), expression=_number(spec.maximum)))
+        outside.append(exp.GT(this=column(name), expression=number(spec.maximum)))
         bounds.append(f"<= {spec.maximum:g}")
-    return exp.select(_count_star().as_("observed")).from_(_table(spec)).where(exp.or_(*outside)), \
-        f"rows have {column} outside {' and '.join(bounds)}"
+    return exp.select(count_star().as_("observed")).from_(_table(spec)).where(exp.or_(*outside)), \
+        f"rows have {name} outside {' and '.join(bounds)}"
 
 
 def _in_set(spec: CheckSpec) -> tuple[exp.Expression, str]:
-    (column,) = spec.columns
-    allowed = _col(column).isin(*[exp.Literal.string(v) for v in spec.allowed])
-    return exp.select(_count_star().as_("observed")).from_(_table(spec)).where(exp.not_(allowed)), \
-        f"rows have a {column} outside the {len(spec.allowed)} allowed values"
+    (name,) = spec.columns
+    allowed = column(name).isin(*[exp.Literal.string(v) for v in spec.allowed])
+    return exp.select(count_star().as_("observed")).from_(_table(spec)).where(exp.not_(allowed)), \
+        f"rows have a {name} outside the {len(spec.allowed)} allowed values"
 
 
 def _references(spec: CheckSpec) -> tuple[exp.Expression, str]:
-    (column,) = spec.columns
+    (name,) = spec.columns
     source, table, key = spec.parent
-    match = exp.EQ(this=_col(key, "parent"), expression=_col(column, "child"))
+    match = exp.EQ(this=column(key, "parent"), expression=column(name, "child"))
     if spec.parent_flag:
-        match = exp.and_(match, _col(spec.parent_flag, "parent"))
+        match = exp.and_(match, column(spec.parent_flag, "parent"))
     lookup = exp.select(exp.convert(1)).from_(exp.to_table(naming.fq(source, table)).as_("parent")).where(match)
-    orphan = exp.and_(_col(column, "child").is_(exp.null()).not_(), exp.not_(exp.Exists(this=lookup)))
+    orphan = exp.and_(column(name, "child").is_(exp.null()).not_(), exp.not_(exp.Exists(this=lookup)))
     which = "current row" if spec.parent_flag else "row"
-    return exp.select(_count_star().as_("observed")).from_(_table(spec, "child")).where(orphan), \
-        f"rows have a {column} with no {which} in {table}"
+    return exp.select(count_star().as_("observed")).from_(_table(spec, "child")).where(orphan), \
+        f"rows have a {name} with no {which} in {table}"
 
 
 BUILDERS: dict[str, Callable[[CheckSpec], tuple[exp.Expression, str]]] = {

@@ -2,7 +2,7 @@
 
 Each ``CheckSpec`` names a table, a kind of check and its settings; how a kind
 is evaluated lives in ``rules.py`` (SQL over the checked table) and
-``audits.py`` (the audit trail: freshness, volume, reconciliation). Adding a
+``recorded.py`` (what the pipeline recorded: freshness, volume, reconciliation). Adding a
 check is adding a row here, not writing a function.
 
 ``affects`` lists the gold_customer_features columns whose values the check

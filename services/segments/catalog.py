@@ -2,23 +2,34 @@
 
 Fields and values a definition uses are checked here before anything is
 compiled; an unknown field or value is rejected with an error that names it.
+The catalog also knows the saved clustering runs and lookalike models a
+membership condition may name (``SavedTargets``): the discovery pages save
+them, and every place that compiles loads them with the catalog, so a
+segment built on a cluster compiles the same way in the Builder, an export
+and the CLI.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlglot import exp
 
-from services import naming
 from services.errors import CompileError, SpecError
 from services.segments.features import FEATURES, PICKER_ORDER, FeatureMeta
 from services.segments.spec import Behavior, Group, Membership, SegmentDefinition, Trait
+from services.segments.tables import (
+    CLUSTER_RUNS_TABLE,
+    FACT_TABLE,
+    FEATURES_TABLE,
+    LOOKALIKE_MODELS_TABLE,
+)
+from services.sqlterms import column
+from services.warehouse import Warehouse
 
-FEATURES_TABLE = naming.fq("gold", "gold_customer_features")
-FACT_TABLE = naming.fq("txn", "fact_transactions")
 HISTOGRAM_BINS = 20
 MAX_CATEGORY_VALUES = 500
 BEHAVIOR_FILTERS = {"categories": "category", "channels": "channel_code", "merchants": "merchant_id", "products": "product_id"}
@@ -49,9 +60,16 @@ class FeatureCatalog:
     behavior_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cluster_runs: dict[str, tuple[int, ...]] = field(default_factory=dict)
     lookalike_models: tuple[str, ...] = ()
+    #: what a person calls each saved run, selection and model: its name and date, not its id
+    target_labels: dict[str, str] = field(default_factory=dict)
 
     def __hash__(self) -> int:  # cached by identity of the warehouse build, not by content
         return hash((self.as_of_date, self.base_count, len(self.features)))
+
+    def with_targets(self, targets: SavedTargets) -> FeatureCatalog:
+        """This catalog knowing the saved runs and models in ``targets`` (and no others)."""
+        return replace(self, cluster_runs=dict(targets.cluster_runs), lookalike_models=tuple(targets.lookalike_models),
+                       target_labels=dict(targets.labels))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -197,8 +215,8 @@ def _other_domain(warehouse, name: str) -> Domain:
 
 def _behavior_values(warehouse) -> dict[str, tuple[str, ...]]:
     out = {}
-    for name, column in BEHAVIOR_FILTERS.items():
-        col = exp.column(column, quoted=True)
+    for name, fact_column in BEHAVIOR_FILTERS.items():
+        col = column(fact_column)
         rows = warehouse.arrow(
             exp.select(col.as_("v")).distinct().from_(exp.to_table(FACT_TABLE)).where(col.is_(exp.null()).not_())
             .order_by(exp.column("v"))
@@ -207,14 +225,46 @@ def _behavior_values(warehouse) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def load_catalog(warehouse, *, cluster_runs: dict[str, tuple[int, ...]] | None = None,
-                 lookalike_models: tuple[str, ...] = ()) -> FeatureCatalog:
-    """Build the catalog from the warehouse's gold table (a few small queries)."""
+@dataclass(frozen=True)
+class SavedTargets:
+    """The saved clustering runs (with their cluster ids) and lookalike models a membership may name."""
+
+    cluster_runs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    lookalike_models: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def saved_targets(warehouse: Warehouse) -> SavedTargets:
+    """Runs and models saved in gold, one query each (newest first)."""
+    newest_first = exp.Ordered(this=column("created_ts"), desc=True)
+    runs = warehouse.arrow(exp.select(*map(column, ("run_id", "kind", "name", "created_ts", "cluster_ids_json")))
+                           .from_(CLUSTER_RUNS_TABLE).order_by(newest_first)).to_pylist()
+    models = warehouse.arrow(exp.select(*map(column, ("model_id", "name", "created_ts")))
+                             .from_(LOOKALIKE_MODELS_TABLE).order_by(newest_first.copy())).to_pylist()
+    labels = {r["run_id"]: f"{r['name']} ({r['kind']}, {r['created_ts']:%Y-%m-%d})" for r in runs}
+    labels.update({m["model_id"]: f"{m['name']} ({m['created_ts']:%Y-%m-%d})" for m in models})
+    return SavedTargets(
+        cluster_runs={r["run_id"]: tuple(int(c) for c in json.loads(r["cluster_ids_json"])) for r in runs},
+        lookalike_models=tuple(m["model_id"] for m in models), labels=labels)
+
+
+def load_catalog(warehouse: Warehouse, *, targets: SavedTargets | None = None) -> FeatureCatalog:
+    """Build the catalog from the warehouse's gold table (a few small queries) and the saved targets.
+
+    ``targets`` saves reading them when the caller has them; by default they are read.
+    Every catalog feature must be a column of the gold table: a feature written into the
+    catalog but not into the model is a mistake to fix, not a field to hide.
+    """
     schema, table = FEATURES_TABLE.split(".")
     present = {c for c, _ in warehouse.columns(schema, table)}
     if not present:
         raise CompileError(f"the gold table {FEATURES_TABLE} does not exist: run `python -m services.cli build`")
-    features = tuple(f for f in FEATURES if f.name in present)
+    missing = [f.name for f in FEATURES if f.name not in present]
+    if missing:
+        raise CompileError(f"the feature catalog lists {', '.join(missing)} but the gold table {FEATURES_TABLE} "
+                           "has no such column: add it to the gold model and its DDL, or remove it from "
+                           "services/segments/features.py")
+    features = FEATURES
     domains = {}
     for f in features:
         if f.type == "number":
@@ -228,9 +278,6 @@ def load_catalog(warehouse, *, cluster_runs: dict[str, tuple[int, ...]] | None =
     if as_of is None:
         raise CompileError("the gold table is empty: import transactions or build the demo warehouse first")
     as_of = as_of.date() if hasattr(as_of, "date") else as_of
-    return FeatureCatalog(
-        features=features, domains=domains, as_of_date=as_of, base_count=int(base),
-        behavior_values=_behavior_values(warehouse), cluster_runs=dict(cluster_runs or {}),
-        lookalike_models=tuple(lookalike_models),
-    )
-
+    catalog = FeatureCatalog(features=features, domains=domains, as_of_date=as_of, base_count=int(base),
+                             behavior_values=_behavior_values(warehouse))
+    return catalog.with_targets(targets if targets is not None else saved_targets(warehouse))

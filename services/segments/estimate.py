@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 from sqlglot import exp
@@ -18,8 +19,8 @@ from services import naming
 from services.governance.registry import dataset_id
 from services.pii import mask_frame, pii_policy
 from services.segments.compiler import CompiledSegment
-from services.segments.compiler.context import count_star, feature, table
-from services.segments.compiler.groups import negate as negate_predicate
+from services.segments.compiler.context import feature, negate as negate_predicate
+from services.sqlterms import column, count_star, table
 
 BREAKDOWNS = ("lifecycle_stage", "rfm_segment", "top_channel", "region")
 PREVIEW_COLUMNS = ("rfm_segment", "lifecycle_stage", "monetary", "frequency", "recency_days", "top_category", "region")
@@ -165,7 +166,7 @@ def preview(warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: 
     that says nothing must not be read as "nothing here is personal".
     """
     contact = {"first_name": "name", "last_name": "name", "email": "email", "phone": "phone", "city": "address"}
-    customer = lambda c: exp.column(c, table="c", quoted=True)  # noqa: E731
+    customer = partial(column, table="c")
     query = (
         exp.select(feature("customer_id"), *[customer(c) for c in contact], *[feature(c) for c in PREVIEW_COLUMNS])
         .from_(compiled.features_table(), copy=False)

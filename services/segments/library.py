@@ -20,15 +20,15 @@ import pandas as pd
 from sqlglot import exp
 
 from services import audit_log, naming
+from services.clock import now
 from services.errors import SpecError
-from services.pipeline.audit import now
 from services.segments.spec import SegmentDefinition
-from services.sqlterms import column as _col
+from services.sqlterms import column, literal
 
 SEGMENTS = naming.fq("app", "app_segments")
 VERSIONS = naming.fq("app", "app_segment_versions")
 
-_locks: "weakref.WeakKeyDictionary[object, threading.Lock]" = weakref.WeakKeyDictionary()
+_locks: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
 
@@ -38,10 +38,6 @@ def _lock_for(warehouse) -> threading.Lock:
         if lock is None:
             lock = _locks[warehouse] = threading.Lock()
         return lock
-
-
-def _lit(value) -> exp.Expression:
-    return exp.convert(value)
 
 
 @dataclass(frozen=True)
@@ -101,9 +97,9 @@ class SegmentLibrary:
                 current = self._latest_version(segment_id)
                 version = current + 1
                 self.warehouse.execute(exp.update(SEGMENTS, {
-                    "latest_version": _lit(version), "updated_ts": exp.cast(_lit(ts.isoformat(sep=" ")), "TIMESTAMP"),
-                    "name": _lit(definition.name), "description": _lit(definition.description),
-                }, where=exp.EQ(this=_col("segment_id"), expression=_lit(segment_id))))
+                    "latest_version": literal(version), "updated_ts": literal(ts),
+                    "name": literal(definition.name), "description": literal(definition.description),
+                }, where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
             self.warehouse.append(VERSIONS, pd.DataFrame([{
                 "segment_id": segment_id, "version": version, "name": definition.name,
                 "definition_json": definition.to_json(indent=None), "sql_databricks": sql_databricks,
@@ -130,7 +126,7 @@ class SegmentLibrary:
         self._require(segment_id)
         with _lock_for(self.warehouse):
             self.warehouse.execute(exp.update(SEGMENTS, {"archived": exp.true() if archived else exp.false()},
-                                              where=exp.EQ(this=_col("segment_id"), expression=_lit(segment_id))))
+                                              where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
         audit_log.record(self.warehouse, actor=author, action="segment.archive" if archived else "segment.unarchive",
                          object_type="segment", object_id=segment_id)
 
@@ -138,7 +134,7 @@ class SegmentLibrary:
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
         query = exp.select("*").from_(SEGMENTS)
         if not include_archived:
-            query = query.where(exp.EQ(this=_col("archived"), expression=exp.false()))
+            query = query.where(exp.EQ(this=column("archived"), expression=exp.false()))
         frame = self.warehouse.df(query.order_by(exp.column("is_sample"), exp.Ordered(this=exp.column("updated_ts"), desc=True)))
         if search:
             needle = search.strip().lower()
@@ -153,7 +149,7 @@ class SegmentLibrary:
         self._require(segment_id)
         return self.warehouse.df(
             exp.select("version", "name", "author", "created_ts", "note", "audience_size", "as_of_date")
-            .from_(VERSIONS).where(exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)))
+            .from_(VERSIONS).where(exp.EQ(this=column("segment_id"), expression=literal(segment_id)))
             .order_by(exp.Ordered(this=exp.column("version"), desc=True)))
 
     def get(self, segment_id: str, version: int | None = None) -> SavedVersion:
@@ -161,8 +157,8 @@ class SegmentLibrary:
         version = version or self._latest_version(segment_id)
         rows = self.warehouse.arrow(
             exp.select("*").from_(VERSIONS).where(exp.and_(
-                exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)),
-                exp.EQ(this=_col("version"), expression=_lit(int(version)))))
+                exp.EQ(this=column("segment_id"), expression=literal(segment_id)),
+                exp.EQ(this=column("version"), expression=literal(int(version)))))
         ).to_pylist()
         if not rows:
             raise SpecError(f"segment {segment_id} has no version {version}")
@@ -179,7 +175,7 @@ class SegmentLibrary:
     def info(self, segment_id: str) -> dict:
         self._require(segment_id)
         row = self.warehouse.arrow(exp.select("*").from_(SEGMENTS).where(
-            exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)))).to_pylist()[0]
+            exp.EQ(this=column("segment_id"), expression=literal(segment_id)))).to_pylist()[0]
         row["brief"] = json.loads(row["brief_json"]) if row.get("brief_json") else None
         return row
 
@@ -199,7 +195,7 @@ class SegmentLibrary:
     # -- internals -----------------------------------------------------
     def _exists(self, segment_id: str) -> bool:
         return bool(self.warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(SEGMENTS).where(
-            exp.EQ(this=_col("segment_id"), expression=_lit(segment_id)))))
+            exp.EQ(this=column("segment_id"), expression=literal(segment_id)))))
 
     def _require(self, segment_id: str) -> None:
         if not self._exists(segment_id):
@@ -208,5 +204,5 @@ class SegmentLibrary:
     def _latest_version(self, segment_id: str) -> int:
         self._require(segment_id)
         value = self.warehouse.scalar(exp.select(exp.func("MAX", exp.column("version"))).from_(VERSIONS).where(
-            exp.EQ(this=_col("segment_id"), expression=_lit(segment_id))))
+            exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
         return int(value or 0)

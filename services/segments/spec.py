@@ -26,7 +26,7 @@ from services.errors import SpecError
 
 SCHEMA_VERSION = 1
 
-Scalar = Union[str, int, float, bool, date, None]
+Scalar = str | int | float | bool | date | None
 
 TRAIT_OPS = {
     "eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
@@ -285,7 +285,7 @@ class SegmentDefinition:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SegmentDefinition":
+    def from_dict(cls, data: dict) -> SegmentDefinition:
         if not isinstance(data, dict):
             raise SpecError("a segment definition is a JSON object")
         unknown = set(data) - {"schema_version", "name", "description", "rule", "split"}
@@ -306,7 +306,7 @@ class SegmentDefinition:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "SegmentDefinition":
+    def from_json(cls, text: str) -> SegmentDefinition:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -8,16 +8,17 @@ bound as named parameters (``$name`` in DuckDB, ``:name`` on Databricks).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Union
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-Query = Union[str, exp.Expression]
+Query = str | exp.Expression
 
 
-def count_rows(warehouse: "Warehouse", table: str, where: exp.Expression | None = None) -> int:
+def count_rows(warehouse: Warehouse, table: str, where: exp.Expression | None = None) -> int:
     """``SELECT COUNT(*) FROM table [WHERE ...]`` as a tree, for any engine."""
     query = exp.select(exp.func("COUNT", exp.Star())).from_(exp.to_table(table))
     return int(warehouse.scalar(query.where(where) if where is not None else query) or 0)

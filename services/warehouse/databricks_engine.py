@@ -24,9 +24,10 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -34,11 +35,15 @@ import sqlglot
 from databricks.sql import exc as dbx
 from sqlglot import exp
 
-from services.databricks_settings import DatabricksSettings
 from services.errors import QueryError, WarehouseError, WarehouseUnavailableError
 from services.warehouse import Query, first_cell, first_line
-from services.warehouse.databricks_identity import (Identity, OnBehalfOfUser, ServicePrincipalCredentials,
-                                                    connect_arguments)
+from services.warehouse.databricks_identity import (
+    Identity,
+    OnBehalfOfUser,
+    ServicePrincipalCredentials,
+    connect_arguments,
+)
+from services.warehouse.databricks_settings import DatabricksSettings
 from services.warehouse.parameters import expand_in_lists
 from services.warehouse.placement import Placement, place
 

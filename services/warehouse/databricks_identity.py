@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
-from services.databricks_settings import DatabricksSettings, bare_hostname
 from services.errors import ConfigError, WarehouseUnavailableError
+from services.warehouse.databricks_settings import DatabricksSettings, bare_hostname
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class OnBehalfOfUser:
         return "your Databricks sign-in"
 
 
-Identity = Union[ServicePrincipal, OnBehalfOfUser]
+Identity = ServicePrincipal | OnBehalfOfUser
 
 
 def identity_for(settings: DatabricksSettings, user_token: str | None) -> Identity:

@@ -8,9 +8,10 @@ connection are; every call here takes its own cursor, so one
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import duckdb
 import pandas as pd

@@ -11,7 +11,8 @@ else (``array_contains(:ids, x)``) is left as one ARRAY parameter.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlglot import exp
 

@@ -35,7 +35,7 @@ class Placement:
     locations: tuple[tuple[str, Location], ...] = ()
 
     @classmethod
-    def of(cls, mapping: dict[str, Location]) -> "Placement":
+    def of(cls, mapping: dict[str, Location]) -> Placement:
         return cls(tuple(sorted(mapping.items())))
 
     def location(self, seed_schema: str) -> Location:

@@ -39,8 +39,9 @@ What OSS Spark without Delta Lake cannot do, and what this engine does about it:
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -68,7 +69,7 @@ ROW_CHANGES = ("DELETE", "UPDATE", "MERGE")
 
 
 def local_session(warehouse_dir: str | Path | None = None, *, master: str = "local[2]",
-                  shuffle_partitions: int = 4, conf: Mapping[str, str] | None = None) -> "SparkSession":
+                  shuffle_partitions: int = 4, conf: Mapping[str, str] | None = None) -> SparkSession:
     """Get or create a Spark session configured like Databricks SQL (UTC, ANSI)."""
     from pyspark.sql import SparkSession
 
@@ -100,7 +101,7 @@ class SparkWarehouse:
     dialect = "databricks"
     engine = "Spark"
 
-    def __init__(self, session: "SparkSession", *, key_constraints: bool = False):
+    def __init__(self, session: SparkSession, *, key_constraints: bool = False):
         self.session = session
         #: whether CREATE TABLE may keep informational PRIMARY/FOREIGN KEY clauses
         self.key_constraints = key_constraints
@@ -122,7 +123,7 @@ class SparkWarehouse:
             return None
         return sqlglot.parse_one(sql, read="databricks")
 
-    def _frame(self, query: Query, params: Mapping[str, Any] | None) -> "DataFrame":
+    def _frame(self, query: Query, params: Mapping[str, Any] | None) -> DataFrame:
         sql = self.render(query)
         errors = _spark_errors()
         try:

@@ -25,7 +25,14 @@ from pathlib import Path
 import pytest
 
 from services.segments.features import FEATURES, OPS_BY_TYPE
-from services.segments.spec import Behavior, Group, Membership, SegmentDefinition, Trait, walk
+from services.segments.spec import (
+    Behavior,
+    Group,
+    Membership,
+    SegmentDefinition,
+    Trait,
+    walk,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "segment-spec.md"
 SKIP_MARK = "<!-- not-a-definition"
@@ -139,9 +146,9 @@ def test_operator_table_matches_the_types():
 # -- against a warehouse --------------------------------------------------
 @pytest.fixture(scope="module")
 def catalog(demo_warehouse):
-    from services.segments.catalog import load_catalog
+    from services.segments.catalog import SavedTargets, load_catalog
 
-    return load_catalog(demo_warehouse, cluster_runs=CLUSTER_RUNS, lookalike_models=LOOKALIKE_MODELS)
+    return load_catalog(demo_warehouse, targets=SavedTargets(cluster_runs=CLUSTER_RUNS, lookalike_models=LOOKALIKE_MODELS))
 
 
 def _compile(definition, catalog, warehouse):

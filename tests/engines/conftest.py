@@ -20,10 +20,10 @@ import pytest
 from sqlglot import exp
 
 from services import naming, sqlfiles
+from services.build import GOLD, build
 from services.pipeline.models import create_all, materialise
-from services.pipeline.runner import GOLD, build
 from services.segments.campaigns import sample_campaigns
-from services.segments.catalog import FeatureCatalog, load_catalog
+from services.segments.catalog import FeatureCatalog, SavedTargets, load_catalog
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 CUSTOMERS = 400
@@ -103,7 +103,7 @@ def engines(spark_warehouse, tmp_path_factory) -> Engines:
             warehouse.append(table, rows)
     for table in (*(m.target_fq for m in GOLD), CLUSTER_TABLE, LOOKALIKE_TABLE):
         spark.session.catalog.cacheTable(table)
-    catalog = load_catalog(duck, cluster_runs=CLUSTER_RUNS, lookalike_models=LOOKALIKE_MODELS)
+    catalog = load_catalog(duck, targets=SavedTargets(cluster_runs=CLUSTER_RUNS, lookalike_models=LOOKALIKE_MODELS))
     yield Engines(duck, spark, catalog, gold)
     duck.close()
 

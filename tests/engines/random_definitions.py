@@ -15,7 +15,16 @@ from datetime import date, timedelta
 import pandas as pd
 
 from services.segments.catalog import BEHAVIOR_FILTERS, FeatureCatalog
-from services.segments.spec import (COMPARATORS, Arm, Behavior, Group, Membership, SegmentDefinition, Split, Trait)
+from services.segments.spec import (
+    COMPARATORS,
+    Arm,
+    Behavior,
+    Group,
+    Membership,
+    SegmentDefinition,
+    Split,
+    Trait,
+)
 
 SPEND_THRESHOLDS = (-25.0, 0, 0.01, 19.99, 50, 100, 250.5, 500, 1000, 2500)
 WINDOWS = ("ever", "last_days", "range", "start", "end", "end_after_as_of")

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp
 
-from services.pipeline.runner import GOLD
+from services.build import GOLD
 
 pytestmark = pytest.mark.spark
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,13 +47,13 @@ def test_trees_render_in_the_databricks_dialect(spark):
 
 def test_append_matches_columns_by_name_and_fills_the_rest_with_null(spark):
     added = spark.append(TABLE, pd.DataFrame({"spend": [Decimal("12.50")], "id": ["a"],
-                                              "seen_ts": [datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)]}))
+                                              "seen_ts": [datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)]}))
     assert added == 1
     assert spark.append(TABLE, pa.table({"id": ["b"], "age": pa.array([30], pa.int32())})) == 1
     assert spark.append(TABLE, pd.DataFrame({"id": []})) == 0
     rows = spark.arrow(exp.select("*").from_(TABLE).order_by("id")).to_pylist()
     assert rows[0] == {"id": "a", "age": None, "spend": Decimal("12.50"),
-                       "seen_ts": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)}
+                       "seen_ts": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
     assert rows[1]["age"] == 30 and rows[1]["spend"] is None
     assert spark.scalar(exp.select(exp.func("MAX", exp.column("seen_ts"))).from_(TABLE)).tzinfo is not None
     with pytest.raises(WarehouseError, match="no column"):

@@ -75,7 +75,7 @@ def test_a_failing_critical_check_shows_beside_the_field_it_affects(app, monkeyp
 def test_a_cluster_condition_names_its_run_not_its_id(app):
     import os
 
-    from services.cluster_runs import save_selection
+    from services.discovery.store import save_selection
     from services.segments.library import SegmentLibrary
     from services.segments.spec import Group, Membership, SegmentDefinition
     from services.warehouse.duckdb_engine import DuckDBWarehouse

@@ -51,16 +51,16 @@ def test_a_saved_map_is_drawn_from_gold_and_selection_ids_come_from_customdata(a
 
     from components.clusters import selected_ids
     from components.warehouse import get_warehouse
-    from services import cluster_runs, embedding
+    from services.discovery import fitting
     from services.segments.catalog import load_catalog
 
     at = app(page="pages/clusters.py", role="analyst")
     # The app's own connection (cached per process), so both sides see one DuckDB file.
     warehouse = get_warehouse(os.environ["SEGMENT_STUDIO_WAREHOUSE"])
     catalog = load_catalog(warehouse)
-    run, _ = cluster_runs.run_clustering(warehouse, catalog, features=("recency_days", "monetary"), k=3,
+    run, _ = fitting.run_clustering(warehouse, catalog, features=("recency_days", "monetary"), k=3,
                                          author="test@example.com")
-    embedding.compute_map(warehouse, catalog, run.run_id, points=300, n_epochs=30)
+    fitting.compute_map(warehouse, catalog, run.run_id, points=300, n_epochs=30)
     from components import clusters
 
     clusters.clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 P = "customer_segmentation_for_retail_personalization"
 USAGE = f"{P}_cost.{P}_fact_cost_usage"
 

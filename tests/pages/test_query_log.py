@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from services.cost import app_query_costs
-from services.querylog import read_entries
 from services.warehouse.duckdb_engine import DuckDBWarehouse
+from services.warehouse.querylog import read_entries
 
 
 def test_builder_queries_are_logged_with_user_page_and_segment(app):

@@ -7,9 +7,10 @@ import dataclasses
 
 import pytest
 
-from services import cluster_runs
-from services.cluster_profiles import cluster_name
+from services.discovery import fitting, store
+from services.discovery.profiles import cluster_name
 from services.errors import SpecError
+from services.segments.catalog import saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.spec import Group, SegmentDefinition
 
@@ -23,7 +24,7 @@ def members(warehouse, catalog, definition: SegmentDefinition) -> set[str]:
 
 @pytest.fixture(scope="module")
 def run(scratch_warehouse, scratch_catalog):
-    result, timings = cluster_runs.run_clustering(
+    result, timings = fitting.run_clustering(
         scratch_warehouse, scratch_catalog, features=FEATURES, algorithm="kmeans", k=4, scaling="log1p",
         random_state=0, author="test@example.com")
     assert timings.total_s > 0
@@ -32,11 +33,11 @@ def run(scratch_warehouse, scratch_catalog):
 
 @pytest.fixture(scope="module")
 def catalog_with_runs(scratch_warehouse, scratch_catalog, run):
-    return dataclasses.replace(scratch_catalog, cluster_runs=cluster_runs.catalog_runs(scratch_warehouse))
+    return scratch_catalog.with_targets(saved_targets(scratch_warehouse))
 
 
 def test_the_run_is_saved_with_its_profile(scratch_warehouse, run):
-    loaded = cluster_runs.load_run(scratch_warehouse, run.run_id)
+    loaded = store.load_run(scratch_warehouse, run.run_id)
     assert loaded.cluster_ids == (1, 2, 3, 4) == run.cluster_ids
     assert loaded.features == FEATURES and loaded.scaling == "log1p" and loaded.k == 4
     summary = loaded.profile.summary
@@ -49,7 +50,7 @@ def test_the_run_is_saved_with_its_profile(scratch_warehouse, run):
 
 
 def test_every_cluster_in_sql_is_the_in_memory_cluster(scratch_warehouse, catalog_with_runs, run):
-    saved = cluster_runs.assignments(scratch_warehouse, run.run_id)
+    saved = store.assignments(scratch_warehouse, run.run_id)
     assert saved.sort_index().equals(run.labels.sort_index().astype(saved.dtype))
     for cluster in run.cluster_ids:
         expected = set(run.labels.index[run.labels == cluster])
@@ -73,18 +74,18 @@ def test_rule_explanations_match_their_clusters_as_claimed(scratch_warehouse, ca
 
 def test_a_map_selection_is_a_static_segment(scratch_warehouse, scratch_catalog, run):
     chosen = list(run.labels.index[:25]) + ["no-such-customer"]
-    selection = cluster_runs.save_selection(scratch_warehouse, chosen, name="Lasso on the map",
+    selection = store.save_selection(scratch_warehouse, chosen, name="Lasso on the map",
                                             author="test@example.com", as_of_date=scratch_catalog.as_of_date,
                                             source_run_id=run.run_id)
     assert selection.customers == 25 and selection.kind == "selection"
-    catalog = dataclasses.replace(scratch_catalog, cluster_runs=cluster_runs.catalog_runs(scratch_warehouse))
+    catalog = scratch_catalog.with_targets(saved_targets(scratch_warehouse))
     assert members(scratch_warehouse, catalog, selection.segment(1)) == set(chosen[:25])
-    assert selection.run_id not in set(cluster_runs.list_runs(scratch_warehouse)["run_id"])
+    assert selection.run_id not in set(store.list_runs(scratch_warehouse)["run_id"])
 
 
 def test_an_empty_selection_is_refused(scratch_warehouse):
     with pytest.raises(SpecError, match="selection is empty"):
-        cluster_runs.save_selection(scratch_warehouse, [], name="x", author="a", as_of_date=None)
+        store.save_selection(scratch_warehouse, [], name="x", author="a", as_of_date=None)
 
 
 def test_unknown_runs_and_clusters_are_refused_by_the_catalog(catalog_with_runs, run):
@@ -97,10 +98,10 @@ def test_unknown_runs_and_clusters_are_refused_by_the_catalog(catalog_with_runs,
 
 def test_features_outside_the_catalog_are_refused(scratch_warehouse, scratch_catalog):
     with pytest.raises(SpecError, match="not in the feature catalog"):
-        cluster_runs.run_clustering(scratch_warehouse, scratch_catalog, features=("monetary", "x; drop table"),
+        fitting.run_clustering(scratch_warehouse, scratch_catalog, features=("monetary", "x; drop table"),
                                     author="a")
     with pytest.raises(SpecError, match="category field"):
-        cluster_runs.run_clustering(scratch_warehouse, scratch_catalog, features=("region",), author="a")
+        fitting.run_clustering(scratch_warehouse, scratch_catalog, features=("region",), author="a")
 
 
 def test_names_come_from_the_most_distinctive_features(scratch_catalog):
@@ -113,11 +114,11 @@ def test_names_come_from_the_most_distinctive_features(scratch_catalog):
 
 
 def test_saved_runs_survive_a_full_rebuild(scratch_warehouse, scratch_catalog, run):
-    from services.pipeline.runner import run_pipeline
+    from services.build import run_pipeline
 
-    before = cluster_runs.assignments(scratch_warehouse, run.run_id)
+    before = store.assignments(scratch_warehouse, run.run_id)
     run_pipeline(scratch_warehouse, full_refresh=True)
-    after = cluster_runs.assignments(scratch_warehouse, run.run_id)
+    after = store.assignments(scratch_warehouse, run.run_id)
     assert after.equals(before)
-    catalog = dataclasses.replace(scratch_catalog, cluster_runs=cluster_runs.catalog_runs(scratch_warehouse))
+    catalog = scratch_catalog.with_targets(saved_targets(scratch_warehouse))
     assert members(scratch_warehouse, catalog, run.segment(2)) == set(run.labels.index[run.labels == 2])

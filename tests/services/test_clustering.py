@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from services.clustering import CustomerClustering, FeatureScaler, suggest_k
+from services.discovery.clustering import CustomerClustering, FeatureScaler, suggest_k
 from services.errors import SpecError
 
 #: the bar the planted-group tests hold every algorithm to

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from services import naming
+from services.build import run_pipeline
 from services.errors import ImportFileError
 from services.importer import import_transactions, strptime_format
-from services.pipeline.runner import run_pipeline
 
 FEATURES = naming.fq("gold", "gold_customer_features")
 

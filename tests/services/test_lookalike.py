@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from services.discovery.fitting import seed_members, train_lookalike
+from services.discovery.lookalike import LookalikeModel, _auc
+from services.discovery.store import load_model
 from services.errors import SpecError
-from services.lookalike import LookalikeModel, _auc
-from services.lookalike_store import load_model, model_ids, seed_members, train_lookalike
+from services.segments.catalog import saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.spec import Group, SegmentDefinition, Trait
 
@@ -95,7 +95,7 @@ def trained(scratch_warehouse, scratch_catalog):
 
 def test_saved_lookalike_members_in_sql_equal_the_model(scratch_warehouse, scratch_catalog, trained):
     saved, model, _ = trained
-    catalog = dataclasses.replace(scratch_catalog, lookalike_models=model_ids(scratch_warehouse))
+    catalog = scratch_catalog.with_targets(saved_targets(scratch_warehouse))
     seed = seed_members(scratch_warehouse, scratch_catalog, SEED)
     assert saved.seed_size == len(seed) and saved.eligible == scratch_catalog.base_count - len(seed)
     for reach in (1.0, 7.5, 20.0):

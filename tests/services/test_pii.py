@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sqlglot import exp
 
+from services.build import register_datasets
 from services.governance.registry import dataset, dataset_id
 from services.pii import TAG_TABLE, mask_frame, masker, pii_policy
-from services.pipeline.runner import register_datasets
 from services.segments.catalog import load_catalog
 from services.segments.compiler import compile_definition
 from services.segments.estimate import preview

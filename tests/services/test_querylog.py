@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from services import cost, naming, querylog
-from services.querylog import LoggedWarehouse
+from services import cost, naming
+from services.warehouse import querylog
+from services.warehouse.querylog import LoggedWarehouse
 
 LOGS = naming.fq("ops", "fact_logs")
 

@@ -79,6 +79,6 @@ def test_bad_files_are_config_errors(tmp_path, text, message):
 def test_missing_warehouse_and_host_say_what_to_set():
     settings = Settings.from_env({"SEGMENT_STUDIO_ENGINE": "databricks"}).databricks
     with pytest.raises(ConfigError, match="DATABRICKS_WAREHOUSE_ID"):
-        settings.resolved_http_path
+        _ = settings.resolved_http_path
     with pytest.raises(ConfigError, match="DATABRICKS_HOST"):
-        settings.hostname
+        _ = settings.hostname

@@ -13,7 +13,12 @@ import datetime as dt
 import pandas as pd
 
 from services.demo.platform import sampling as s
-from services.governance.registry import CLASSIFICATIONS, OWNERS, SENSITIVITIES, dataset_id
+from services.governance.registry import (
+    CLASSIFICATIONS,
+    OWNERS,
+    SENSITIVITIES,
+    dataset_id,
+)
 
 STATUSES = (
     ("active", "Active", "lifecycle", "In use.", False, False),

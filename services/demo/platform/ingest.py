@@ -16,7 +16,11 @@ import numpy as np
 import pandas as pd
 
 from services.demo.platform import sampling as s
-from services.demo.platform.ingest_reference import GEOS, SOURCE_SYSTEMS, reference_frames
+from services.demo.platform.ingest_reference import (
+    GEOS,
+    SOURCE_SYSTEMS,
+    reference_frames,
+)
 from services.naming import fq
 
 _MODELS = (

@@ -78,7 +78,7 @@ def _incidents(rng: np.random.Generator, start: dt.date, end: dt.date, n_custome
         "resolved_ts": s.ts(np.where(still_open, np.datetime64("NaT"), resolved)),
         "root_cause": np.where(still_open, None, [c[5] for c in codes]),
         "runbook_id": ["rb-" + c[0].lower() for c in codes],
-        "commander_team_id": np.where(priority == "P1", "team_sre", [dict((r[0], r[4]) for r in SERVICES)[sv] for sv in service]),
+        "commander_team_id": np.where(priority == "P1", "team_sre", [{r[0]: r[4] for r in SERVICES}[sv] for sv in service]),
         "customer_impact": np.isin(priority, ("P1", "P2")),
     })
     # Each incident was raised by one to five alerts; other alerts fired and cleared on their own.

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import SegmentStudioError
+from services.segments.catalog import load_catalog
+from services.segments.compiler import compile_definition
+from services.segments.estimate import count
+from services.segments.library import SegmentLibrary
 from services.segments.spec import SegmentDefinition
 
 CAMPAIGN_DIR = Path(__file__).resolve().parent
@@ -38,11 +42,6 @@ def install_samples(warehouse) -> dict[str, str]:
     A sample whose fields or values this warehouse does not have (e.g. one
     built only from an imported file) is skipped with the reason.
     """
-    from services.segments.catalog import load_catalog
-    from services.segments.compiler import compile_definition
-    from services.segments.estimate import count
-    from services.segments.library import SegmentLibrary
-
     library = SegmentLibrary(warehouse)
     existing = set(library.list(include_archived=True)["segment_id"])
     catalog = load_catalog(warehouse)

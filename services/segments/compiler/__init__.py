@@ -22,11 +22,12 @@ from sqlglot import exp
 
 from services.errors import CompileError, SegmentStudioError
 from services.segments.catalog import FeatureCatalog
-from services.segments.compiler.context import (FEATURES_ALIAS, FEATURES_TABLE, CompileContext, Resolver, count_star,
-                                                feature, table)
+from services.segments.compiler.context import FEATURES_ALIAS, CompileContext, Resolver, feature
 from services.segments.compiler.groups import compile_condition, compile_group
 from services.segments.compiler.split import bucket_case, bucket_expression
 from services.segments.spec import SegmentDefinition
+from services.segments.tables import FEATURES_TABLE
+from services.sqlterms import count_star, table
 
 DIALECTS = ("databricks", "duckdb", "spark")
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from services.segments.compiler.context import ACTIVITY_TABLE, CompileContext, count_star, date_literal, feature, literal, table
+from services.segments.compiler.context import CompileContext, feature
 from services.segments.spec import Behavior
+from services.segments.tables import ACTIVITY_TABLE
+from services.sqlterms import count_star, date_literal, literal, table
 
 FACT_ALIAS = "t"
 FILTER_COLUMNS = {"categories": "category", "channels": "channel_code", "merchants": "merchant_id", "products": "product_id"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from services.segments.compiler.behavior import compile_behavior
-from services.segments.compiler.context import CompileContext
+from services.segments.compiler.context import CompileContext, negate
 from services.segments.compiler.membership import compile_membership
 from services.segments.compiler.traits import compile_trait
 from services.segments.spec import Behavior, Condition, Group, Membership, Trait
@@ -37,13 +37,3 @@ def compile_group(group: Group, ctx: CompileContext) -> exp.Expression:
     if group.negate:
         return negate(combined)
     return combined
-
-
-def negate(predicate: exp.Expression) -> exp.Expression:
-    """NOT that treats unknown as false, so a negated group is exactly everyone else.
-
-    Plain NOT would drop a customer whose field is empty from both the group
-    and its negation (SQL's three-valued logic).
-    """
-    return exp.not_(exp.Coalesce(this=exp.Paren(this=predicate) if isinstance(predicate, exp.Connector) else predicate,
-                                 expressions=[exp.false()]), copy=False)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlglot import exp
 
 from services.errors import CompileError
-from services.segments.compiler.context import CLUSTER_TABLE, LOOKALIKE_TABLE, CompileContext, feature, literal, table
+from services.segments.compiler.context import CompileContext, feature, negate
 from services.segments.spec import Membership
+from services.segments.tables import CLUSTER_TABLE, LOOKALIKE_TABLE
+from services.sqlterms import literal, table
 
 
 def compile_membership(condition: Membership, ctx: CompileContext, compile_group) -> exp.Expression:
@@ -26,8 +28,6 @@ def compile_membership(condition: Membership, ctx: CompileContext, compile_group
             exp.LTE(this=exp.column("reach_pct", quoted=True), expression=literal(float(condition.reach_pct))),
         )
     if condition.negate:
-        from services.segments.compiler.groups import negate
-
         return negate(predicate)
     return predicate
 

@@ -21,7 +21,7 @@ BUCKETS = 10_000
 
 
 def python_bucket(segment_key: str, customer_id: str) -> int:
-    digest = hashlib.md5(f"{segment_key}:{customer_id}".encode("utf-8")).hexdigest()
+    digest = hashlib.md5(f"{segment_key}:{customer_id}".encode()).hexdigest()
     return int(digest[:HEX_DIGITS], 16) % BUCKETS
 
 

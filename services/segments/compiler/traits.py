@@ -6,8 +6,9 @@ from datetime import date
 
 from sqlglot import exp
 
-from services.segments.compiler.context import CompileContext, date_literal, feature, literal
+from services.segments.compiler.context import CompileContext, feature
 from services.segments.spec import Trait
+from services.sqlterms import date_literal, literal
 
 COMPARISONS = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "lte": exp.LTE, "gt": exp.GT, "gte": exp.GTE}
 

@@ -81,7 +81,7 @@ def test_quoted_output_bytes(tmp_path):
     rows = pa.table({"a": ["x,1", None, 'say "hi"', ""], "b": ["é\nf", "2", None, "z"]})
     final = tmp_path / "quoted.csv"
     write_csv(rows, final)
-    assert final.read_bytes() == ('"a","b"\n"x,1","é\nf"\n,"2"\n"say ""hi""",\n"","z"\n').encode("utf-8")
+    assert final.read_bytes() == ('"a","b"\n"x,1","é\nf"\n,"2"\n"say ""hi""",\n"","z"\n').encode()
 
 
 @pytest.mark.parametrize("name", ["first,last", 'say "hi"', "two\nlines", "cr\rname"])

@@ -9,8 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from services.exports import identifiers, selection
-from services.exports import normalise as norm
+from services.exports import identifiers, normalise as norm, selection
 from services.exports.audience import CUSTOMER_TABLE, source_query
 from services.exports.base import ExportRequest
 from services.exports.meta import MetaDestination

@@ -212,11 +212,11 @@ def test_a_meta_diff_is_two_upload_files_in_metas_own_columns(warehouse, tmp_pat
 
 def test_a_segment_of_a_saved_cluster_exports_its_members(fresh_warehouse, tmp_path):
     """Saved from the Cluster Explorer, exported from the Exports page: the job's catalog knows the run."""
-    from services import cluster_runs
+    from services.discovery import fitting
     from services.segments.catalog import load_catalog
     from services.segments.library import SegmentLibrary
 
-    clustering, _ = cluster_runs.run_clustering(fresh_warehouse, load_catalog(fresh_warehouse),
+    clustering, _ = fitting.run_clustering(fresh_warehouse, load_catalog(fresh_warehouse),
                                                 features=("monetary", "frequency", "recency_days"), k=3,
                                                 author="analyst@example.com")
     saved = SegmentLibrary(fresh_warehouse).save(clustering.segment(1), author="analyst@example.com")

@@ -13,8 +13,7 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp
 
-from services.exports import normalise as norm
-from services.exports import selection
+from services.exports import normalise as norm, selection
 from services.exports.base import CONTACT_COLUMNS, ExportRequest, contact
 from services.exports.google_ads import GoogleAdsDestination
 from services.exports.meta import MetaDestination

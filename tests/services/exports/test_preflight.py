@@ -12,8 +12,8 @@ from sqlglot import exp
 from services import naming
 from services.errors import ExportError, PermissionDeniedError
 from services.exports import jobs, preflight
-from services.exports.base import ExportRequest
 from services.exports.audience import CUSTOMER_TABLE
+from services.exports.base import ExportRequest
 from services.governance.registry import dataset_id
 
 from .conftest import VIP, audit_rows, members

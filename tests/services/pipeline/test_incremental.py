@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from services import naming
-from services.pipeline.runner import run_pipeline
+from services.build import run_pipeline
 from tests.services.pipeline import handmade
 
 FACT = naming.fq("txn", "fact_transactions")

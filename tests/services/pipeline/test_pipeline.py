@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from services import naming
+from services.build import run_pipeline
 from services.errors import ReconciliationError, WarehouseError
-from services.pipeline import audit
-from services.pipeline.runner import run_pipeline
+from services.pipeline import reconcile
 from tests.services.pipeline import handmade
 
 FEATURES = naming.fq("gold", "gold_customer_features")
@@ -130,7 +130,7 @@ def test_reconciliation_fails_when_a_fact_row_is_dropped(built):
     warehouse, _ = built
     warehouse.execute(f"DELETE FROM {FACT} WHERE transaction_id = 'T7'")
     with pytest.raises(ReconciliationError, match="raw_to_fact: source 11 rows"):
-        audit.reconcile(warehouse, "run-broken")
+        reconcile.reconcile(warehouse, "run-broken")
     status = warehouse.scalar(f"SELECT status FROM {naming.fq('txn', 'audit_recon')} WHERE run_id = 'run-broken'")
     assert status == "mismatch"
 
@@ -139,7 +139,7 @@ def test_reconciliation_fails_when_an_amount_changes(built):
     warehouse, _ = built
     warehouse.execute(f"UPDATE {FACT} SET amount = amount + 1 WHERE transaction_id = 'T1'")
     with pytest.raises(ReconciliationError):
-        audit.reconcile(warehouse, "run-amount")
+        reconcile.reconcile(warehouse, "run-amount")
 
 
 def test_rebuild_never_rewrites_the_landing_zone(built):

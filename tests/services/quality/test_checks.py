@@ -8,13 +8,20 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from services import naming
+from services import clock, naming
+from services.build import run_pipeline
 from services.errors import ReconciliationError
 from services.governance.registry import dataset_id
-from services.pipeline import audit
+from services.pipeline import reconcile
 from services.pipeline.models import create_all
-from services.pipeline.runner import run_pipeline
-from services.quality import CHECKS, failing_critical, field_health, latest_results, rules, run_checks
+from services.quality import (
+    CHECKS,
+    failing_critical,
+    field_health,
+    latest_results,
+    rules,
+    run_checks,
+)
 from services.quality.specs import FEATURES
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 from tests.services.pipeline import handmade
@@ -131,7 +138,7 @@ def test_r_score_failure_is_shown_beside_the_fields_it_affects(built):
 
 def test_a_table_older_than_its_sla_is_stale(built):
     warehouse, run_id = built
-    results = run_checks(warehouse, run_id=run_id, checked_ts=audit.now() + timedelta(days=30))
+    results = run_checks(warehouse, run_id=run_id, checked_ts=clock.now() + timedelta(days=30))
     stale = {(t, "freshness") for t in ("fact_transactions", "dim_customer", "gold_customer_features",
                                         "gold_customer_category_spend")}
     assert failing(results) == HANDMADE_FAILURES | stale
@@ -172,7 +179,7 @@ def test_a_dropped_fact_row_fails_reconciliation(built):
     warehouse, run_id = built
     warehouse.execute(f"DELETE FROM {FACT} WHERE transaction_id = 'T11'")
     with pytest.raises(ReconciliationError):
-        audit.reconcile(warehouse, run_id)
+        reconcile.reconcile(warehouse, run_id)
     results = run_checks(warehouse, run_id=run_id)
     check = result(results, "fact_transactions", "raw_to_fact_reconciled")
     assert (check.passed, check.severity, check.observed_value) == (False, "critical", 1.0)

@@ -29,7 +29,7 @@ def test_datasets_cover_the_catalog_with_the_latest_certification(demo_warehouse
     catalog = overview.datasets(demo_warehouse)
     assert len(catalog) == demo_warehouse.scalar(f"select count(*) from {DATASET}")
     # The catalog holds every project dataset of the registry, plus the upstream ones they come from.
-    assert set(d.dataset_id for d in DATASETS) <= set(catalog["dataset_id"])
+    assert {d.dataset_id for d in DATASETS} <= set(catalog["dataset_id"])
     assert catalog["dataset_id"].is_unique
     assert catalog["owner"].notna().all() and catalog["classification"].notna().all()
     assert catalog["sensitivity"].notna().all()

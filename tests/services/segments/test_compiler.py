@@ -13,9 +13,22 @@ import pytest
 from services.errors import CompileError, SpecError
 from services.segments.catalog import Domain, FeatureCatalog
 from services.segments.compiler import compile_definition
-from services.segments.compiler.split import bucket_case, bucket_expression, python_group, thresholds
+from services.segments.compiler.split import (
+    bucket_case,
+    bucket_expression,
+    python_group,
+    thresholds,
+)
 from services.segments.features import FEATURES
-from services.segments.spec import Arm, Behavior, Group, Membership, SegmentDefinition, Split, Trait
+from services.segments.spec import (
+    Arm,
+    Behavior,
+    Group,
+    Membership,
+    SegmentDefinition,
+    Split,
+    Trait,
+)
 
 AS_OF = date(2026, 10, 31)
 FACT = "customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_customer_activity"

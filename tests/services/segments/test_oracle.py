@@ -21,8 +21,20 @@ from services import naming
 from services.segments import estimate
 from services.segments.catalog import load_catalog
 from services.segments.compiler import compile_definition
-from services.segments.compiler.split import bucket_expression, python_bucket, python_group
-from services.segments.spec import Arm, Behavior, Group, Membership, SegmentDefinition, Split, Trait
+from services.segments.compiler.split import (
+    bucket_expression,
+    python_bucket,
+    python_group,
+)
+from services.segments.spec import (
+    Arm,
+    Behavior,
+    Group,
+    Membership,
+    SegmentDefinition,
+    Split,
+    Trait,
+)
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 GOLD_TABLE = naming.fq("gold", "gold_customer_features")

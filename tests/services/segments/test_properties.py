@@ -16,8 +16,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 import sqlglot
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlglot import exp
 
 from services import naming

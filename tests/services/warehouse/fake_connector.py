@@ -12,7 +12,7 @@ import pyarrow as pa
 
 
 class FakeCursor:
-    def __init__(self, connection: "FakeConnection"):
+    def __init__(self, connection: FakeConnection):
         self.connection = connection
         self.description = None
         self.closed = False
@@ -34,7 +34,7 @@ class FakeCursor:
 
 
 class FakeConnection:
-    def __init__(self, connector: "FakeConnector", kwargs: dict):
+    def __init__(self, connector: FakeConnector, kwargs: dict):
         self.connector = connector
         self.kwargs = kwargs
         self.sent: list[tuple[str, dict | None]] = []

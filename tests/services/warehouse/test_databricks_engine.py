@@ -13,11 +13,15 @@ from databricks.sql.backend.thrift_backend import _retry_policy
 from sqlglot import exp
 
 from services import naming, sqlfiles
-from services.databricks_settings import DatabricksSettings
 from services.errors import QueryError, WarehouseUnavailableError
 from services.warehouse.databricks_engine import DatabricksWarehouse
-from services.warehouse.databricks_identity import (OnBehalfOfUser, ServicePrincipal, ServicePrincipalCredentials,
-                                                    identity_for)
+from services.warehouse.databricks_identity import (
+    OnBehalfOfUser,
+    ServicePrincipal,
+    ServicePrincipalCredentials,
+    identity_for,
+)
+from services.warehouse.databricks_settings import DatabricksSettings
 from tests.services.warehouse.fake_connector import FakeConnector
 
 ENV = {"DATABRICKS_HOST": "https://adb-42.7.azuredatabricks.net/", "DATABRICKS_WAREHOUSE_ID": "abc123",

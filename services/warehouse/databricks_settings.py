@@ -20,8 +20,9 @@ SEGMENT_STUDIO_RETRIES           retries
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from services import naming
 from services.errors import ConfigError
@@ -67,7 +68,7 @@ class DatabricksSettings:
                           "sql-warehouse resource) or DATABRICKS_HTTP_PATH")
 
     @classmethod
-    def from_sources(cls, env: Mapping[str, str], file: Mapping[str, Any] | None = None) -> "DatabricksSettings":
+    def from_sources(cls, env: Mapping[str, str], file: Mapping[str, Any] | None = None) -> DatabricksSettings:
         file = dict(file or {})
         unknown = set(file) - _FILE_KEYS
         if unknown:

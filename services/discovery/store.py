@@ -1,24 +1,29 @@
-"""Clustering runs, saved to gold so "in cluster k of run R" runs in SQL.
+"""Saved discovery results in gold: clustering runs, map selections, maps and lookalike models.
 
 A run's parameters, cluster ids and profile go to ``gold_cluster_runs``;
-every customer's cluster to ``gold_cluster_assignments``. A box or lasso
-selection on the map is saved the same way, as a run of kind "selection"
-with one cluster (id 1) holding the selected customers: a static list that
-the existing cluster membership condition compiles, validates and runs.
+every customer's cluster to ``gold_cluster_assignments``, so "in cluster k of
+run R" runs in SQL. A box or lasso selection on the map is saved the same
+way, as a run of kind "selection" with one cluster (id 1) holding the
+selected customers: a static list that the existing cluster membership
+condition compiles, validates and runs. A run's map (a 2-D embedding of a
+sample) goes to ``gold_cluster_embeddings``. A lookalike model's row keeps
+everything the Lookalikes page shows (curve, factors, quality), and every
+scored customer's reach goes to ``gold_lookalike_scores``, so "lookalike of
+S at reach r" is ``reach_pct <= r`` in SQL and opening a saved model reads
+one row.
 
 These tables have no pipeline model, so a rebuild never truncates them.
+How runs, maps and models are fitted is in ``fitting.py``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
-import uuid
 import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -26,27 +31,34 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import naming, sqlfiles
-from services.cluster_profiles import ClusterProfile, profile, profile_features
-from services.clustering import CustomerClustering, FeatureScaler, check_features, fetch_features, log_columns
+from services.clock import new_id, now
+from services.discovery.lookalike import LookalikeModel, curve_point
+from services.discovery.profiles import ClusterProfile
 from services.errors import SpecError
-from services.pipeline.audit import now
-from services.segments.catalog import FEATURES_TABLE, FeatureCatalog
-from services.segments.compiler.context import CLUSTER_TABLE
 from services.segments.spec import Group, Membership, SegmentDefinition
+from services.segments.tables import (
+    CLUSTER_RUNS_TABLE,
+    CLUSTER_TABLE,
+    FEATURES_TABLE,
+    LOOKALIKE_MODELS_TABLE,
+    LOOKALIKE_TABLE,
+)
 from services.sqlterms import column, equals
 from services.warehouse import count_rows
 
-RUNS_TABLE = naming.fq("gold", "gold_cluster_runs")
+RUNS_TABLE = CLUSTER_RUNS_TABLE
 ASSIGNMENTS_TABLE = CLUSTER_TABLE
 EMBEDDINGS_TABLE = naming.fq("gold", "gold_cluster_embeddings")
+MODELS_TABLE = LOOKALIKE_MODELS_TABLE
+SCORES_TABLE = LOOKALIKE_TABLE
 SELECTION = "selection"
 CLUSTERING = "clustering"
 MAX_SELECTION = 200_000
 ALGORITHM_SHORT = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN", SELECTION: "selection"}
+#: the columns a map carries besides its coordinates, for hover text
+HOVER = ("rfm_segment", "lifecycle_stage", "monetary", "frequency", "recency_days", "online_share")
 
-Progress = Callable[[str, float], None]
-
-_ready: "weakref.WeakSet[object]" = weakref.WeakSet()
+_ready: weakref.WeakSet[object] = weakref.WeakSet()
 _ready_lock = threading.Lock()
 
 
@@ -105,52 +117,6 @@ class ClusterRun:
         )
 
 
-@dataclass(frozen=True)
-class RunTimings:
-    fetch_s: float
-    fit_s: float
-    profile_s: float
-    save_s: float
-
-    @property
-    def total_s(self) -> float:
-        return self.fetch_s + self.fit_s + self.profile_s + self.save_s
-
-
-def run_clustering(warehouse, catalog: FeatureCatalog, *, features, algorithm: str = "kmeans", k: int = 6,
-                   scaling: str = "standard", random_state: int = 0, author: str, name: str | None = None,
-                   progress: Progress | None = None) -> tuple[ClusterRun, RunTimings]:
-    """Fetch features, fit, assign every customer, profile, and save the run."""
-    say = progress or (lambda step, fraction: None)
-    features = check_features(catalog, features)
-    say("fetching features", 0.05)
-    t0 = time.perf_counter()
-    frame = fetch_features(warehouse, catalog, profile_features(catalog, features))
-    t1 = time.perf_counter()
-    say(f"fitting {algorithm} on {len(frame):,} customers", 0.25)
-    scaler = FeatureScaler(scaling, log_columns=log_columns(catalog, features))
-    X = scaler.fit_transform(frame[list(features)])
-    model = CustomerClustering(algorithm, k, random_state=random_state).fit(X)
-    t2 = time.perf_counter()
-    say("profiling clusters and explaining them as rules", 0.6)
-    prof = profile(frame, model.labels_, catalog, random_state=random_state)
-    t3 = time.perf_counter()
-    say("saving the run", 0.85)
-    run = ClusterRun(
-        run_id=f"run-{uuid.uuid4().hex[:8]}", kind=CLUSTERING,
-        name=name or f"{ALGORITHM_SHORT.get(algorithm, algorithm)} k={model.n_clusters_} on {len(features)} features",
-        author=author, created_ts=now(), as_of_date=catalog.as_of_date, algorithm=algorithm, scaling=scaling,
-        k=int(model.n_clusters_), features=features,
-        params={"k": int(k), "random_state": int(random_state), "fit_sample": model.fit_sample},
-        cluster_ids=tuple(int(c) for c in prof.summary["cluster_id"]), profile=prof, customers=len(frame),
-        fit_seconds=t2 - t1, labels=pd.Series(model.labels_, index=frame.index, name="cluster_id"),
-    )
-    save_run(warehouse, run, frame.index.to_numpy(), model.labels_)
-    t4 = time.perf_counter()
-    say("done", 1.0)
-    return run, RunTimings(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
-
-
 def save_run(warehouse, run: ClusterRun, customer_ids: np.ndarray, labels: np.ndarray) -> None:
     """Write the run's row and every customer's assignment."""
     ensure_tables(warehouse)
@@ -180,7 +146,7 @@ def save_selection(warehouse, customer_ids, *, name: str, author: str, as_of_dat
     if len(ids) > MAX_SELECTION:
         raise SpecError(f"{len(ids):,} customers selected; a static selection holds at most {MAX_SELECTION:,}")
     run = ClusterRun(
-        run_id=f"sel-{uuid.uuid4().hex[:8]}", kind=SELECTION, name=name, author=author, created_ts=now(),
+        run_id=new_id("sel"), kind=SELECTION, name=name, author=author, created_ts=now(),
         as_of_date=as_of_date, algorithm=SELECTION, scaling=None, k=1, features=(),
         params={"source_run_id": source_run_id}, cluster_ids=(1,), profile=None, customers=len(ids),
     )
@@ -202,13 +168,6 @@ def list_runs(warehouse, *, kind: str | None = CLUSTERING) -> pd.DataFrame:
     if kind is not None:
         query = query.where(equals("kind", kind))
     return warehouse.df(query.order_by(exp.Ordered(this=column("created_ts"), desc=True)))
-
-
-def catalog_runs(warehouse) -> dict[str, tuple[int, ...]]:
-    """{run_id: cluster ids} of every saved run and selection, for the feature catalog."""
-    ensure_tables(warehouse)
-    rows = warehouse.arrow(exp.select(column("run_id"), column("cluster_ids_json")).from_(RUNS_TABLE)).to_pylist()
-    return {r["run_id"]: tuple(int(c) for c in json.loads(r["cluster_ids_json"])) for r in rows}
 
 
 def load_run(warehouse, run_id: str) -> ClusterRun:
@@ -233,3 +192,116 @@ def assignments(warehouse, run_id: str) -> pd.Series:
     frame = warehouse.df(exp.select(column("customer_id"), column("cluster_id")).from_(ASSIGNMENTS_TABLE)
                          .where(equals("run_id", run_id)).order_by(column("customer_id")))
     return frame.set_index("customer_id")["cluster_id"]
+
+
+# -- maps ---------------------------------------------------------------------------
+def save_map(warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.ndarray, *, seconds: float) -> None:
+    ensure_tables(warehouse)
+    warehouse.execute(exp.delete(EMBEDDINGS_TABLE, where=equals("run_id", run_id)))
+    warehouse.append(EMBEDDINGS_TABLE, pd.DataFrame({
+        "run_id": run_id, "customer_id": np.asarray(customer_ids, dtype=object),
+        "cluster_id": np.asarray(cluster_ids, dtype="int32"), "x": embedding[:, 0], "y": embedding[:, 1],
+    }))
+    warehouse.execute(exp.update(RUNS_TABLE, {"map_points": exp.convert(int(len(embedding))),
+                                              "map_seconds": exp.convert(float(seconds))}, where=equals("run_id", run_id)))
+
+
+def load_map(warehouse, run_id: str) -> pd.DataFrame:
+    """The saved map of a run with hover features: customer_id, x, y, cluster_id, and HOVER columns."""
+    ensure_tables(warehouse)
+    point = partial(column, table="e")
+    feature = partial(column, table="f")
+    query = (exp.select(point("customer_id"), point("x"), point("y"), point("cluster_id"), *[feature(c) for c in HOVER])
+             .from_(exp.to_table(EMBEDDINGS_TABLE).as_("e"))
+             .join(exp.to_table(FEATURES_TABLE).as_("f"),
+                   on=exp.EQ(this=feature("customer_id"), expression=point("customer_id")), join_type="left")
+             .where(exp.EQ(this=point("run_id"), expression=exp.convert(run_id)))
+             .order_by(point("customer_id")))
+    frame = warehouse.df(query)
+    for name in ("monetary", "online_share"):
+        frame[name] = frame[name].astype("float64")
+    return frame
+
+
+# -- lookalike models -----------------------------------------------------------------
+@dataclass(frozen=True)
+class SavedLookalike:
+    model_id: str
+    name: str
+    author: str
+    created_ts: datetime
+    as_of_date: date | None
+    seed_segment_id: str | None
+    seed: SegmentDefinition
+    seed_size: int
+    eligible: int
+    algorithm: str
+    features: tuple[str, ...]
+    auc: float
+    curve: pd.DataFrame      # reach_pct, members, min_score, heldout_recall, eligible
+    factors: pd.DataFrame    # feature, weight, seed_mean, base_mean, direction
+    fit_seconds: float | None = None
+
+    def at(self, reach_pct: float) -> dict:
+        """Members, similarity and held-out recall at a slider position: a lookup, never a refit."""
+        return curve_point(self.curve, reach_pct)
+
+    def membership(self, reach_pct: float) -> Membership:
+        return Membership(of="lookalike", model_id=self.model_id, reach_pct=float(reach_pct))
+
+    def segment(self, reach_pct: float, *, include_seed: bool = False, name: str | None = None) -> SegmentDefinition:
+        """An ordinary definition: the lookalikes at a reach (and, if asked, the seed segment too)."""
+        look = self.membership(reach_pct)
+        if include_seed and self.seed_segment_id:
+            rule = Group("any", (Membership(of="segment", segment_id=self.seed_segment_id), look))
+        else:
+            rule = Group("all", (look,))
+        return SegmentDefinition(
+            name=name or f"Lookalikes of {self.seed.name} at {reach_pct:g}%",
+            description=(f"Customers outside the seed most like {self.seed.name}: top {reach_pct:g}% of "
+                         f"{self.eligible:,} eligible customers ({self.algorithm}, model {self.model_id})"),
+            rule=rule)
+
+
+def save_model(warehouse, saved: SavedLookalike, model: LookalikeModel) -> None:
+    ensure_tables(warehouse)
+    warehouse.append(SCORES_TABLE, pa.table({
+        "model_id": constant(saved.model_id, len(model.scores_)),
+        "customer_id": pa.array(np.asarray(model.eligible_index_, dtype=object), pa.string()),
+        "score": pa.array(model.scores_.astype("float64")),
+        "reach_pct": pa.array(model.reach_pct_.astype("float64")),
+    }))
+    summary = {"curve": saved.curve.to_dict(orient="list"), "factors": saved.factors.to_dict(orient="list")}
+    warehouse.append(MODELS_TABLE, pd.DataFrame([{
+        "model_id": saved.model_id, "name": saved.name, "author": saved.author, "created_ts": saved.created_ts,
+        "as_of_date": saved.as_of_date, "seed_segment_id": saved.seed_segment_id,
+        "seed_json": saved.seed.to_json(indent=None), "seed_size": saved.seed_size, "eligible": saved.eligible,
+        "algorithm": saved.algorithm, "features_json": json.dumps(list(saved.features)),
+        "summary_json": json.dumps(summary), "auc": saved.auc, "fit_seconds": saved.fit_seconds,
+    }]))
+
+
+def list_models(warehouse) -> pd.DataFrame:
+    ensure_tables(warehouse)
+    columns = ["model_id", "name", "author", "created_ts", "seed_segment_id", "seed_size", "eligible",
+               "algorithm", "auc"]
+    return warehouse.df(exp.select(*[column(c) for c in columns]).from_(MODELS_TABLE)
+                        .order_by(exp.Ordered(this=column("created_ts"), desc=True)))
+
+
+def load_model(warehouse, model_id: str) -> SavedLookalike:
+    ensure_tables(warehouse)
+    rows = warehouse.arrow(exp.select("*").from_(MODELS_TABLE).where(equals("model_id", model_id))).to_pylist()
+    if not rows:
+        raise SpecError(f"lookalike model {model_id!r} does not exist")
+    r = rows[0]
+    summary = json.loads(r["summary_json"])
+    return SavedLookalike(
+        model_id=r["model_id"], name=r["name"], author=r["author"], created_ts=r["created_ts"],
+        as_of_date=r["as_of_date"], seed_segment_id=r["seed_segment_id"],
+        seed=SegmentDefinition.from_json(r["seed_json"]), seed_size=int(r["seed_size"]),
+        eligible=int(r["eligible"]), algorithm=r["algorithm"], features=tuple(json.loads(r["features_json"])),
+        auc=float(r["auc"]) if r["auc"] is not None else float("nan"),
+        curve=pd.DataFrame(summary["curve"]), factors=pd.DataFrame(summary["factors"]),
+        fit_seconds=r["fit_seconds"],
+    )

@@ -1,4 +1,4 @@
-"""The cluster map: a 2-D UMAP embedding of a stratified sample, computed once per run.
+"""The cluster map's model: a 2-D UMAP embedding of a stratified sample, computed once per run.
 
 UMAP is compiled by numba on first use. Many of umap-learn's and
 pynndescent's kernels are marked ``cache=True``, so numba writes their machine
@@ -10,26 +10,23 @@ process). So the app warms UMAP up in a background thread when it starts
 (``start_warm_up``) on 4,500 points: below 4,096 points UMAP skips the
 nearest-neighbour descent, so a smaller warm-up would leave that code cold.
 
-The map is saved to ``gold_cluster_embeddings``; pages only ever load it.
+The map is computed by ``fitting.compute_map`` and saved by ``store``; pages only ever load it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sqlglot import exp
 
-from services.cluster_runs import (EMBEDDINGS_TABLE, RUNS_TABLE, SELECTION, assignments, ensure_tables, load_run)
-from services.clustering import FeatureScaler, fetch_features, log_columns
+from services.discovery.store import RUNS_TABLE, ensure_tables
 from services.errors import SpecError
-from services.segments.catalog import FEATURES_TABLE, FeatureCatalog
-from services.sqlterms import column, equals
+from services.sqlterms import column
+from services.warehouse import Warehouse
 
 DEFAULT_POINTS = 50_000
 MIN_PER_CLUSTER = 50
@@ -39,10 +36,7 @@ OVERHEAD_SECONDS = 3.0
 #: what the first map of a process costs when UMAP has not been warmed up
 COLD_START_SECONDS = 60.0
 WARM_UP_POINTS = 4_500
-HOVER = ("rfm_segment", "lifecycle_stage", "monetary", "frequency", "recency_days", "online_share")
 COLOUR_BY = {"cluster": "Cluster", "rfm_segment": "RFM segment", "lifecycle_stage": "Lifecycle stage"}
-
-Progress = Callable[[str, float], None]
 
 
 class MapEmbedding(BaseEstimator):
@@ -58,7 +52,7 @@ class MapEmbedding(BaseEstimator):
         self.low_memory = low_memory
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray) -> "MapEmbedding":
+    def fit(self, X: np.ndarray) -> MapEmbedding:
         import warnings
 
         import umap
@@ -97,70 +91,7 @@ def stratified_sample(labels: pd.Series, size: int, *, random_state: int = 0) ->
     return labels.index[np.sort(np.concatenate(picked))]
 
 
-@dataclass(frozen=True)
-class MapTimings:
-    prepare_s: float
-    embed_s: float
-    save_s: float
-
-    @property
-    def total_s(self) -> float:
-        return self.prepare_s + self.embed_s + self.save_s
-
-
-def compute_map(warehouse, catalog: FeatureCatalog, run_id: str, *, points: int = DEFAULT_POINTS,
-                random_state: int = 0, n_epochs: int | None = None,
-                progress: Progress | None = None) -> MapTimings:
-    """Embed a stratified sample of a run's customers and save it (replacing an earlier map of the run)."""
-    say = progress or (lambda step, fraction: None)
-    run = load_run(warehouse, run_id)
-    if run.kind == SELECTION or not run.features:
-        raise SpecError(f"{run_id} is a saved selection, not a clustering run: it has no map")
-    t0 = time.perf_counter()
-    say("sampling customers by cluster", 0.02)
-    labels = assignments(warehouse, run_id)
-    chosen = stratified_sample(labels, int(points), random_state=random_state)
-    frame = fetch_features(warehouse, catalog, run.features)
-    scaler = FeatureScaler(run.scaling or "standard", log_columns=log_columns(catalog, run.features)).fit(frame)
-    X = scaler.transform(frame.loc[chosen])
-    t1 = time.perf_counter()
-    say(f"laying out {len(chosen):,} customers with UMAP", 0.1)
-    embedding = MapEmbedding(n_epochs=n_epochs, random_state=random_state).fit(X).embedding_
-    t2 = time.perf_counter()
-    say("saving the map", 0.95)
-    save_map(warehouse, run_id, chosen, labels.loc[chosen].to_numpy(), embedding, seconds=t2 - t0)
-    return MapTimings(t1 - t0, t2 - t1, time.perf_counter() - t2)
-
-
-def save_map(warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.ndarray, *, seconds: float) -> None:
-    ensure_tables(warehouse)
-    warehouse.execute(exp.delete(EMBEDDINGS_TABLE, where=equals("run_id", run_id)))
-    warehouse.append(EMBEDDINGS_TABLE, pd.DataFrame({
-        "run_id": run_id, "customer_id": np.asarray(customer_ids, dtype=object),
-        "cluster_id": np.asarray(cluster_ids, dtype="int32"), "x": embedding[:, 0], "y": embedding[:, 1],
-    }))
-    warehouse.execute(exp.update(RUNS_TABLE, {"map_points": exp.convert(int(len(embedding))),
-                                              "map_seconds": exp.convert(float(seconds))}, where=equals("run_id", run_id)))
-
-
-def load_map(warehouse, run_id: str) -> pd.DataFrame:
-    """The saved map of a run with hover features: customer_id, x, y, cluster_id, and HOVER columns."""
-    ensure_tables(warehouse)
-    point = lambda c: exp.column(c, table="e", quoted=True)  # noqa: E731
-    feature = lambda c: exp.column(c, table="f", quoted=True)  # noqa: E731
-    query = (exp.select(point("customer_id"), point("x"), point("y"), point("cluster_id"), *[feature(c) for c in HOVER])
-             .from_(exp.to_table(EMBEDDINGS_TABLE).as_("e"))
-             .join(exp.to_table(FEATURES_TABLE).as_("f"),
-                   on=exp.EQ(this=feature("customer_id"), expression=point("customer_id")), join_type="left")
-             .where(exp.EQ(this=point("run_id"), expression=exp.convert(run_id)))
-             .order_by(point("customer_id")))
-    frame = warehouse.df(query)
-    for name in ("monetary", "online_share"):
-        frame[name] = frame[name].astype("float64")
-    return frame
-
-
-def expected_map_seconds(warehouse, points: int, *, warm: bool) -> float:
+def expected_map_seconds(warehouse: Warehouse, points: int, *, warm: bool) -> float:
     """How long a new map of ``points`` customers should take, from the maps timed on this warehouse."""
     ensure_tables(warehouse)
     rows = warehouse.df(exp.select(column("map_points"), column("map_seconds")).from_(RUNS_TABLE)

@@ -28,10 +28,11 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, unquote
 
 import pandas as pd
@@ -90,7 +91,7 @@ def parse_message(message: str) -> dict[str, str] | None:
 
 
 _context: contextvars.ContextVar[QueryContext] = contextvars.ContextVar("segment_studio_query_context",
-                                                                       default=QueryContext())
+                                                                       default=QueryContext())  # noqa: B039 (frozen)
 
 
 class LoggedWarehouse:
@@ -99,7 +100,7 @@ class LoggedWarehouse:
     def __init__(self, inner: Warehouse, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  instance_id: str = "segment-studio-app", service_id: str = APP_SERVICE_ID,
                  region_id: str | None = None,
-                 fallback_context: Callable[[], "QueryContext | None"] | None = None):
+                 fallback_context: Callable[[], QueryContext | None] | None = None):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.inner = inner
@@ -131,7 +132,7 @@ class LoggedWarehouse:
 
     # -- recording ----------------------------------------------------------
     def _timed(self, kind: str, call: Callable[[], Any], rows_of: Callable[[Any], int]) -> Any:
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         t0 = time.perf_counter()
         ok, result = False, None
         try:

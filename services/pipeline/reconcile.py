@@ -1,30 +1,21 @@
-"""Audit rows and reconciliation: every load proves that nothing was lost.
+"""Reconciliation: every load proves that nothing was lost.
 
 ``reconcile`` compares the landing zone with raw (per batch) and raw with the
 fact table (distinct transactions, id hashes and amounts). Every comparison is
-written to the audit tables, matched or not; a mismatch then raises
+written to the seed's ``audit_*`` reconciliation tables, matched or not; a mismatch then raises
 ``ReconciliationError`` so the build stops before gold is rebuilt on bad data.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlglot import exp
 
 from services import naming, sqlfiles
+from services.clock import new_id, now
 from services.errors import ReconciliationError
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +32,7 @@ class Reconciliation:
 
 
 def _per_batch_query(batches: list[str] | None) -> exp.Expression:
-    query = sqlfiles.query("audit/reconcile_stg_to_raw.sql")
+    query = sqlfiles.query("reconcile/stg_to_raw.sql")
     if batches is None:
         return query
     # raw is append-only: a batch reconciled once cannot change, so only the
@@ -54,7 +45,7 @@ def _per_batch_query(batches: list[str] | None) -> exp.Expression:
 
 
 def _raw_to_fact_query(batches: list[str] | None) -> exp.Expression:
-    query = sqlfiles.query("audit/reconcile_raw_to_fact.sql")
+    query = sqlfiles.query("reconcile/raw_to_fact.sql")
     if batches is None:
         return query
     # An incremental build reconciles the transactions its new batches touched.

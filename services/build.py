@@ -12,18 +12,22 @@ build because every relative window moves with the as-of date.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 import pandas as pd
 from sqlglot import exp
 
-from services import naming, sqlfiles
+from services import clock, naming, sqlfiles
+from services.demo import generate
 from services.errors import SegmentStudioError, WarehouseError
 from services.exports import identifiers
-from services.pipeline import audit
+from services.governance.registry import registration_rows
+from services.pipeline import reconcile
 from services.pipeline.models import MODELS, Model, create_all, materialise
+from services.quality.checks import run_checks
+from services.segments.campaigns import install_samples
 from services.warehouse import count_rows
 
 Progress = Callable[[str, float], None]
@@ -54,8 +58,6 @@ def is_empty(warehouse) -> bool:
 
 
 def load_demo(warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
-    from services.demo import generate
-
     say = progress or (lambda step, fraction: None)
     counts = {}
     tables = generate(customers_count=customers, seed=seed,
@@ -67,7 +69,7 @@ def load_demo(warehouse, *, customers: int, seed: int, progress: Progress | None
 
 
 def _check_exchange_rates(warehouse) -> None:
-    missing = warehouse.df(sqlfiles.render(sqlfiles.query("audit/missing_exchange_rates.sql"), warehouse.dialect))
+    missing = warehouse.df(sqlfiles.render(sqlfiles.query("reconcile/missing_exchange_rates.sql"), warehouse.dialect))
     if len(missing):
         first = missing.iloc[0]
         raise WarehouseError(
@@ -85,7 +87,7 @@ def _record_run(warehouse, run_id: str, **values) -> None:
 
 def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
                full_refresh: bool, changed: dict[str, tuple[str, ...] | None]) -> int:
-    started = audit.now()
+    started = clock.now()
     t0 = time.perf_counter()
     result = materialise(warehouse, model, params, run_id=run_id, full_refresh=full_refresh,
                          upstream_changed=_upstream_needs_rebuild(warehouse, model, changed))
@@ -94,9 +96,9 @@ def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict
         # None: rebuilt from everything landed; otherwise the batches it took in.
         changed[model.name] = None if result.how == "full" else result.batches
     warehouse.append(naming.fq("ingest", "audit_transforms"), pd.DataFrame([{
-        "audit_id": audit.new_id("trf"), "run_id": run_id, "model_name": model.name,
+        "audit_id": clock.new_id("trf"), "run_id": run_id, "model_name": model.name,
         "target_table": model.target_fq, "rows_written": result.rows if result.changed else 0, "started_ts": started,
-        "finished_ts": audit.now(), "duration_ms": int(timings[model.name] * 1000),
+        "finished_ts": clock.now(), "duration_ms": int(timings[model.name] * 1000),
         "status": "succeeded" if result.changed else "skipped",
     }]))
     return result.rows
@@ -134,8 +136,6 @@ def register_datasets(warehouse, *, registered_ts) -> None:
     The project's own rows are replaced (deleted by dataset_id, then inserted),
     so a rebuild refreshes them without touching datasets registered by others.
     """
-    from services.governance.registry import registration_rows
-
     for table, rows in registration_rows(registered_ts=registered_ts).items():
         ids = sorted(set(rows["dataset_id"]))
         delete = exp.delete(table, where=exp.column("dataset_id").isin(*ids))
@@ -147,8 +147,8 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
                  progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Re-derive silver and gold from the landing zone; audit and reconcile."""
     say = progress or (lambda step, fraction: None)
-    run_id = run_id or audit.new_id("run")
-    started = audit.now()
+    run_id = run_id or clock.new_id("run")
+    started = clock.now()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     params = {"as_of_date": as_of}
@@ -164,7 +164,7 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
             # Nothing landed means nothing to reconcile: the last audit rows still hold.
             say("reconciling raw -> fact", 0.75)
             landed = changed.get("silver_raw_transactions", ())
-            audit.reconcile(warehouse, run_id, batches=None if full_refresh or landed is None else list(landed))
+            reconcile.reconcile(warehouse, run_id, batches=None if full_refresh or landed is None else list(landed))
         gold_rows = 0
         for model in GOLD:
             say(f"building {model.target}", 0.8)
@@ -176,9 +176,9 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
         identifiers.refresh(warehouse)
         timings["export_identifiers"] = time.perf_counter() - t_identifiers
         say("registering datasets", 0.95)
-        register_datasets(warehouse, registered_ts=audit.now())
+        register_datasets(warehouse, registered_ts=clock.now())
     except SegmentStudioError as exc:
-        _record_run(warehouse, run_id, started_ts=started, finished_ts=audit.now(), status="failed",
+        _record_run(warehouse, run_id, started_ts=started, finished_ts=clock.now(), status="failed",
                     reconciled=False, message=str(exc)[:1000])
         raise
     features = naming.fq("gold", "gold_customer_features")
@@ -188,14 +188,12 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     transactions = count_rows(warehouse, naming.fq("txn", "fact_transactions"))
     record = dict(started_ts=started, status="succeeded", as_of_date=as_of_date, customers=customers,
                   transactions=transactions, gold_rows=gold_rows, reconciled=True)
-    _record_run(warehouse, run_id, finished_ts=audit.now(), message="built; checking data quality", **record)
+    _record_run(warehouse, run_id, finished_ts=clock.now(), message="built; checking data quality", **record)
     say("running data-quality checks", 0.97)
-    from services.quality.checks import run_checks
-
     results = run_checks(warehouse, run_id=run_id)
     failing = sum(1 for r in results if not r.passed)
     seconds = time.perf_counter() - t0
-    _record_run(warehouse, run_id, finished_ts=audit.now(), **record,
+    _record_run(warehouse, run_id, finished_ts=clock.now(), **record,
                 message=f"built in {seconds:.1f} s; {len(results) - failing} of {len(results)} quality checks pass")
     say("done", 1.0)
     return BuildResult(run_id, as_of_date, customers, transactions, gold_rows, seconds, timings, False)
@@ -210,7 +208,5 @@ def build(warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | N
         load_demo(warehouse, customers=customers, seed=seed, progress=progress)
         generated = True
     result = run_pipeline(warehouse, as_of=as_of, progress=progress, full_refresh=full_refresh)
-    from services.segments.campaigns import install_samples
-
     install_samples(warehouse)
     return BuildResult(**{**result.__dict__, "generated": generated})

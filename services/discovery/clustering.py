@@ -103,7 +103,7 @@ class FeatureScaler(BaseEstimator):
         self.sample = sample
         self.random_state = random_state
 
-    def fit(self, frame: pd.DataFrame) -> "FeatureScaler":
+    def fit(self, frame: pd.DataFrame) -> FeatureScaler:
         if self.method not in SCALINGS:
             raise SpecError(f"scaling {self.method!r} is not one of {', '.join(SCALINGS)}")
         self.columns_ = tuple(frame.columns)
@@ -170,7 +170,7 @@ class CustomerClustering(BaseEstimator):
         if n_rows < max(10, 2 * int(self.n_clusters)):
             raise SpecError(f"{n_rows} customers are too few to cluster into {self.n_clusters} groups")
 
-    def fit(self, X: np.ndarray) -> "CustomerClustering":
+    def fit(self, X: np.ndarray) -> CustomerClustering:
         X = np.asarray(X, dtype="float64")
         self._check(len(X))
         rng = np.random.default_rng(self.random_state)

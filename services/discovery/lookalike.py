@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from services.clustering import FeatureScaler, sample_rows
+from services.discovery.clustering import FeatureScaler, sample_rows
 from services.errors import SpecError
 
 ALGORITHMS = {"logistic": "logistic regression", "boosting": "gradient boosting"}
@@ -66,7 +66,7 @@ class LookalikeModel(BaseEstimator):
         self.min_seed = min_seed
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, seed) -> "LookalikeModel":
+    def fit(self, X: pd.DataFrame, seed) -> LookalikeModel:
         if self.algorithm not in ALGORITHMS:
             raise SpecError(f"lookalike algorithm {self.algorithm!r} is not one of {', '.join(ALGORITHMS)}")
         seed = np.asarray(seed, dtype=bool)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from services.clustering import NOISE, sample_rows
+from services.discovery.clustering import NOISE, sample_rows
 from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog
 from services.segments.spec import Group, SegmentDefinition, Trait
@@ -63,7 +63,7 @@ class RuleExplanation:
                 "recall": self.recall, "selected": self.selected}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RuleExplanation":
+    def from_dict(cls, data: dict) -> RuleExplanation:
         return cls(int(data["cluster_id"]), SegmentDefinition.from_dict(data["definition"]), float(data["precision"]),
                    float(data["recall"]), int(data["selected"]))
 
@@ -87,7 +87,7 @@ class ClusterProfile:
                 "rules": {str(k): r.to_dict() for k, r in self.rules.items()}}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ClusterProfile":
+    def from_dict(cls, data: dict) -> ClusterProfile:
         z = data["zscores"]
         return cls(pd.DataFrame(data["summary"]),
                    pd.DataFrame(z["data"], index=pd.Index(z["index"], name="cluster_id"), columns=z["columns"]),

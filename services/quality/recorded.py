@@ -9,14 +9,14 @@ results) and whether raw -> fact reconciled (``txn.audit_recon``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlglot import exp
 
 from services import naming
 from services.pipeline.models import MODELS
 from services.quality.specs import CheckSpec, Outcome
-from services.sqlterms import column as _col, equals as _is
+from services.sqlterms import column, equals
 
 TRANSFORMS = naming.fq("ingest", "audit_transforms")
 RECON = naming.fq("txn", "audit_recon")
@@ -40,7 +40,7 @@ class Context:
 def utc_naive(ts: datetime) -> datetime:
     """The warehouse stores naive timestamps meaning UTC; DuckDB hands TIMESTAMPTZ back aware."""
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts
 
 
@@ -55,12 +55,12 @@ def _model_of(spec: CheckSpec) -> str:
 def _sla_hours(warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str]:
     today = exp.cast(exp.Literal.string(ctx.checked_ts.date().isoformat()), "DATE")
     in_force = exp.and_(
-        _is("dataset_id", spec.dataset_id),
-        exp.LTE(this=_col("effective_from"), expression=today),
-        exp.or_(_col("effective_to").is_(exp.null()), exp.GT(this=_col("effective_to"), expression=today.copy())),
+        equals("dataset_id", spec.dataset_id),
+        exp.LTE(this=column("effective_from"), expression=today),
+        exp.or_(column("effective_to").is_(exp.null()), exp.GT(this=column("effective_to"), expression=today.copy())),
     )
-    hours = warehouse.scalar(exp.select(_col("freshness_hours")).from_(SLA).where(in_force)
-                             .order_by(exp.Ordered(this=_col("effective_from"), desc=True)).limit(1))
+    hours = warehouse.scalar(exp.select(column("freshness_hours")).from_(SLA).where(in_force)
+                             .order_by(exp.Ordered(this=column("effective_from"), desc=True)).limit(1))
     if hours is None:
         return spec.default_freshness_hours, "default, no SLA in force in ref_sla"
     return float(hours), "ref_sla"
@@ -70,8 +70,8 @@ def freshness(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
     model = _model_of(spec)
     hours, sla_from = _sla_hours(warehouse, spec, ctx)
     finished = warehouse.scalar(
-        exp.select(exp.Max(this=_col("finished_ts"))).from_(TRANSFORMS)
-        .where(exp.and_(_is("model_name", model), _col("status").isin(*[exp.Literal.string(s) for s in UP_TO_DATE])))
+        exp.select(exp.Max(this=column("finished_ts"))).from_(TRANSFORMS)
+        .where(exp.and_(equals("model_name", model), column("status").isin(*[exp.Literal.string(s) for s in UP_TO_DATE])))
     )
     if finished is None:
         return Outcome(False, None, hours, f"never built: no succeeded or skipped run of {model} in audit_transforms")
@@ -94,16 +94,16 @@ def row_count(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
 
 
 def _previous_count(warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str] | None:
-    succeeded = exp.select(_col("run_id")).from_(BUILD_RUNS).where(_is("status", "succeeded"))
+    succeeded = exp.select(column("run_id")).from_(BUILD_RUNS).where(equals("status", "succeeded"))
     found = warehouse.df(
-        exp.select(_col("observed_value"), _col("run_id")).from_(QUALITY)
+        exp.select(column("observed_value"), column("run_id")).from_(QUALITY)
         .where(exp.and_(
-            _is("dataset_id", spec.dataset_id), _is("check_name", "row_count"), _is("source", "app"),
-            exp.NEQ(this=_col("run_id"), expression=exp.Literal.string(ctx.run_id)),
-            _col("run_id").isin(query=succeeded),
-            _col("observed_value").is_(exp.null()).not_(),
+            equals("dataset_id", spec.dataset_id), equals("check_name", "row_count"), equals("source", "app"),
+            exp.NEQ(this=column("run_id"), expression=exp.Literal.string(ctx.run_id)),
+            column("run_id").isin(query=succeeded),
+            column("observed_value").is_(exp.null()).not_(),
         ))
-        .order_by(exp.Ordered(this=_col("checked_ts"), desc=True)).limit(1)
+        .order_by(exp.Ordered(this=column("checked_ts"), desc=True)).limit(1)
     )
     if found.empty:
         return None
@@ -128,11 +128,11 @@ def row_count_change(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
 def reconciled(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
     # The run's own reconciliation when it recorded one; a checks-only run
     # (no pipeline) falls back to the latest one, which still vouches for the fact table.
-    own_first = exp.Case().when(_is("run_id", ctx.run_id), exp.convert(0)).else_(exp.convert(1))
+    own_first = exp.Case().when(equals("run_id", ctx.run_id), exp.convert(0)).else_(exp.convert(1))
     found = warehouse.df(
         exp.select("run_id", "status", "source_rows", "target_rows", "message").from_(RECON)
-        .where(_is("check_name", "raw_to_fact"))
-        .order_by(own_first, exp.Ordered(this=_col("checked_ts"), desc=True)).limit(1)
+        .where(equals("check_name", "raw_to_fact"))
+        .order_by(own_first, exp.Ordered(this=column("checked_ts"), desc=True)).limit(1)
     )
     if found.empty:
         return Outcome(False, None, 0.0, "no raw -> fact reconciliation has been recorded")
