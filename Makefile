@@ -10,15 +10,20 @@ CUSTOMERS ?= 50000
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install chromium java warehouse bench bench-exports clean
+.PHONY: run test lint install chromium java warehouse bench bench-exports clean
 
 ## make run: create the venv, install, build the demo warehouse if missing, start the app
 run: warehouse
 	SEGMENT_STUDIO_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-## make test: create the venv, install (Chromium and Java too), run every test, browser and Spark tests included
-test: install chromium java
+## make test: create the venv, install (Chromium and Java too), lint Python and SQL, run every test
+test: install chromium java lint
 	$(PY) -m pytest
+
+## make lint: ruff over the Python, sqlfluff (dialect databricks) over sql/
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint sql
 
 install: $(STAMP)
 

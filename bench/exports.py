@@ -34,6 +34,7 @@ from services.exports.base import ExportRequest
 from services.exports.destinations import destination
 from services.exports.files import write_csv, write_parquet
 from services.pipeline.models import create_all
+from services.warehouse import Warehouse
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 DEFAULT_WAREHOUSE = Path("data/bench-1m.duckdb")
@@ -50,7 +51,7 @@ def customers_source(limit: int | None) -> exp.Select:
     return query.limit(limit) if limit else query
 
 
-def export_file(warehouse, name: str, out: Path, source: exp.Select) -> tuple[float, int]:
+def export_file(warehouse: Warehouse, name: str, out: Path, source: exp.Select) -> tuple[float, int]:
     dest = destination(name)
     request = dest.normalise(ExportRequest(segment_id="bench", version=1, destination=name))
     started = time.perf_counter()

@@ -8,11 +8,12 @@ import pandas as pd
 
 from services import naming
 from services.clock import new_id, now
+from services.warehouse import Warehouse
 
 AUDIT_TABLE = naming.fq("app", "app_audit_log")
 
 
-def record(warehouse, *, actor: str, action: str, object_type: str, object_id: str | None = None,
+def record(warehouse: Warehouse, *, actor: str, action: str, object_type: str, object_id: str | None = None,
            object_version: int | None = None, row_count: int | None = None, checksum: str | None = None,
            role: str | None = None, details: dict | None = None) -> str:
     audit_id = new_id("audit")

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from services.audit_log import AUDIT_TABLE
 from services.sqlterms import column, timestamp_literal
+from services.warehouse import Warehouse
 
 EVENT_COLUMNS = ("event_ts", "actor", "role", "action", "object_type", "object_id", "object_version",
                  "row_count", "checksum", "details", "audit_id")
@@ -88,7 +89,7 @@ def _filtered(select: exp.Select, conditions: list[exp.Expression]) -> exp.Selec
     return select.where(exp.and_(*conditions)) if conditions else select
 
 
-def audit_events(warehouse, *, actors: Iterable[str] | None = None, actions: Iterable[str] | None = None,
+def audit_events(warehouse: Warehouse, *, actors: Iterable[str] | None = None, actions: Iterable[str] | None = None,
                  object_type: str | None = None, since: dt.date | dt.datetime | None = None,
                  until: dt.date | dt.datetime | None = None, search: str | None = None,
                  limit: int = 500) -> pd.DataFrame:
@@ -105,7 +106,7 @@ def audit_events(warehouse, *, actors: Iterable[str] | None = None, actions: Ite
     return warehouse.df(query.limit(max(1, min(int(limit), MAX_LIMIT))))
 
 
-def action_counts(warehouse, *, actors: Iterable[str] | None = None, actions: Iterable[str] | None = None,
+def action_counts(warehouse: Warehouse, *, actors: Iterable[str] | None = None, actions: Iterable[str] | None = None,
                   object_type: str | None = None, since: dt.date | dt.datetime | None = None,
                   until: dt.date | dt.datetime | None = None, search: str | None = None) -> pd.DataFrame:
     """Events and rows per action under the same filters as ``audit_events``, without its row limit."""
@@ -123,7 +124,7 @@ def action_counts(warehouse, *, actors: Iterable[str] | None = None, actions: It
     return frame
 
 
-def audit_facets(warehouse) -> AuditFacets:
+def audit_facets(warehouse: Warehouse) -> AuditFacets:
     """Distinct actors, actions and object types in the log, and its first and last event."""
     frame = warehouse.df(
         exp.select(column("actor"), column("action"), column("object_type"),

@@ -28,7 +28,7 @@ from services.pipeline import reconcile
 from services.pipeline.models import MODELS, Model, create_all, materialise
 from services.quality.checks import run_checks
 from services.segments.campaigns import install_samples
-from services.warehouse import count_rows
+from services.warehouse import Warehouse, count_rows
 
 Progress = Callable[[str, float], None]
 
@@ -52,12 +52,12 @@ class BuildResult:
     generated: bool
 
 
-def is_empty(warehouse) -> bool:
+def is_empty(warehouse: Warehouse) -> bool:
     """True when nothing has ever been landed (no transactions, no customer feed)."""
     return count_rows(warehouse, STG_TRANSACTIONS) == 0 and count_rows(warehouse, naming.fq("ingest", "stage_cdc")) == 0
 
 
-def load_demo(warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
+def load_demo(warehouse: Warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
     say = progress or (lambda step, fraction: None)
     counts = {}
     tables = generate(customers_count=customers, seed=seed,
@@ -68,7 +68,7 @@ def load_demo(warehouse, *, customers: int, seed: int, progress: Progress | None
     return counts
 
 
-def _check_exchange_rates(warehouse) -> None:
+def _check_exchange_rates(warehouse: Warehouse) -> None:
     missing = warehouse.df(sqlfiles.render(sqlfiles.query("reconcile/missing_exchange_rates.sql"), warehouse.dialect))
     if len(missing):
         first = missing.iloc[0]
@@ -79,13 +79,13 @@ def _check_exchange_rates(warehouse) -> None:
         )
 
 
-def _record_run(warehouse, run_id: str, **values) -> None:
+def _record_run(warehouse: Warehouse, run_id: str, **values) -> None:
     table = naming.fq("app", "app_build_runs")
     warehouse.execute(exp.delete(table, where=exp.column("run_id").eq(exp.Literal.string(run_id))))
     warehouse.append(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))
 
 
-def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
+def _run_model(warehouse: Warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
                full_refresh: bool, changed: dict[str, tuple[str, ...] | None]) -> int:
     started = clock.now()
     t0 = time.perf_counter()
@@ -104,7 +104,7 @@ def _run_model(warehouse, model: Model, run_id: str, params: dict, timings: dict
     return result.rows
 
 
-def _upstream_needs_rebuild(warehouse, model: Model, changed: dict[str, tuple[str, ...] | None]) -> bool:
+def _upstream_needs_rebuild(warehouse: Warehouse, model: Model, changed: dict[str, tuple[str, ...] | None]) -> bool:
     """Whether an upstream change affects an ``on_new_batches`` model.
 
     dim_customer depends on the facts only for customers that have no CDC
@@ -130,7 +130,7 @@ def _upstream_needs_rebuild(warehouse, model: Model, changed: dict[str, tuple[st
     return int(warehouse.scalar(unknown)) > 0
 
 
-def register_datasets(warehouse, *, registered_ts) -> None:
+def register_datasets(warehouse: Warehouse, *, registered_ts) -> None:
     """Register the project's datasets and PII columns in the governance catalog.
 
     The project's own rows are replaced (deleted by dataset_id, then inserted),
@@ -143,7 +143,7 @@ def register_datasets(warehouse, *, registered_ts) -> None:
         warehouse.append(table, rows)
 
 
-def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = None,
+def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date | None = None,
                  progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Re-derive silver and gold from the landing zone; audit and reconcile."""
     say = progress or (lambda step, fraction: None)
@@ -184,7 +184,7 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     features = naming.fq("gold", "gold_customer_features")
     as_of_date = warehouse.scalar(exp.select(exp.func("MAX", exp.column("as_of_date"))).from_(features))
     customers = count_rows(warehouse, naming.fq("txn", "dim_customer"),
-                           exp.EQ(this=exp.column("is_current"), expression=exp.true()))
+                           where=exp.EQ(this=exp.column("is_current"), expression=exp.true()))
     transactions = count_rows(warehouse, naming.fq("txn", "fact_transactions"))
     record = dict(started_ts=started, status="succeeded", as_of_date=as_of_date, customers=customers,
                   transactions=transactions, gold_rows=gold_rows, reconciled=True)
@@ -199,7 +199,7 @@ def run_pipeline(warehouse, *, run_id: str | None = None, as_of: date | None = N
     return BuildResult(run_id, as_of_date, customers, transactions, gold_rows, seconds, timings, False)
 
 
-def build(warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | None = None,
+def build(warehouse: Warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | None = None,
           progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Create tables, generate demo data if the warehouse is empty, run the pipeline."""
     create_all(warehouse)

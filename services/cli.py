@@ -267,7 +267,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ if env is None else env)

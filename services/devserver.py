@@ -33,10 +33,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(warehouse: Path, *, log: Path, env: dict | None = None, timeout: float = 90) -> Iterator[str]:
-    """Yield the base URL of the app serving ``warehouse``; stop it afterwards."""
+def running_app(warehouse_path: Path, *, log: Path, env: dict | None = None, timeout: float = 90) -> Iterator[str]:
+    """Yield the base URL of the app serving the DuckDB file at ``warehouse_path``; stop it afterwards."""
     port = free_port()
-    environment = {**os.environ, "SEGMENT_STUDIO_WAREHOUSE": str(warehouse), **(env or {})}
+    environment = {**os.environ, "SEGMENT_STUDIO_WAREHOUSE": str(warehouse_path), **(env or {})}
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

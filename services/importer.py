@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from services import clock, naming
 from services.errors import ImportFileError
+from services.warehouse import Warehouse
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -150,7 +151,7 @@ def parse_records(records, *, customer: int, date: int, amount: int, date_format
 
 
 def import_transactions(
-    warehouse,
+    warehouse: Warehouse,
     path: str | Path,
     *,
     customer_col: str,

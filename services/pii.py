@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from services import naming
 from services.governance.registry import PII_TAG
+from services.warehouse import Warehouse
 
 TAG_TABLE = naming.fq("gov", "dim_tag")
 
@@ -71,7 +72,7 @@ def masker(kind: str | None):
     return MASKS_BY_KIND.get((kind or "").strip().lower(), mask_other)
 
 
-def pii_policy(warehouse, dataset_id: str) -> dict[str, str]:
+def pii_policy(warehouse: Warehouse, dataset_id: str) -> dict[str, str]:
     """Column -> PII kind for a dataset, from the catalog's ``pii`` tags.
 
     A column tagged more than once takes its newest tag, so a steward's later

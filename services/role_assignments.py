@@ -14,22 +14,23 @@ from services import audit_log, naming
 from services.clock import now
 from services.errors import SpecError
 from services.rbac import ROLES, require
+from services.warehouse import Warehouse
 
 ASSIGNMENTS = naming.fq("app", "app_role_assignments")
 
 
-def assignments(warehouse) -> pd.DataFrame:
+def assignments(warehouse: Warehouse) -> pd.DataFrame:
     return warehouse.df(exp.select("email", "role", "assigned_by", "assigned_ts", "note").from_(ASSIGNMENTS)
                         .order_by("email"))
 
 
-def assigned_role(warehouse, email: str) -> str | None:
+def assigned_role(warehouse: Warehouse, email: str) -> str | None:
     value = warehouse.scalar(exp.select("role").from_(ASSIGNMENTS).where(
         exp.column("email").eq(exp.Literal.string(email.strip().lower()))))
     return None if value is None else str(value)
 
 
-def assign_role(warehouse, email: str, role: str, *, by: str, by_role: str, note: str = "",
+def assign_role(warehouse: Warehouse, email: str, role: str, *, by: str, by_role: str, note: str = "",
                 current_role: str | None = None) -> None:
     """Set ``email``'s role; ``current_role`` is what they had before (for the audit row)."""
     require(by_role, "change_roles")

@@ -98,7 +98,7 @@ class Settings:
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
             price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
-            databricks=DatabricksSettings.from_sources(env, file.get("databricks")),
+            databricks=DatabricksSettings.from_sources(env, file=file.get("databricks")),
             export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
             warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
         )

@@ -14,12 +14,12 @@ from typing import Any
 from sqlglot import exp
 
 
-def column(name: str, table: str | None = None) -> exp.Column:
+def column(name: str, *, table: str | None = None) -> exp.Column:
     """A quoted column reference, optionally qualified by a table alias."""
     return exp.column(name, table=table, quoted=True)
 
 
-def table(qualified: str, alias: str | None = None) -> exp.Table:
+def table(qualified: str, *, alias: str | None = None) -> exp.Table:
     """A ``schema.table`` (or plain ``table``) name as a Table node, optionally aliased."""
     schema, _, name = qualified.rpartition(".")
     node = exp.table_(name, db=schema or None)

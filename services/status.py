@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from services import naming
 from services.pipeline.models import missing_tables
+from services.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class WarehouseStatus:
         return self.build_status == "succeeded" and self.gold_customers > 0
 
 
-def _count_all(warehouse, tables: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _count_all(warehouse: Warehouse, tables: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Row counts of many tables in one query (one UNION ALL)."""
     if not tables:
         return {}
@@ -49,7 +50,7 @@ def _count_all(warehouse, tables: list[tuple[str, str]]) -> dict[tuple[str, str]
     return {(r["s"], r["t"]): int(r["n"]) for r in rows}
 
 
-def warehouse_status(warehouse) -> WarehouseStatus:
+def warehouse_status(warehouse: Warehouse) -> WarehouseStatus:
     schemas = set(warehouse.schemas())
     # Listed once: the row counts below and the check for tables a newer version added both use it.
     present = {s: warehouse.tables(s) for s in map(naming.schema, naming.ALL_SCHEMAS) if s in schemas}
@@ -91,11 +92,11 @@ def warehouse_status(warehouse) -> WarehouseStatus:
         build_message=None if run is None else run["message"],
         reconciled=None if recon is None else recon["status"] == "matched",
         recon_message=None if recon is None else recon["message"],
-        missing_tables=tuple(missing_tables(warehouse, present)),
+        missing_tables=tuple(missing_tables(warehouse, present=present)),
     )
 
 
-def expected_full_build_seconds(warehouse, *, recent: int = 5) -> float | None:
+def expected_full_build_seconds(warehouse: Warehouse, *, recent: int = 5) -> float | None:
     """How long a full rebuild should take: the slowest of the last successful builds.
 
     The slowest is the honest guess: the first build (or a full refresh) is the

@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from services.errors import SpecError
 from services.segments.catalog import FEATURES_TABLE, FeatureCatalog
+from services.warehouse import Warehouse
 
 ALGORITHMS = {
     "kmeans": "k-means",
@@ -77,7 +78,7 @@ def features_query(features: tuple[str, ...]) -> exp.Select:
             .order_by(exp.column("customer_id", quoted=True)))
 
 
-def fetch_features(warehouse, catalog: FeatureCatalog, features) -> pd.DataFrame:
+def fetch_features(warehouse: Warehouse, catalog: FeatureCatalog, features) -> pd.DataFrame:
     """Gold features of every customer, indexed by customer_id (one query, Arrow to numpy)."""
     features = check_features(catalog, features)
     table = warehouse.arrow(features_query(features))

@@ -108,7 +108,7 @@ _warm_lock = threading.Lock()
 _warm_thread: threading.Thread | None = None
 
 
-def warm_up(points: int = WARM_UP_POINTS) -> float:
+def warm_up(*, points: int = WARM_UP_POINTS) -> float:
     """Compile (or load from numba's cache) every kernel a map uses; returns the seconds it took."""
     started = time.perf_counter()
     data = np.random.default_rng(0).normal(size=(points, 4))

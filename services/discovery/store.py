@@ -44,7 +44,7 @@ from services.segments.tables import (
     LOOKALIKE_TABLE,
 )
 from services.sqlterms import column, equals
-from services.warehouse import count_rows
+from services.warehouse import Warehouse, count_rows
 
 RUNS_TABLE = CLUSTER_RUNS_TABLE
 ASSIGNMENTS_TABLE = CLUSTER_TABLE
@@ -62,7 +62,7 @@ _ready: weakref.WeakSet[object] = weakref.WeakSet()
 _ready_lock = threading.Lock()
 
 
-def ensure_tables(warehouse) -> None:
+def ensure_tables(warehouse: Warehouse) -> None:
     """Create the gold tables this module writes when a warehouse predates them (once per warehouse)."""
     with _ready_lock:
         if warehouse in _ready:
@@ -117,7 +117,7 @@ class ClusterRun:
         )
 
 
-def save_run(warehouse, run: ClusterRun, customer_ids: np.ndarray, labels: np.ndarray) -> None:
+def save_run(warehouse: Warehouse, run: ClusterRun, customer_ids: np.ndarray, labels: np.ndarray) -> None:
     """Write the run's row and every customer's assignment."""
     ensure_tables(warehouse)
     assignments = pa.table({
@@ -137,7 +137,7 @@ def save_run(warehouse, run: ClusterRun, customer_ids: np.ndarray, labels: np.nd
     }]).astype({"k": "Int64", "map_points": "Int64", "fit_seconds": "float64", "map_seconds": "float64"}))
 
 
-def save_selection(warehouse, customer_ids, *, name: str, author: str, as_of_date: date | None,
+def save_selection(warehouse: Warehouse, customer_ids, *, name: str, author: str, as_of_date: date | None,
                    source_run_id: str | None = None) -> ClusterRun:
     """A static list of customers (a map selection) as a one-cluster run; unknown ids are dropped."""
     ids = list(dict.fromkeys(str(c) for c in customer_ids))
@@ -154,12 +154,12 @@ def save_selection(warehouse, customer_ids, *, name: str, author: str, as_of_dat
     # Only customers of the gold table can be members; anything else in the list is dropped.
     unknown = column("customer_id").isin(query=exp.select(column("customer_id")).from_(FEATURES_TABLE)).not_()
     warehouse.execute(exp.delete(ASSIGNMENTS_TABLE, where=exp.and_(equals("run_id", run.run_id), unknown)))
-    kept = count_rows(warehouse, ASSIGNMENTS_TABLE, equals("run_id", run.run_id))
+    kept = count_rows(warehouse, ASSIGNMENTS_TABLE, where=equals("run_id", run.run_id))
     warehouse.execute(exp.update(RUNS_TABLE, {"customers": exp.convert(kept)}, where=equals("run_id", run.run_id)))
     return load_run(warehouse, run.run_id)
 
 
-def list_runs(warehouse, *, kind: str | None = CLUSTERING) -> pd.DataFrame:
+def list_runs(warehouse: Warehouse, *, kind: str | None = CLUSTERING) -> pd.DataFrame:
     """Saved runs, newest first (without their profiles)."""
     ensure_tables(warehouse)
     columns = ["run_id", "kind", "name", "author", "created_ts", "as_of_date", "algorithm", "scaling", "k",
@@ -170,7 +170,7 @@ def list_runs(warehouse, *, kind: str | None = CLUSTERING) -> pd.DataFrame:
     return warehouse.df(query.order_by(exp.Ordered(this=column("created_ts"), desc=True)))
 
 
-def load_run(warehouse, run_id: str) -> ClusterRun:
+def load_run(warehouse: Warehouse, run_id: str) -> ClusterRun:
     ensure_tables(warehouse)
     rows = warehouse.arrow(exp.select("*").from_(RUNS_TABLE).where(equals("run_id", run_id))).to_pylist()
     if not rows:
@@ -187,7 +187,7 @@ def load_run(warehouse, run_id: str) -> ClusterRun:
     )
 
 
-def assignments(warehouse, run_id: str) -> pd.Series:
+def assignments(warehouse: Warehouse, run_id: str) -> pd.Series:
     """The saved cluster of every customer of a run, indexed by customer_id."""
     frame = warehouse.df(exp.select(column("customer_id"), column("cluster_id")).from_(ASSIGNMENTS_TABLE)
                          .where(equals("run_id", run_id)).order_by(column("customer_id")))
@@ -195,7 +195,7 @@ def assignments(warehouse, run_id: str) -> pd.Series:
 
 
 # -- maps ---------------------------------------------------------------------------
-def save_map(warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.ndarray, *, seconds: float) -> None:
+def save_map(warehouse: Warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.ndarray, *, seconds: float) -> None:
     ensure_tables(warehouse)
     warehouse.execute(exp.delete(EMBEDDINGS_TABLE, where=equals("run_id", run_id)))
     warehouse.append(EMBEDDINGS_TABLE, pd.DataFrame({
@@ -206,7 +206,7 @@ def save_map(warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.nd
                                               "map_seconds": exp.convert(float(seconds))}, where=equals("run_id", run_id)))
 
 
-def load_map(warehouse, run_id: str) -> pd.DataFrame:
+def load_map(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
     """The saved map of a run with hover features: customer_id, x, y, cluster_id, and HOVER columns."""
     ensure_tables(warehouse)
     point = partial(column, table="e")
@@ -263,7 +263,7 @@ class SavedLookalike:
             rule=rule)
 
 
-def save_model(warehouse, saved: SavedLookalike, model: LookalikeModel) -> None:
+def save_model(warehouse: Warehouse, saved: SavedLookalike, model: LookalikeModel) -> None:
     ensure_tables(warehouse)
     warehouse.append(SCORES_TABLE, pa.table({
         "model_id": constant(saved.model_id, len(model.scores_)),
@@ -281,7 +281,7 @@ def save_model(warehouse, saved: SavedLookalike, model: LookalikeModel) -> None:
     }]))
 
 
-def list_models(warehouse) -> pd.DataFrame:
+def list_models(warehouse: Warehouse) -> pd.DataFrame:
     ensure_tables(warehouse)
     columns = ["model_id", "name", "author", "created_ts", "seed_segment_id", "seed_size", "eligible",
                "algorithm", "auc"]
@@ -289,7 +289,7 @@ def list_models(warehouse) -> pd.DataFrame:
                         .order_by(exp.Ordered(this=column("created_ts"), desc=True)))
 
 
-def load_model(warehouse, model_id: str) -> SavedLookalike:
+def load_model(warehouse: Warehouse, model_id: str) -> SavedLookalike:
     ensure_tables(warehouse)
     rows = warehouse.arrow(exp.select("*").from_(MODELS_TABLE).where(equals("model_id", model_id))).to_pylist()
     if not rows:

@@ -28,6 +28,7 @@ from services import naming
 from services.exports import normalise as norm
 from services.exports.audience import CUSTOMER_TABLE
 from services.exports.base import CONTACT_PREFIX, src
+from services.warehouse import Warehouse
 
 CACHE_TABLE = naming.fq("app", "app_export_identifiers")
 #: the raw contact values the staged columns are computed from (``normalise.stages`` reads no other)
@@ -109,5 +110,5 @@ def refresh_statements() -> list[exp.Expression]:
     return [delete, insert]
 
 
-def refresh(warehouse) -> None:
+def refresh(warehouse: Warehouse) -> None:
     warehouse.transaction([(statement, None) for statement in refresh_statements()])

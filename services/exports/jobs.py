@@ -35,6 +35,7 @@ from services.exports.destinations import destination
 from services.exports.files import output_path, remove_partial
 from services.exports.selection import _KEY, _REASON
 from services.sqlterms import column, equals, literal
+from services.warehouse import Warehouse
 
 JOBS = snapshots.JOBS
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
@@ -115,24 +116,24 @@ def _job(row: dict) -> Job:
     )
 
 
-def get(warehouse, job_id: str) -> Job:
+def get(warehouse: Warehouse, job_id: str) -> Job:
     rows = warehouse.arrow(exp.select("*").from_(JOBS).where(equals("job_id", job_id))).to_pylist()
     if not rows:
         raise SpecError(f"export job {job_id!r} does not exist")
     return _job(rows[0])
 
 
-def history(warehouse, *, limit: int = 200) -> pd.DataFrame:
+def history(warehouse: Warehouse, *, limit: int = 200) -> pd.DataFrame:
     """Jobs newest first (one row each, the columns of the job table)."""
     return warehouse.df(exp.select("*").from_(JOBS).order_by(exp.Ordered(this=column("created_ts"), desc=True)).limit(int(limit)))
 
 
-def _update(warehouse, job_id: str, **values) -> None:
+def _update(warehouse: Warehouse, job_id: str, **values) -> None:
     warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)))
 
 
 # -- creating ------------------------------------------------------------------
-def create_job(warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False) -> str:
+def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False) -> str:
     """Check the request and the gates, queue the job, return its id.
 
     Raises PermissionDeniedError when the role may not export (or not in
@@ -168,7 +169,7 @@ def create_job(warehouse, request: ExportRequest, *, user: str, role: str, overr
 
 
 # -- running ---------------------------------------------------------------------
-def start(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None) -> threading.Thread:
+def start(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None) -> threading.Thread:
     """Run the job on a background thread; the page polls ``get`` for progress."""
     def target():
         try:
@@ -190,7 +191,7 @@ def start(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None =
     return thread
 
 
-def run_job(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,
+def run_job(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,
             progress: Callable[[str, float], None] | None = None) -> Job:
     """Run a queued (or failed, or killed) job to the end; return the finished job.
 
@@ -210,7 +211,7 @@ def run_job(warehouse, job_id: str, *, output_dir: Path, auth_header: str | None
             _active.discard(job_id)
 
 
-def _reporter(warehouse, job_id: str, progress: Callable[[str, float], None] | None):
+def _reporter(warehouse: Warehouse, job_id: str, progress: Callable[[str, float], None] | None):
     last = {"t": 0.0}
 
     def report(step: str, fraction: float) -> None:
@@ -224,7 +225,7 @@ def _reporter(warehouse, job_id: str, progress: Callable[[str, float], None] | N
     return report
 
 
-def _run(warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress) -> Job:
+def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress) -> Job:
     request = replace(job.request, auth_header=auth_header)
     dest = destination(job.destination)
     folder = Path(request.folder) if request.folder else Path(output_dir)

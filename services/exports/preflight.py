@@ -29,12 +29,13 @@ from services.segments.catalog import load_catalog
 from services.segments.compiler import CompiledSegment, compile_definition
 from services.segments.library import SavedVersion, SegmentLibrary
 from services.segments.spec import Behavior, walk
+from services.warehouse import Warehouse
 
 # Fixed costs of a job besides its rows: compiling, the snapshot, the audit row.
 JOB_OVERHEAD_S = 1.0
 
 
-def compile_saved(warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
+def compile_saved(warehouse: Warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
     library = SegmentLibrary(warehouse)
     saved = library.get(segment_id, version)
     compiled = compile_definition(saved.definition, load_catalog(warehouse), resolver=library.resolver,
@@ -42,7 +43,7 @@ def compile_saved(warehouse, segment_id: str, version: int | None = None) -> tup
     return saved, compiled
 
 
-def check_attributes(warehouse, request: ExportRequest, *, role: str) -> None:
+def check_attributes(warehouse: Warehouse, request: ExportRequest, *, role: str) -> None:
     """Attributes must be gold features; personal ones need the export-PII permission."""
     if not request.attributes:
         return
@@ -84,7 +85,7 @@ class DqGate:
         return "; ".join(self.check_names()) if self.failing else "no failing critical check"
 
 
-def dq_gate(warehouse, compiled: CompiledSegment) -> DqGate:
+def dq_gate(warehouse: Warehouse, compiled: CompiledSegment) -> DqGate:
     datasets = input_datasets(compiled)
     failing = tuple(f for f in failing_critical(warehouse) if f.dataset_id in datasets)
     return DqGate(datasets, failing)
@@ -124,7 +125,7 @@ class Preflight:
         return not self.gate.blocked or self.may_override
 
 
-def preflight(warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float) -> Preflight:
+def preflight(warehouse: Warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float) -> Preflight:
     dest = destination(request.destination)
     request = dest.normalise(request)
     _, compiled = compile_saved(warehouse, request.segment_id, request.version)

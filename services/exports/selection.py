@@ -18,6 +18,7 @@ from sqlglot import exp
 from services.errors import ExportError
 from services.exports import audience, identifiers, normalise as norm, snapshots
 from services.exports.base import Destination, ExportRequest, by_value_name, src
+from services.warehouse import Warehouse
 
 CONTROL_REASON = "control group (left out of activation)"
 _KEY, _SPLIT, _REASON = "_customer_id", "_split_group", "_excluded_reason"
@@ -59,7 +60,7 @@ def projection(dest: Destination, request: ExportRequest, source: exp.Expression
             .from_(source))
 
 
-def fetch(warehouse, dest: Destination, query: exp.Select) -> pa.Table:
+def fetch(warehouse: Warehouse, dest: Destination, query: exp.Select) -> pa.Table:
     """Run the projection ordered by member id (the output's fixed order), hash the by-value columns."""
     # The warehouse sorts in parallel; the by-value columns are still short normalised text there.
     rows = warehouse.arrow(query.order_by(exp.column(_KEY, quoted=True)))
@@ -72,7 +73,7 @@ def fetch(warehouse, dest: Destination, query: exp.Select) -> pa.Table:
     return rows
 
 
-def fetch_members(warehouse, dest: Destination, request: ExportRequest, audience_query: exp.Select) -> pa.Table:
+def fetch_members(warehouse: Warehouse, dest: Destination, request: ExportRequest, audience_query: exp.Select) -> pa.Table:
     """``fetch`` of the projection over every member of ``audience_query``.
 
     Right after a build every member's identifiers are cached, and reading
@@ -114,7 +115,7 @@ def public(rows: pa.Table) -> pa.Table:
     return rows.drop_columns([c for c in (_KEY, _SPLIT, _REASON) if c in rows.column_names])
 
 
-def diff_rows(warehouse, dest: Destination, request: ExportRequest, rows: pa.Table, job_id: str,
+def diff_rows(warehouse: Warehouse, dest: Destination, request: ExportRequest, rows: pa.Table, job_id: str,
                previous: str | None) -> tuple[pa.Table, int, int]:
     """The added members (action 'add') and the removed ones (action 'remove') since ``previous``."""
     if previous is None:

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from services import naming
 from services.sqlterms import column, equals
+from services.warehouse import Warehouse
 
 SNAPSHOTS = naming.fq("app", "app_export_snapshots")
 JOBS = naming.fq("app", "app_export_jobs")
@@ -24,7 +25,7 @@ def ids_of(job_id: str) -> exp.Select:
     return exp.select(column("customer_id")).from_(SNAPSHOTS).where(equals("job_id", job_id))
 
 
-def save(warehouse, *, job_id: str, segment_id: str, destination: str, target: str, customer_ids: pa.Array) -> int:
+def save(warehouse: Warehouse, *, job_id: str, segment_id: str, destination: str, target: str, customer_ids: pa.Array) -> int:
     """Replace the job's snapshot with ``customer_ids`` (a re-run starts clean)."""
     clear(warehouse, job_id)
     n = len(customer_ids)
@@ -36,11 +37,11 @@ def save(warehouse, *, job_id: str, segment_id: str, destination: str, target: s
     return warehouse.append(SNAPSHOTS, table)
 
 
-def clear(warehouse, job_id: str) -> None:
+def clear(warehouse: Warehouse, job_id: str) -> None:
     warehouse.execute(exp.delete(SNAPSHOTS, where=equals("job_id", job_id)))
 
 
-def baseline_job(warehouse, *, segment_id: str, destination: str, target: str, before_job: str) -> str | None:
+def baseline_job(warehouse: Warehouse, *, segment_id: str, destination: str, target: str, before_job: str) -> str | None:
     """The last succeeded job of this segment to this destination and target (not ``before_job``)."""
     query = (exp.select(column("job_id")).from_(JOBS)
              .where(exp.and_(equals("segment_id", segment_id), equals("destination", destination),
@@ -60,16 +61,16 @@ def removed_ids(current_job: str, previous_job: str) -> exp.Select:
     return exp.except_(ids_of(previous_job), ids_of(current_job), distinct=True)
 
 
-def _sorted_ids(warehouse, ids: exp.Select) -> pa.Array:
+def _sorted_ids(warehouse: Warehouse, ids: exp.Select) -> pa.Array:
     return warehouse.arrow(exp.select(column("customer_id")).from_(ids.subquery("d"))
                            .order_by(column("customer_id"))).column(0).combine_chunks()
 
 
-def added(warehouse, current_job: str, previous_job: str) -> pa.Array:
+def added(warehouse: Warehouse, current_job: str, previous_job: str) -> pa.Array:
     """Ids in the current snapshot and not in the previous one, sorted."""
     return _sorted_ids(warehouse, added_ids(current_job, previous_job))
 
 
-def diff(warehouse, current_job: str, previous_job: str) -> tuple[pa.Array, pa.Array]:
+def diff(warehouse: Warehouse, current_job: str, previous_job: str) -> tuple[pa.Array, pa.Array]:
     """(added ids, removed ids), each sorted."""
     return added(warehouse, current_job, previous_job), _sorted_ids(warehouse, removed_ids(current_job, previous_job))

@@ -29,7 +29,7 @@ from services import naming, sqlfiles
 from services.clock import now
 from services.errors import WarehouseError
 from services.sqlterms import column
-from services.warehouse import count_rows
+from services.warehouse import Warehouse, count_rows
 
 BATCHES_TABLE = naming.fq("app", "app_model_batches")
 
@@ -91,7 +91,7 @@ MODELS: tuple[Model, ...] = (
 DDL_FILES = ("ddl/ingest.sql", "ddl/ops.sql", "ddl/gov.sql", "ddl/cost.sql", "ddl/txn.sql", "ddl/gold.sql", "ddl/app.sql")
 
 
-def create_all(warehouse) -> None:
+def create_all(warehouse: Warehouse) -> None:
     """Create every schema and table that does not exist yet (safe to repeat)."""
     for path in DDL_FILES:
         for statement in sqlfiles.statements(path, warehouse.dialect):
@@ -104,7 +104,7 @@ def defined_tables() -> list[tuple[str, str]]:
             if isinstance(tree, exp.Create) and tree.kind == "TABLE"]
 
 
-def missing_tables(warehouse, present: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+def missing_tables(warehouse: Warehouse, *, present: Mapping[str, Iterable[str]] | None = None) -> list[str]:
     """Tables the DDL defines that the warehouse lacks: it was built by an earlier version.
 
     ``present`` (schema -> its tables) saves listing them again when the caller already has.
@@ -132,7 +132,7 @@ def filtered_body(model: Model, condition: exp.Expression | None) -> exp.Express
     raise WarehouseError(f"model {model.name} has no input CTE named {model.input_cte!r}")
 
 
-def insert_statement(model: Model, columns: list[str], condition: exp.Expression | None = None) -> exp.Expression:
+def insert_statement(model: Model, columns: list[str], *, condition: exp.Expression | None = None) -> exp.Expression:
     """``INSERT INTO target (cols) SELECT cols FROM (<model>) AS model``."""
     select = exp.select(*[exp.column(c, table="model", quoted=True) for c in columns]).from_(
         filtered_body(model, condition).subquery("model")
@@ -143,12 +143,12 @@ def insert_statement(model: Model, columns: list[str], condition: exp.Expression
     return exp.insert(select, target, columns=[exp.to_identifier(c, quoted=True) for c in columns])
 
 
-def landed_batches(warehouse, table: str) -> list[str]:
+def landed_batches(warehouse: Warehouse, table: str) -> list[str]:
     return sorted(warehouse.arrow(exp.select(column("batch_id")).distinct().from_(table)
                                   .where(column("batch_id").is_(exp.null()).not_())).column(0).to_pylist())
 
 
-def processed_batches(warehouse, model: Model) -> set[str]:
+def processed_batches(warehouse: Warehouse, model: Model) -> set[str]:
     return set(warehouse.arrow(exp.select(column("batch_id")).from_(BATCHES_TABLE).where(
         exp.EQ(this=column("model_name"), expression=exp.Literal.string(model.name)))).column(0).to_pylist())
 
@@ -175,7 +175,7 @@ class Materialised:
     batches: tuple[str, ...] = ()   # landed batches processed by this run
 
 
-def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: str = "adhoc",
+def materialise(warehouse: Warehouse, model: Model, params: Mapping[str, Any], *, run_id: str = "adhoc",
                 full_refresh: bool = False, upstream_changed: bool = False) -> Materialised:
     """Bring the model's target up to date; see the module docstring for the modes."""
     schema, table = model.target_fq.split(".")
@@ -208,7 +208,7 @@ def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: s
         statements.append((exp.delete(model.target_fq, where=column(model.key).isin(query=touched.copy())), None))
     else:
         statements.append((exp.TruncateTable(expressions=[exp.to_table(model.target_fq)]), None))
-    insert = insert_statement(model, columns, condition)
+    insert = insert_statement(model, columns, condition=condition)
     wanted = sqlfiles.placeholders(insert)
     bound = {k: v for k, v in params.items() if k in wanted}
     missing = wanted - bound.keys()
@@ -222,5 +222,5 @@ def materialise(warehouse, model: Model, params: Mapping[str, Any], *, run_id: s
     return Materialised(_count(warehouse, model), True, how, tuple(new))
 
 
-def _count(warehouse, model: Model) -> int:
+def _count(warehouse: Warehouse, model: Model) -> int:
     return count_rows(warehouse, model.target_fq)

@@ -16,6 +16,7 @@ from sqlglot import exp
 from services import naming, sqlfiles
 from services.clock import new_id, now
 from services.errors import ReconciliationError
+from services.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _raw_to_fact_query(batches: list[str] | None) -> exp.Expression:
     return query
 
 
-def reconcile(warehouse, run_id: str, *, batches: list[str] | None = None) -> list[Reconciliation]:
+def reconcile(warehouse: Warehouse, run_id: str, *, batches: list[str] | None = None) -> list[Reconciliation]:
     """Compare stg -> raw per batch (all, or ``batches``) and raw -> fact; write audit rows; raise on mismatch."""
     started = now()
     per_batch = warehouse.df(sqlfiles.render(_per_batch_query(batches), warehouse.dialect))

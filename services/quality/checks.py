@@ -19,6 +19,7 @@ from services.quality import recorded, rules
 from services.quality.recorded import QUALITY, Context, utc_naive
 from services.quality.specs import CHECKS, CRITICAL, CheckSpec, Outcome
 from services.sqlterms import literal
+from services.warehouse import Warehouse
 
 SOURCE = "app"
 COLUMNS = ("dq_id", "dataset_id", "check_name", "check_status", "checked_ts", "run_id", "check_type", "severity",
@@ -46,7 +47,7 @@ class CheckResult:
         return not self.passed and self.severity == CRITICAL
 
 
-def evaluate(warehouse, spec: CheckSpec, ctx: Context) -> CheckResult:
+def evaluate(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> CheckResult:
     """One check's result (nothing is written)."""
     if spec.kind in rules.BUILDERS:
         outcome: Outcome = rules.evaluate(warehouse, spec)
@@ -67,7 +68,7 @@ def _rows(results: list[CheckResult], ctx: Context) -> exp.Expression:
     return exp.insert(exp.values(rows), QUALITY, columns=[exp.to_identifier(c) for c in COLUMNS])
 
 
-def run_checks(warehouse, *, run_id: str, checked_ts: datetime | None = None) -> list[CheckResult]:
+def run_checks(warehouse: Warehouse, *, run_id: str, checked_ts: datetime | None = None) -> list[CheckResult]:
     """Evaluate every check, write one fact_data_quality row per check, return the results."""
     ctx = Context(run_id=run_id, checked_ts=utc_naive(checked_ts) if checked_ts else now())
     results = [evaluate(warehouse, spec, ctx) for spec in CHECKS]

@@ -30,6 +30,7 @@ from sqlglot import exp
 from services import naming, sqlfiles
 from services.quality.results import latest_results
 from services.sqlterms import column, equals
+from services.warehouse import Warehouse
 
 QUALITY = naming.fq("gov", "fact_data_quality")
 RECON = naming.fq("txn", "audit_recon")
@@ -42,7 +43,7 @@ def dataset_label(dataset_id: str) -> str:
     return ".".join(parts)
 
 
-def _file(warehouse, name: str) -> pd.DataFrame:
+def _file(warehouse: Warehouse, name: str) -> pd.DataFrame:
     return warehouse.df(sqlfiles.render(sqlfiles.query(f"quality/{name}.sql"), warehouse.dialect))
 
 
@@ -56,19 +57,19 @@ def _day(name: str) -> exp.Expression:
 
 
 # -- catalog ---------------------------------------------------------------
-def datasets(warehouse) -> pd.DataFrame:
+def datasets(warehouse: Warehouse) -> pd.DataFrame:
     """One row per catalogued dataset: owner, classification, sensitivity, current certification."""
     return _labelled(_file(warehouse, "datasets"))
 
 
 # -- check results -----------------------------------------------------------
-def latest_day(warehouse) -> date | None:
+def latest_day(warehouse: Warehouse) -> date | None:
     """The last day any check ran: windows count back from the data, not from today's clock."""
     found = warehouse.scalar(exp.select(exp.Max(this=_day("checked_ts"))).from_(QUALITY))
     return None if found is None or pd.isna(found) else pd.Timestamp(found).date()
 
 
-def pass_rate(warehouse, *, last_days: int | None = None) -> pd.DataFrame:
+def pass_rate(warehouse: Warehouse, *, last_days: int | None = None) -> pd.DataFrame:
     """Per dataset and day: checks run, checks passed and their ratio (app and governance together).
 
     ``last_days`` keeps the days up to and including the latest checked day;
@@ -97,14 +98,14 @@ def pass_rate(warehouse, *, last_days: int | None = None) -> pd.DataFrame:
     return _labelled(frame)
 
 
-def failing_checks(warehouse) -> pd.DataFrame:
+def failing_checks(warehouse: Warehouse) -> pd.DataFrame:
     """Checks (either source) whose latest result is 'fail' or 'warn': critical first, then failures."""
     frame = _labelled(_file(warehouse, "failing_checks"))
     frame["critical"] = frame["severity"] == CRITICAL
     return frame
 
 
-def check_history(warehouse, *, source: str, dataset_id: str, check_name: str) -> pd.DataFrame:
+def check_history(warehouse: Warehouse, *, source: str, dataset_id: str, check_name: str) -> pd.DataFrame:
     """Every recorded result of one check, oldest first."""
     query = (
         exp.select("checked_ts", "check_status", "observed_value", "threshold", "details", "run_id", "dq_id")
@@ -116,18 +117,18 @@ def check_history(warehouse, *, source: str, dataset_id: str, check_name: str) -
 
 
 # -- issues ------------------------------------------------------------------
-def open_issues(warehouse) -> pd.DataFrame:
+def open_issues(warehouse: Warehouse) -> pd.DataFrame:
     """Issues whose status is not terminal, with the team that owns the fix; worst and oldest first."""
     return _labelled(_file(warehouse, "open_issues"))
 
 
-def remediation_teams(warehouse) -> pd.DataFrame:
+def remediation_teams(warehouse: Warehouse) -> pd.DataFrame:
     """Every remediation team with its open and resolved issues and average hours to resolve."""
     return _file(warehouse, "remediation_teams")
 
 
 # -- freshness ---------------------------------------------------------------
-def freshness(warehouse) -> pd.DataFrame:
+def freshness(warehouse: Warehouse) -> pd.DataFrame:
     """The latest app freshness check per dataset: hours since its model last finished vs SLA hours."""
     latest = latest_results(warehouse)
     frame = latest[latest["check_name"] == "freshness"].reset_index(drop=True)
@@ -182,7 +183,7 @@ def _optional_int(value) -> int | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
 
 
-def last_reconciliation(warehouse) -> Reconciliation | None:
+def last_reconciliation(warehouse: Warehouse) -> Reconciliation | None:
     """The most recent row of txn ``audit_recon``, or None when nothing was ever reconciled."""
     fields = list(Reconciliation.__dataclass_fields__)
     found = warehouse.df(
@@ -199,7 +200,7 @@ def last_reconciliation(warehouse) -> Reconciliation | None:
     return Reconciliation(**{k: (None if k != "checked_ts" and pd.isna(v) else v) for k, v in row.items()})
 
 
-def ingest_batches(warehouse) -> pd.DataFrame:
+def ingest_batches(warehouse: Warehouse) -> pd.DataFrame:
     """The latest stg -> raw load of every landed transaction batch, with counts and checksums."""
     frame = _file(warehouse, "ingest_batches")
     frame["matched"] = (frame["source_rows"] == frame["target_rows"]) & \

@@ -17,6 +17,7 @@ from services import naming
 from services.pipeline.models import MODELS
 from services.quality.specs import CheckSpec, Outcome
 from services.sqlterms import column, equals
+from services.warehouse import Warehouse
 
 TRANSFORMS = naming.fq("ingest", "audit_transforms")
 RECON = naming.fq("txn", "audit_recon")
@@ -52,7 +53,7 @@ def _model_of(spec: CheckSpec) -> str:
     raise ValueError(f"no pipeline model writes {target}; freshness cannot be checked")
 
 
-def _sla_hours(warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str]:
+def _sla_hours(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str]:
     today = exp.cast(exp.Literal.string(ctx.checked_ts.date().isoformat()), "DATE")
     in_force = exp.and_(
         equals("dataset_id", spec.dataset_id),
@@ -66,7 +67,7 @@ def _sla_hours(warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str]:
     return float(hours), "ref_sla"
 
 
-def freshness(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
+def freshness(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
     model = _model_of(spec)
     hours, sla_from = _sla_hours(warehouse, spec, ctx)
     finished = warehouse.scalar(
@@ -83,17 +84,17 @@ def freshness(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
                    f"SLA {hours:g} h ({sla_from})" + ("" if passed else ": stale"))
 
 
-def _row_count(warehouse, spec: CheckSpec) -> int:
+def _row_count(warehouse: Warehouse, spec: CheckSpec) -> int:
     return int(warehouse.scalar(exp.select(exp.Count(this=exp.Star())).from_(naming.fq(spec.source, spec.table))))
 
 
-def row_count(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
+def row_count(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
     # Stored every run so the next build's row_count_change has a baseline.
     rows = _row_count(warehouse, spec)
     return Outcome(rows >= 1, float(rows), 1.0, f"{rows} rows" if rows else "the table is empty")
 
 
-def _previous_count(warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str] | None:
+def _previous_count(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str] | None:
     succeeded = exp.select(column("run_id")).from_(BUILD_RUNS).where(equals("status", "succeeded"))
     found = warehouse.df(
         exp.select(column("observed_value"), column("run_id")).from_(QUALITY)
@@ -110,7 +111,7 @@ def _previous_count(warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, st
     return float(found["observed_value"].iloc[0]), str(found["run_id"].iloc[0])
 
 
-def row_count_change(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
+def row_count_change(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
     limit = spec.max_change_pct
     rows = _row_count(warehouse, spec)
     previous = _previous_count(warehouse, spec, ctx)
@@ -125,7 +126,7 @@ def row_count_change(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
                    f"{rows} rows vs {before:.0f} after build {run} ({change:+.1f}%, limit ±{limit:g}%)")
 
 
-def reconciled(warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
+def reconciled(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
     # The run's own reconciliation when it recorded one; a checks-only run
     # (no pipeline) falls back to the latest one, which still vouches for the fact table.
     own_first = exp.Case().when(equals("run_id", ctx.run_id), exp.convert(0)).else_(exp.convert(1))

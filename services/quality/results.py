@@ -17,11 +17,12 @@ from services import naming, sqlfiles
 from services.quality import specs
 from services.quality.checks import CheckResult
 from services.quality.specs import CRITICAL
+from services.warehouse import Warehouse
 
 FEATURES_TABLE = naming.fq("gold", "gold_customer_features")
 
 
-def latest_results(warehouse) -> pd.DataFrame:
+def latest_results(warehouse: Warehouse) -> pd.DataFrame:
     """The latest result of every app check (dataset_id, check_name, severity, status, details, checked_ts, ...)."""
     return warehouse.df(sqlfiles.render(sqlfiles.query("quality/latest_results.sql"), warehouse.dialect))
 
@@ -37,13 +38,13 @@ def _result(row) -> CheckResult:
                        spec.affects if spec else ())
 
 
-def latest_failures(warehouse) -> list[CheckResult]:
+def latest_failures(warehouse: Warehouse) -> list[CheckResult]:
     """Latest results that fail, critical or not."""
     latest = latest_results(warehouse)
     return [_result(r) for r in latest[latest["status"] != "pass"].itertuples(index=False)]
 
 
-def failing_critical(warehouse) -> list[CheckResult]:
+def failing_critical(warehouse: Warehouse) -> list[CheckResult]:
     """Latest results that are critical and fail: what should block trust in segments."""
     return [r for r in latest_failures(warehouse) if r.severity == CRITICAL]
 
@@ -64,7 +65,7 @@ class FieldHealth:
         return any(c.severity == CRITICAL for c in self.failing_checks)
 
 
-def field_health(warehouse) -> dict[str, FieldHealth]:
+def field_health(warehouse: Warehouse) -> dict[str, FieldHealth]:
     """Null rate, as-of date and failing checks of every gold_customer_features column."""
     schema, table = FEATURES_TABLE.split(".")
     columns = [name for name, _ in warehouse.columns(schema, table)]

@@ -15,10 +15,11 @@ from sqlglot import exp
 from services import naming
 from services.quality.specs import CheckSpec, Outcome
 from services.sqlterms import column, count_star, number, table
+from services.warehouse import Warehouse
 
 
 def _table(spec: CheckSpec, alias: str | None = None) -> exp.Table:
-    return table(naming.fq(spec.source, spec.table), alias)
+    return table(naming.fq(spec.source, spec.table), alias=alias)
 
 
 def _unique(spec: CheckSpec) -> tuple[exp.Expression, str]:
@@ -70,11 +71,11 @@ def _in_set(spec: CheckSpec) -> tuple[exp.Expression, str]:
 def _references(spec: CheckSpec) -> tuple[exp.Expression, str]:
     (name,) = spec.columns
     source, table, key = spec.parent
-    match = exp.EQ(this=column(key, "parent"), expression=column(name, "child"))
+    match = exp.EQ(this=column(key, table="parent"), expression=column(name, table="child"))
     if spec.parent_flag:
-        match = exp.and_(match, column(spec.parent_flag, "parent"))
+        match = exp.and_(match, column(spec.parent_flag, table="parent"))
     lookup = exp.select(exp.convert(1)).from_(exp.to_table(naming.fq(source, table)).as_("parent")).where(match)
-    orphan = exp.and_(column(name, "child").is_(exp.null()).not_(), exp.not_(exp.Exists(this=lookup)))
+    orphan = exp.and_(column(name, table="child").is_(exp.null()).not_(), exp.not_(exp.Exists(this=lookup)))
     which = "current row" if spec.parent_flag else "row"
     return exp.select(count_star().as_("observed")).from_(_table(spec, "child")).where(orphan), \
         f"rows have a {name} with no {which} in {table}"
@@ -95,7 +96,7 @@ def query(spec: CheckSpec) -> exp.Expression:
     return BUILDERS[spec.kind](spec)[0]
 
 
-def evaluate(warehouse, spec: CheckSpec) -> Outcome:
+def evaluate(warehouse: Warehouse, spec: CheckSpec) -> Outcome:
     tree, what = BUILDERS[spec.kind](spec)
     offending = int(warehouse.scalar(tree) or 0)
     return Outcome(passed=offending == 0, observed_value=float(offending), threshold=0.0,

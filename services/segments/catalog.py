@@ -165,7 +165,7 @@ def _literal_select(*projections: exp.Expression) -> exp.Select:
     return exp.select(*projections).from_(exp.to_table(FEATURES_TABLE))
 
 
-def _number_domain(warehouse, name: str, integer: bool) -> Domain:
+def _number_domain(warehouse: Warehouse, name: str, integer: bool) -> Domain:
     col = exp.column(name, quoted=True)
     stats = warehouse.arrow(_literal_select(
         exp.func("MIN", col).as_("lo"), exp.func("MAX", col).as_("hi"),
@@ -192,7 +192,7 @@ def _number_domain(warehouse, name: str, integer: bool) -> Domain:
     return Domain(null_count=int(stats["nulls"] or 0), minimum=lo, maximum=hi, histogram=histogram)
 
 
-def _category_domain(warehouse, name: str) -> Domain:
+def _category_domain(warehouse: Warehouse, name: str) -> Domain:
     col = exp.column(name, quoted=True)
     rows = warehouse.arrow(
         _literal_select(col.as_("v"), exp.func("COUNT", exp.Star()).as_("n"))
@@ -204,7 +204,7 @@ def _category_domain(warehouse, name: str) -> Domain:
     return Domain(null_count=nulls, values=values[:MAX_CATEGORY_VALUES], complete=len(rows) <= MAX_CATEGORY_VALUES)
 
 
-def _other_domain(warehouse, name: str) -> Domain:
+def _other_domain(warehouse: Warehouse, name: str) -> Domain:
     col = exp.column(name, quoted=True)
     row = warehouse.arrow(_literal_select(
         exp.func("MIN", col).as_("lo"), exp.func("MAX", col).as_("hi"),
@@ -213,7 +213,7 @@ def _other_domain(warehouse, name: str) -> Domain:
     return Domain(null_count=int(row["nulls"] or 0), minimum=row["lo"], maximum=row["hi"])
 
 
-def _behavior_values(warehouse) -> dict[str, tuple[str, ...]]:
+def _behavior_values(warehouse: Warehouse) -> dict[str, tuple[str, ...]]:
     out = {}
     for name, fact_column in BEHAVIOR_FILTERS.items():
         col = column(fact_column)

@@ -21,6 +21,7 @@ from services.pii import mask_frame, pii_policy
 from services.segments.compiler import CompiledSegment
 from services.segments.compiler.context import feature, negate as negate_predicate
 from services.sqlterms import column, count_star, table
+from services.warehouse import Warehouse
 
 BREAKDOWNS = ("lifecycle_stage", "rfm_segment", "top_channel", "region")
 PREVIEW_COLUMNS = ("rfm_segment", "lifecycle_stage", "monetary", "frequency", "recency_days", "top_category", "region")
@@ -75,11 +76,11 @@ def _combine(n: int, match: str, negate: bool) -> exp.Expression:
     return negate_predicate(combined) if negate else combined
 
 
-def count(warehouse, compiled: CompiledSegment) -> int:
+def count(warehouse: Warehouse, compiled: CompiledSegment) -> int:
     return int(warehouse.scalar(compiled.count_query()))
 
 
-def estimate(warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...] = BREAKDOWNS) -> Estimate:
+def estimate(warehouse: Warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...] = BREAKDOWNS) -> Estimate:
     started = time.perf_counter()
     rule = compiled.definition.rule
     # The steps belong to the compiled segment, so they are copied; all else here is built for this query alone.
@@ -132,7 +133,7 @@ def estimate(warehouse, compiled: CompiledSegment, *, breakdowns: tuple[str, ...
     )
 
 
-def overlaps(warehouse, compiled: CompiledSegment, others: dict[str, CompiledSegment]) -> pd.DataFrame:
+def overlaps(warehouse: Warehouse, compiled: CompiledSegment, others: dict[str, CompiledSegment]) -> pd.DataFrame:
     """Members shared with each other segment (one scan for all of them)."""
     if not others:
         return pd.DataFrame(columns=["segment", "segment_size", "shared", "share_of_audience"])
@@ -156,7 +157,7 @@ def overlaps(warehouse, compiled: CompiledSegment, others: dict[str, CompiledSeg
     return frame.sort_values("shared", ascending=False).reset_index(drop=True)
 
 
-def preview(warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: bool = False) -> pd.DataFrame:
+def preview(warehouse: Warehouse, compiled: CompiledSegment, *, limit: int = 20, show_pii: bool = False) -> pd.DataFrame:
     """A deterministic sample of members with contact details, masked unless allowed.
 
     Which columns are masked, and how, is the governance catalog's call: the

@@ -24,6 +24,7 @@ from services.clock import now
 from services.errors import SpecError
 from services.segments.spec import SegmentDefinition
 from services.sqlterms import column, literal
+from services.warehouse import Warehouse
 
 SEGMENTS = naming.fq("app", "app_segments")
 VERSIONS = naming.fq("app", "app_segment_versions")
@@ -32,7 +33,7 @@ _locks: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDicti
 _locks_guard = threading.Lock()
 
 
-def _lock_for(warehouse) -> threading.Lock:
+def _lock_for(warehouse: Warehouse) -> threading.Lock:
     with _locks_guard:
         lock = _locks.get(warehouse)
         if lock is None:
@@ -69,7 +70,7 @@ class VersionDiff:
 class SegmentLibrary:
     """Saved segments on one warehouse."""
 
-    def __init__(self, warehouse):
+    def __init__(self, warehouse: Warehouse):
         self.warehouse = warehouse
 
     # -- writing -------------------------------------------------------

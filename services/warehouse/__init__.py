@@ -18,7 +18,7 @@ from sqlglot import exp
 Query = str | exp.Expression
 
 
-def count_rows(warehouse: Warehouse, table: str, where: exp.Expression | None = None) -> int:
+def count_rows(warehouse: Warehouse, table: str, *, where: exp.Expression | None = None) -> int:
     """``SELECT COUNT(*) FROM table [WHERE ...]`` as a tree, for any engine."""
     query = exp.select(exp.func("COUNT", exp.Star())).from_(exp.to_table(table))
     return int(warehouse.scalar(query.where(where) if where is not None else query) or 0)

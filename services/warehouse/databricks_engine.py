@@ -119,7 +119,7 @@ class DatabricksWarehouse:
             from databricks import sql as connector
 
             connect = connector.connect
-        arguments = connect_arguments(self.settings, self.identity, self._credentials)
+        arguments = connect_arguments(self.settings, self.identity, credentials=self._credentials)
         try:
             return connect(**arguments)
         except dbx.Error as exc:

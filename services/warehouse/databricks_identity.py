@@ -97,7 +97,7 @@ class ServicePrincipalCredentials:
         return lambda: self.config().authenticate
 
 
-def connect_arguments(settings: DatabricksSettings, identity: Identity,
+def connect_arguments(settings: DatabricksSettings, identity: Identity, *,
                       credentials: ServicePrincipalCredentials | None = None) -> dict[str, Any]:
     """Keyword arguments for ``databricks.sql.connect`` for one identity.
 

@@ -68,7 +68,7 @@ class DatabricksSettings:
                           "sql-warehouse resource) or DATABRICKS_HTTP_PATH")
 
     @classmethod
-    def from_sources(cls, env: Mapping[str, str], file: Mapping[str, Any] | None = None) -> DatabricksSettings:
+    def from_sources(cls, env: Mapping[str, str], *, file: Mapping[str, Any] | None = None) -> DatabricksSettings:
         file = dict(file or {})
         unknown = set(file) - _FILE_KEYS
         if unknown:

@@ -68,7 +68,7 @@ DATABRICKS_LIKE_CONF = {
 ROW_CHANGES = ("DELETE", "UPDATE", "MERGE")
 
 
-def local_session(warehouse_dir: str | Path | None = None, *, master: str = "local[2]",
+def local_session(*, warehouse_dir: str | Path | None = None, master: str = "local[2]",
                   shuffle_partitions: int = 4, conf: Mapping[str, str] | None = None) -> SparkSession:
     """Get or create a Spark session configured like Databricks SQL (UTC, ANSI)."""
     from pyspark.sql import SparkSession

@@ -19,7 +19,11 @@ with params as (
 
 transactions as (
 
-    select t.customer_id, t.txn_type, t.posted_date, t.amount_usd
+    select
+        t.customer_id,
+        t.txn_type,
+        t.posted_date,
+        t.amount_usd
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_fact_transactions as t
     cross join params as p
     where t.posted_date <= p.as_of_date

@@ -16,7 +16,9 @@ with forecasts as (
 
 actuals as (
 
-    select month_start, sum(cost_amount_usd) as actual_usd
+    select
+        month_start,
+        sum(cost_amount_usd) as actual_usd
     from customer_segmentation_for_retail_personalization_cost.customer_segmentation_for_retail_personalization_fact_monthly_costs
     group by month_start
 

@@ -10,21 +10,29 @@ with monthly as (
 
 cost_centers as (
 
-    select cost_center_id, cost_center_name, business_unit
+    select
+        cost_center_id,
+        cost_center_name,
+        business_unit
     from customer_segmentation_for_retail_personalization_cost.customer_segmentation_for_retail_personalization_dim_cost_center
 
 ),
 
 resources as (
 
-    select resource_id, resource_name, resource_type
+    select
+        resource_id,
+        resource_name,
+        resource_type
     from customer_segmentation_for_retail_personalization_cost.customer_segmentation_for_retail_personalization_dim_resource_type
 
 ),
 
 regions as (
 
-    select region_id, region_name
+    select
+        region_id,
+        region_name
     from customer_segmentation_for_retail_personalization_cost.customer_segmentation_for_retail_personalization_dim_region
 
 ),

@@ -10,7 +10,10 @@ with usage as (
 
 resources as (
 
-    select resource_id, resource_name, resource_type
+    select
+        resource_id,
+        resource_name,
+        resource_type
     from customer_segmentation_for_retail_personalization_cost.customer_segmentation_for_retail_personalization_dim_resource_type
 
 ),

@@ -42,13 +42,13 @@ final as (
         certification.expires_ts
     from datasets
     left join customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_dim_owner as owners
-        on owners.owner_id = datasets.owner_id
+        on datasets.owner_id = owners.owner_id
     left join customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_dim_classification as classifications
-        on classifications.classification_id = datasets.classification_id
+        on datasets.classification_id = classifications.classification_id
     left join customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_dim_sensitivity as sensitivities
-        on sensitivities.sensitivity_id = datasets.sensitivity_id
+        on datasets.sensitivity_id = sensitivities.sensitivity_id
     left join current_certification as certification
-        on certification.dataset_id = datasets.dataset_id and certification.recency_rank = 1
+        on datasets.dataset_id = certification.dataset_id and certification.recency_rank = 1
 
 )
 

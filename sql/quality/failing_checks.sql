@@ -43,5 +43,5 @@ order by
     case when severity = 'critical' then 0 else 1 end,
     case when status = 'fail' then 0 else 1 end,
     checked_ts desc,
-    dataset_id,
-    check_name
+    dataset_id asc,
+    check_name asc

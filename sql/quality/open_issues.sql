@@ -33,9 +33,9 @@ final as (
         teams.escalation_email
     from issues
     inner join open_statuses
-        on open_statuses.status_code = issues.status
+        on issues.status = open_statuses.status_code
     left join customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_dim_remediation_team as teams
-        on teams.remediation_team_id = issues.remediation_team_id
+        on issues.remediation_team_id = teams.remediation_team_id
 
 )
 

@@ -22,7 +22,7 @@ issues as (
         end as hours_to_resolve
     from customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_fact_issues as issues
     left join customer_segmentation_for_retail_personalization_gov.customer_segmentation_for_retail_personalization_dim_status as statuses
-        on statuses.status_code = issues.status and statuses.status_group = 'issue'
+        on issues.status = statuses.status_code and statuses.status_group = 'issue'
 
 ),
 
@@ -51,9 +51,9 @@ final as (
         load.avg_hours_to_resolve
     from teams
     left join load
-        on load.remediation_team_id = teams.remediation_team_id
+        on teams.remediation_team_id = load.remediation_team_id
 
 )
 
 select * from final
-order by open_issues desc, team_name
+order by open_issues desc, team_name asc

@@ -3,7 +3,9 @@
 -- grain: one row per currency with at least one unconvertible transaction.
 with raw as (
 
-    select currency, cast(posted_ts as date) as posted_date
+    select
+        currency,
+        cast(posted_ts as date) as posted_date
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
     where currency <> 'USD'
 
@@ -11,7 +13,9 @@ with raw as (
 
 first_rates as (
 
-    select currency, min(rate_date) as first_rate_date
+    select
+        currency,
+        min(rate_date) as first_rate_date
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
     group by currency
 
@@ -19,12 +23,16 @@ first_rates as (
 
 final as (
 
-    select r.currency, count(*) as transactions, min(r.posted_date) as first_posted_date
+    select
+        r.currency,
+        count(*) as transactions,
+        min(r.posted_date) as first_posted_date
     from raw as r
-    left join first_rates as f on f.currency = r.currency
+    left join first_rates as f on r.currency = f.currency
     where f.first_rate_date is null or r.posted_date < f.first_rate_date
     group by r.currency
 
 )
 
-select * from final order by currency
+select * from final
+order by currency

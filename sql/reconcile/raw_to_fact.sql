@@ -33,4 +33,7 @@ target as (
 
 )
 
-select * from source cross join target
+select
+    source.*,
+    target.*
+from source cross join target

@@ -3,7 +3,10 @@
 -- copy of every landed record, so counts and amount sums must match exactly.
 with source as (
 
-    select batch_id, count(*) as source_rows, sum(amount) as source_amount
+    select
+        batch_id,
+        count(*) as source_rows,
+        sum(amount) as source_amount
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_stg_transactions
     group by batch_id
 
@@ -11,7 +14,10 @@ with source as (
 
 target as (
 
-    select batch_id, count(*) as target_rows, sum(amount) as target_amount
+    select
+        batch_id,
+        count(*) as target_rows,
+        sum(amount) as target_amount
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
     group by batch_id
 
@@ -26,8 +32,9 @@ final as (
         cast(coalesce(s.source_amount, 0) as string) as source_checksum,
         cast(coalesce(t.target_amount, 0) as string) as target_checksum
     from source as s
-    full outer join target as t on t.batch_id = s.batch_id
+    full outer join target as t on s.batch_id = t.batch_id
 
 )
 
-select * from final order by batch_id
+select * from final
+order by batch_id

@@ -53,7 +53,7 @@ def spark_warehouse(tmp_path_factory):
 
     # Adaptive execution re-plans after every stage: on tiny tables and queries of
     # many subqueries that costs more than it saves (twice as slow here).
-    session = local_session(tmp_path_factory.mktemp("spark"), shuffle_partitions=1, conf=TEST_CONF)
+    session = local_session(warehouse_dir=tmp_path_factory.mktemp("spark"), shuffle_partitions=1, conf=TEST_CONF)
     session.sparkContext.setLogLevel("ERROR")
     yield SparkWarehouse(session)
     session.stop()

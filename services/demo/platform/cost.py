@@ -212,7 +212,7 @@ def _corrections(rng: np.random.Generator, usage: pd.DataFrame, end: dt.date) ->
     picked = np.sort(rng.choice(candidates, size=min(30, len(candidates)), replace=False))
     rows = usage.loc[picked]
     n = len(rows)
-    kind = s.pick(rng, ["credit", "rebill", "late_usage"], n, [0.5, 0.3, 0.2])
+    kind = s.pick(rng, ["credit", "rebill", "late_usage"], n, p=[0.5, 0.3, 0.2])
     factor = np.where(kind == "credit", -rng.uniform(0.05, 0.3, size=n), rng.uniform(0.02, 0.15, size=n))
     current = rows["cost_amount_usd"].to_numpy()
     delta = s.money(current * factor)

@@ -117,12 +117,12 @@ def on(start: dt.date, end: dt.date, share: float) -> dt.date:
 
 def reference_frames(rng: np.random.Generator, start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
     """The cost dimensions and reference tables."""
-    created = s.at(start - dt.timedelta(days=365), 9)
+    created = s.at(start - dt.timedelta(days=365), hours=9)
     centers = pd.DataFrame(COST_CENTERS, columns=["cost_center_id", "cost_center_name", "business_unit", "owner_email", "status"])
     centers["created_ts"] = created
     resources = pd.DataFrame([(r[0], r[1], r[2], r[3]) for r in RESOURCES], columns=["resource_id", "resource_name", "resource_type", "unit"])
     resources["status"] = np.where(resources["resource_id"] == "res-sqlwh-legacy", "retired", "active")
-    resources["created_ts"] = [s.at(on(start, end, r[7]) if r[7] > 0 else start - dt.timedelta(days=200), 8) for r in RESOURCES]
+    resources["created_ts"] = [s.at(on(start, end, r[7]) if r[7] > 0 else start - dt.timedelta(days=200), hours=8) for r in RESOURCES]
     accounts = pd.DataFrame(BILLING_ACCOUNTS, columns=["billing_account_id", "account_name", "cloud", "currency_code", "payer_account", "status"])
     accounts["created_ts"] = created
     tags = [("app", r[5], f"Workload: {r[1]}", r[6][0][0], True) for r in RESOURCES]

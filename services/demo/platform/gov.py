@@ -194,8 +194,8 @@ def _issues(rng: np.random.Generator, quality: pd.DataFrame, end: dt.date) -> pd
         "title": ["Loyalty tier missing for store-only customers", "Recency off by one day around DST change", "Untagged serverless spend"],
         "severity": ["medium", "low", "low"],
         "status": ["in_progress", "resolved", "open"],
-        "opened_ts": [s.at(end - dt.timedelta(days=12), 10), s.at(end - dt.timedelta(days=200), 11), s.at(end - dt.timedelta(days=3), 16)],
-        "resolved_ts": [pd.NaT, s.at(end - dt.timedelta(days=190), 9), pd.NaT],
+        "opened_ts": [s.at(end - dt.timedelta(days=12), hours=10), s.at(end - dt.timedelta(days=200), hours=11), s.at(end - dt.timedelta(days=3), hours=16)],
+        "resolved_ts": [pd.NaT, s.at(end - dt.timedelta(days=190), hours=9), pd.NaT],
         "remediation_team_id": ["rt_customer_data", "rt_marketing_analytics", "rt_finops"],
         "description": ["Reported by CRM marketers", "Reported by an analyst", "Raised by the monthly tagging control"],
         "dq_id": None,
@@ -227,7 +227,7 @@ def _certifications(start: dt.date, end: dt.date) -> pd.DataFrame:
     rows = []
     span = (end - start).days
     for k, ds_id in enumerate(WEEKLY):
-        first = s.at(start + dt.timedelta(days=20 + 3 * k), 15)
+        first = s.at(start + dt.timedelta(days=20 + 3 * k), hours=15)
         renewed = first + pd.Timedelta(days=min(365, max(span - 30, 1)))
         rows.append((ds_id, "data-governance@retailer.example", "expired", first, first + pd.Timedelta(days=365), "annual certification"))
         latest = "certified"
@@ -250,7 +250,7 @@ def _certification_audit(certs: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     rows = []
     for cert in certs.itertuples(index=False):
         granted = cert.certified_ts
-        requested = granted - pd.Timedelta(days=6) if pd.notna(granted) else s.at(end - dt.timedelta(days=4), 10)
+        requested = granted - pd.Timedelta(days=6) if pd.notna(granted) else s.at(end - dt.timedelta(days=4), hours=10)
         rows.append((cert.certification_id, "requested", actor, None, "pending", requested, None))
         if pd.isna(granted):
             continue

@@ -145,7 +145,7 @@ def _lineage_edges() -> list[tuple[str, str, str]]:
 
 def reference_frames(start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
     """The governance dimensions, reference tables, upstream datasets and lineage."""
-    created = s.at(start - dt.timedelta(days=420), 9)
+    created = s.at(start - dt.timedelta(days=420), hours=9)
     owners = pd.DataFrame(OWNERS, columns=["owner_id", "owner_name", "email", "team", "role"])
     owners["status"] = "active"
     classifications = pd.DataFrame(CLASSIFICATIONS, columns=["classification_id", "classification_name", "description", "rank"])
@@ -183,7 +183,7 @@ def reference_frames(start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
     lineage = pd.DataFrame(_lineage_edges(), columns=["upstream_dataset_id", "downstream_dataset_id", "transform_name"])
     lineage.insert(0, "lineage_id", s.ids("lin", len(lineage), width=4))
     lineage["lineage_type"] = "table"
-    lineage["captured_ts"] = s.at(end, 4)
+    lineage["captured_ts"] = s.at(end, hours=4)
     lineage["is_active"] = True
     return {
         "dim_owner": owners,
@@ -204,15 +204,15 @@ def reference_frames(start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
 def _policy_changes(start: dt.date, end: dt.date) -> pd.DataFrame:
     rows = []
     for p in POLICIES:
-        requested = s.at(start + dt.timedelta(days=p[9] - 14), 10)
+        requested = s.at(start + dt.timedelta(days=p[9] - 14), hours=10)
         rows.append((p[0], "created" if p[8] == 1 else "amended", p[8] - 1 if p[8] > 1 else None, p[8],
                      f"{'Create' if p[8] == 1 else 'Amend'}: {p[3]}", "data-governance@retailer.example",
                      "dpo@retailer.example", requested, requested + pd.Timedelta(days=9), "approved"))
         if p[11] == "retired":
-            retired = s.at(start + dt.timedelta(days=p[10] - 7), 10)
+            retired = s.at(start + dt.timedelta(days=p[10] - 7), hours=10)
             rows.append((p[0], "retired", p[8], None, f"Retire version {p[8]}; superseded", "data-governance@retailer.example",
                          "dpo@retailer.example", retired, retired + pd.Timedelta(days=5), "approved"))
-    proposed = s.at(end - dt.timedelta(days=6), 15)
+    proposed = s.at(end - dt.timedelta(days=6), hours=15)
     rows.append(("pol-cost-tagging-v1", "amended", 1, 2, "Make cost tags enforced at cluster creation", "finops@retailer.example",
                  None, proposed, None, "pending"))
     rows.append(("pol-raw-retention-v1", "amended", 1, 2, "Shorten raw retention to 180 days", "data-platform@retailer.example",

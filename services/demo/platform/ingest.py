@@ -36,7 +36,7 @@ _MODELS = (
 
 def generate(rng: np.random.Generator, *, start: dt.date, end: dt.date, n_customers: int) -> dict[str, pd.DataFrame]:
     """Every ingest table, keyed by schema-qualified name."""
-    created = s.at(start - dt.timedelta(days=900), 9)
+    created = s.at(start - dt.timedelta(days=900), hours=9)
     frames: dict[str, pd.DataFrame] = {}
     frames.update(reference_frames(created, start, end))
     counts = _event_counts(rng, start, end, n_customers)
@@ -164,7 +164,7 @@ def _file_imports(rng: np.random.Generator, start: dt.date, end: dt.date) -> dic
     """Monthly partner preference files: the raw lines, and the lines that failed to parse."""
     lines, errors = [], []
     for month in s.month_starts(start, end):
-        landed = s.at(month, 5.5) + pd.Timedelta(days=2)
+        landed = s.at(month, hours=5.5) + pd.Timedelta(days=2)
         if landed.date() > end:
             continue
         batch = f"hist-file_import-{landed:%Y%m%d}"

@@ -134,7 +134,7 @@ def reference_frames(created: pd.Timestamp, start: dt.date, end: dt.date) -> dic
     systems["environment_id"] = "prod"
     systems["status"] = np.where(systems["source_system_id"] == "contact_centre", "onboarding", "active")
     systems["created_ts"] = [created + pd.Timedelta(days=30 * i) for i in range(len(systems))]
-    systems["updated_ts"] = s.at(start, 6)
+    systems["updated_ts"] = s.at(start, hours=6)
     file_types = pd.DataFrame(
         FILE_TYPES, columns=["file_type_id", "file_type_name", "extension", "mime_type", "delimiter", "compression", "has_header"]
     )
@@ -142,7 +142,7 @@ def reference_frames(created: pd.Timestamp, start: dt.date, end: dt.date) -> dic
     half = (end - start).days // 2
     for k, (sys_id, *_, file_type, _rate, _types) in enumerate(SOURCE_SYSTEMS):
         layout = _LAYOUTS[sys_id]
-        cut = s.at(start, 4) + pd.Timedelta(days=min(90 + 30 * k, half))
+        cut = s.at(start, hours=4) + pd.Timedelta(days=min(90 + 30 * k, half))
         for number, (cols, since, until) in enumerate(((layout[:-1], created, cut), (layout, cut, pd.NaT)), start=1):
             version_id = f"{sys_id}-v{number}"
             versions.append((version_id, sys_id, file_type, number, s.digest([",".join(cols)], length=16)[0],

@@ -131,7 +131,7 @@ def _logs(rng: np.random.Generator, start: dt.date, end: dt.date, instances: pd.
     weights = np.array([sv[7] for sv in SERVICES])
     svc = rng.choice(len(SERVICES), size=n_base, p=weights / weights.sum())
     when = s.times_on(rng, rng.choice(day, size=n_base), spread=6)
-    level = s.pick(rng, ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"], n_base, [0.02, 0.6, 0.26, 0.118, 0.002])
+    level = s.pick(rng, ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"], n_base, p=[0.02, 0.6, 0.26, 0.118, 0.002])
     # Each incident leaves a burst of error lines on its service in the hour before it opened.
     svc_index = {sv[0]: k for k, sv in enumerate(SERVICES)}
     burst = rng.integers(5, 25, size=len(incidents))

@@ -105,7 +105,7 @@ STATUSES = (
 
 def reference_frames(start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
     """The ops dimensions and reference tables (instances excepted)."""
-    created = s.at(start - dt.timedelta(days=500), 10)
+    created = s.at(start - dt.timedelta(days=500), hours=10)
     services = pd.DataFrame([r[:5] for r in SERVICES], columns=["service_id", "service_name", "service_type", "tier", "team_id"])
     services["repo_url"] = "https://git.retailer.example/platform/" + services["service_id"]
     services["status"] = "active"
@@ -167,7 +167,7 @@ def _maintenance(start: dt.date, end: dt.date) -> pd.DataFrame:
                 ("clickstream-ingest", "Kafka broker migration"), ("sql-warehouse-proxy", "Warehouse resize")]
     span = max((end - start).days, 1)
     for k, (service, title) in enumerate(upgrades):
-        when = s.at(start, 22) + pd.Timedelta(days=int(span * (k + 1) / (len(upgrades) + 1)))
+        when = s.at(start, hours=22) + pd.Timedelta(days=int(span * (k + 1) / (len(upgrades) + 1)))
         rows.append((f"mw-adhoc-{k + 1:02d}", service, None, title, when, when + pd.Timedelta(hours=3), None,
                      "sre@retailer.example", "cancelled" if k == 2 else "completed"))
     return pd.DataFrame(rows, columns=["window_id", "service_id", "region_id", "title", "start_ts", "end_ts", "recurrence",

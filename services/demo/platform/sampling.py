@@ -34,7 +34,7 @@ def month_starts(start: dt.date, end: dt.date) -> np.ndarray:
     return np.arange(first, last + 1).astype("datetime64[D]")
 
 
-def at(day: dt.date | np.datetime64, hours: float = 0.0) -> pd.Timestamp:
+def at(day: dt.date | np.datetime64, *, hours: float = 0.0) -> pd.Timestamp:
     """A timestamp ``hours`` after midnight of ``day``."""
     return pd.Timestamp(np.datetime64(day, "D")) + pd.Timedelta(hours=hours)
 
@@ -93,7 +93,7 @@ def money(values) -> np.ndarray:
     return np.round(np.asarray(values, dtype="float64"), 2)
 
 
-def pick(rng: np.random.Generator, options: Sequence, size: int, p: Sequence[float] | None = None) -> np.ndarray:
+def pick(rng: np.random.Generator, options: Sequence, size: int, *, p: Sequence[float] | None = None) -> np.ndarray:
     """``size`` draws from ``options`` with probabilities ``p`` (normalised)."""
     if p is not None:
         weights = np.asarray(p, dtype="float64")

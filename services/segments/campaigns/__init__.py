@@ -16,6 +16,7 @@ from services.segments.compiler import compile_definition
 from services.segments.estimate import count
 from services.segments.library import SegmentLibrary
 from services.segments.spec import SegmentDefinition
+from services.warehouse import Warehouse
 
 CAMPAIGN_DIR = Path(__file__).resolve().parent
 SAMPLE_AUTHOR = "segment-studio-samples"
@@ -36,7 +37,7 @@ def sample_campaigns() -> list[SampleCampaign]:
     return out
 
 
-def install_samples(warehouse) -> dict[str, str]:
+def install_samples(warehouse: Warehouse) -> dict[str, str]:
     """Save every sample not yet in the library; returns id -> outcome.
 
     A sample whose fields or values this warehouse does not have (e.g. one

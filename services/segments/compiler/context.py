@@ -39,7 +39,7 @@ class CompileContext:
 
 def feature(name: str) -> exp.Column:
     """A gold feature column of the row being filtered (quoted identifier)."""
-    return column(name, FEATURES_ALIAS)
+    return column(name, table=FEATURES_ALIAS)
 
 
 def negate(predicate: exp.Expression) -> exp.Expression:

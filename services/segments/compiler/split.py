@@ -49,7 +49,7 @@ def thresholds(split: Split) -> list[tuple[str, int]]:
     return out
 
 
-def bucket_case(split: Split, bucket: exp.Expression | None = None) -> exp.Expression:
+def bucket_case(split: Split, *, bucket: exp.Expression | None = None) -> exp.Expression:
     """CASE mapping a bucket (the ``split_bucket`` column by default) to its group name."""
     bucket = bucket if bucket is not None else exp.column("split_bucket", quoted=True)
     case = exp.Case()

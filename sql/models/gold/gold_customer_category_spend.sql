@@ -10,8 +10,13 @@ with params as (
 
 transactions as (
 
-    select t.customer_id, t.category, t.txn_type, t.amount_usd, t.posted_date,
-           datediff(p.as_of_date, t.posted_date) as days_ago
+    select
+        t.customer_id,
+        t.category,
+        t.txn_type,
+        t.amount_usd,
+        t.posted_date,
+        datediff(p.as_of_date, t.posted_date) as days_ago
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_fact_transactions as t
     cross join params as p
     where t.posted_date <= p.as_of_date and t.category is not null

@@ -84,13 +84,15 @@ transactions as (
 
 purchases as (
 
-    select * from transactions where txn_type = 'purchase'
+    select * from transactions
+    where txn_type = 'purchase'
 
 ),
 
 refunds as (
 
-    select * from transactions where txn_type = 'refund'
+    select * from transactions
+    where txn_type = 'refund'
 
 ),
 
@@ -135,10 +137,12 @@ refund_summary as (
 previous_purchase as (
 
     -- the latest purchase day before the last purchase day
-    select p.customer_id, max(p.posted_date) as previous_purchase_date
+    select
+        p.customer_id,
+        max(p.posted_date) as previous_purchase_date
     from purchases as p
     inner join purchase_summary as s
-        on s.customer_id = p.customer_id and p.posted_date < s.last_purchase_date
+        on p.customer_id = s.customer_id and p.posted_date < s.last_purchase_date
     group by p.customer_id
 
 ),
@@ -148,10 +152,13 @@ category_ranking as (
     select
         customer_id,
         category,
-        row_number() over (partition by customer_id order by category_amount desc, category) as category_rank,
+        row_number() over (partition by customer_id order by category_amount desc, category asc) as category_rank,
         count(*) over (partition by customer_id) as distinct_categories
     from (
-        select customer_id, category, sum(amount_usd) as category_amount
+        select
+            customer_id,
+            category,
+            sum(amount_usd) as category_amount
         from purchases
         where category is not null
         group by customer_id, category
@@ -164,9 +171,12 @@ channel_ranking as (
     select
         customer_id,
         channel_code,
-        row_number() over (partition by customer_id order by channel_orders desc, channel_code) as channel_rank
+        row_number() over (partition by customer_id order by channel_orders desc, channel_code asc) as channel_rank
     from (
-        select customer_id, channel_code, count(*) as channel_orders
+        select
+            customer_id,
+            channel_code,
+            count(*) as channel_orders
         from purchases
         where channel_code is not null
         group by customer_id, channel_code
@@ -176,7 +186,16 @@ channel_ranking as (
 
 current_customers as (
 
-    select customer_id, region, country, loyalty_tier, email_opt_in, sms_opt_in, push_opt_in, gender, birth_date
+    select
+        customer_id,
+        region,
+        country,
+        loyalty_tier,
+        email_opt_in,
+        sms_opt_in,
+        push_opt_in,
+        gender,
+        birth_date
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_dim_customer
     where is_current
 
@@ -222,20 +241,21 @@ base as (
         c.gender,
         case
             when c.birth_date is null then null
-            else year(p.as_of_date) - year(c.birth_date)
+            else
+                year(p.as_of_date) - year(c.birth_date)
                 - case
                     when month(p.as_of_date) * 100 + day(p.as_of_date) < month(c.birth_date) * 100 + day(c.birth_date)
                         then 1
                     else 0
-                  end
+                end
         end as age_years
     from purchase_summary as s
     cross join params as p
-    left join refund_summary as r on r.customer_id = s.customer_id
-    left join previous_purchase as d on d.customer_id = s.customer_id
-    left join category_ranking as cat on cat.customer_id = s.customer_id and cat.category_rank = 1
-    left join channel_ranking as ch on ch.customer_id = s.customer_id and ch.channel_rank = 1
-    left join current_customers as c on c.customer_id = s.customer_id
+    left join refund_summary as r on s.customer_id = r.customer_id
+    left join previous_purchase as d on s.customer_id = d.customer_id
+    left join category_ranking as cat on s.customer_id = cat.customer_id and cat.category_rank = 1
+    left join channel_ranking as ch on s.customer_id = ch.customer_id and ch.channel_rank = 1
+    left join current_customers as c on s.customer_id = c.customer_id
 
 ),
 
@@ -254,9 +274,13 @@ rfm_scores as (
 
 scored as (
 
-    select b.*, r.r_score, r.f_score, r.m_score
+    select
+        b.*,
+        r.r_score,
+        r.f_score,
+        r.m_score
     from base as b
-    inner join rfm_scores as r on r.customer_id = b.customer_id
+    inner join rfm_scores as r on b.customer_id = r.customer_id
 
 ),
 
@@ -303,7 +327,8 @@ final as (
         end as rfm_segment,
         case
             when s.tenure_days < t.new_within_days then 'new'
-            when s.recency_days < t.active_within_days
+            when
+                s.recency_days < t.active_within_days
                 and s.days_since_previous_purchase > t.reactivation_gap_days then 'reactivated'
             when s.recency_days < t.active_within_days then 'active'
             when s.recency_days < t.lapsed_after_days then 'at_risk'

@@ -16,7 +16,8 @@ hashed as (
 
     select
         *,
-        md5(concat_ws('|',
+        md5(concat_ws(
+            '|',
             coalesce(first_name, ''), coalesce(last_name, ''), coalesce(email, ''),
             coalesce(phone, ''), coalesce(address_line, ''), coalesce(city, ''),
             coalesce(region, ''), coalesce(postal_code, ''), coalesce(country, ''),
@@ -56,9 +57,11 @@ versioned as (
 
 transaction_only as (
 
-    select customer_id, min(posted_ts) as first_seen_ts
+    select
+        customer_id,
+        min(posted_ts) as first_seen_ts
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_fact_transactions
-    where customer_id not in (select customer_id from cdc)
+    where customer_id not in (select cdc.customer_id from cdc)
     group by customer_id
 
 ),

@@ -9,7 +9,10 @@ with source as (
 
 rates as (
 
-    select rate_date, currency, rate_to_usd
+    select
+        rate_date,
+        currency,
+        rate_to_usd
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
 
 ),
@@ -28,8 +31,9 @@ converted as (
         s.net_amount
     from source as s
     left join rates as r
-        on r.currency = s.currency
-        and r.rate_date = s.settlement_date
+        on
+            s.currency = r.currency
+            and s.settlement_date = r.rate_date
 
 ),
 

@@ -25,20 +25,26 @@ ranked as (
 
 deduplicated as (
 
-    select * from ranked where landing_rank = 1
+    select * from ranked
+    where landing_rank = 1
 
 ),
 
 rates as (
 
-    select rate_date, currency, rate_to_usd
+    select
+        rate_date,
+        currency,
+        rate_to_usd
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
 
 ),
 
 posting_days as (
 
-    select distinct cast(posted_ts as date) as posted_date, currency
+    select distinct
+        cast(posted_ts as date) as posted_date,
+        currency
     from deduplicated
     where currency <> 'USD'
 
@@ -46,7 +52,10 @@ posting_days as (
 
 day_rates as (
 
-    select posted_date, currency, rate_to_usd
+    select
+        posted_date,
+        currency,
+        rate_to_usd
     from (
         select
             d.posted_date,
@@ -58,8 +67,9 @@ day_rates as (
             ) as rate_rank
         from posting_days as d
         inner join rates as r
-            on r.currency = d.currency
-            and r.rate_date <= d.posted_date
+            on
+                d.currency = r.currency
+                and d.posted_date >= r.rate_date
     ) as candidates
     where rate_rank = 1
 
@@ -67,7 +77,9 @@ day_rates as (
 
 products as (
 
-    select product_id, category
+    select
+        product_id,
+        category
     from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_dim_product
 
 ),
@@ -94,10 +106,11 @@ converted as (
         t.batch_id
     from deduplicated as t
     left join day_rates as r
-        on r.posted_date = cast(t.posted_ts as date)
-        and r.currency = t.currency
+        on
+            r.posted_date = cast(t.posted_ts as date)
+            and t.currency = r.currency
     left join products as p
-        on p.product_id = t.product_id
+        on t.product_id = p.product_id
 
 ),
 
