@@ -1,12 +1,15 @@
-"""Cached wrappers and actions for the Exports page.
+"""Cached wrappers, actions and the destination settings form of the Exports page.
 
 The pre-flight check is cached per (segment version, request, role, build)
 for a minute: it is one scan of the audience, worth not repeating on every
-rerun. Jobs are never cached: their status is read live while they run.
+rerun. Jobs are never cached: their status is read live while they run. The
+settings form is drawn from the destination's declared options, so a new
+destination brings its own fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +19,8 @@ from components.segments import build_marker
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import jobs, preflight
-from services.exports.base import ExportRequest
+from services.exports.base import Destination, ExportRequest, Option
+from services.exports.destinations import destination
 from services.exports.files import removals_path
 from services.settings import Settings
 
@@ -35,14 +39,45 @@ def preflight_check(settings: Settings, request: ExportRequest, role: str) -> pr
     return _cached_preflight(path, build_marker(path), request.to_json(), role, settings.price_per_warehouse_hour)
 
 
+def destination_settings(dest: Destination, settings: Settings) -> dict[str, object]:
+    """The destination's options as form fields; returns request field -> value (None when left empty).
+
+    The expander is open when the destination asks for something the app cannot fill in itself.
+    """
+    if not dest.options:
+        return {}
+    with st.expander("Destination settings", expanded=any(not option.setting for option in dest.options)):
+        return {option.name: _field(option, settings) for option in dest.options}
+
+
+def _field(option: Option, settings: Settings):
+    key, help_text = f"exports_{option.name}", option.help or None
+    if option.type is str:
+        value = str(getattr(settings, option.setting)) if option.setting else ""
+        return st.text_input(option.label, value=value, type="password" if option.secret else "default",
+                             placeholder=option.placeholder or None, help=help_text, key=key) or None
+    # Bounds of the option's own type: Streamlit refuses an int widget with float bounds.
+    low, high = (None if limit is None else option.type(limit) for limit in (option.minimum, option.maximum))
+    return option.type(st.number_input(option.label, min_value=low, max_value=high, value=option.default,
+                                       help=help_text, key=key))
+
+
+def rerun_request(request: ExportRequest, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
+    """A past job's request with the secrets typed in the form above (job rows never keep them),
+    and the labels of those its destination needs but the form does not hold."""
+    secret = [o for o in destination(request.destination).options if o.secret]
+    missing = [o.label.lower() for o in secret if not typed.get(o.name)]
+    return replace(request, **{o.name: typed.get(o.name) for o in secret}), missing
+
+
 def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
                  override_dq_gate: bool = False) -> str:
-    """Create the job (permission and DQ gates) and run it on a background thread."""
+    """Create the job (permission and DQ gates) and run it on a background thread; return its id."""
     _check_folder(settings, request.folder)
     warehouse = get_warehouse(warehouse_key(settings))
-    job_id = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate)
-    jobs.start(warehouse, job_id, output_dir=Path(settings.export_dir), auth_header=request.auth_header)
-    return job_id
+    queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate)
+    jobs.start(warehouse, queued, output_dir=Path(settings.export_dir))
+    return queued.job_id
 
 
 def _check_folder(settings: Settings, folder: str | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -60,20 +59,7 @@ else:
 include_control = c6.checkbox("Include control group", key="exports_include_control",
                               help="The control group is left out of activation exports unless you ask.")
 
-options: dict = {}
-with st.expander("Destination settings", expanded=dest.kind != "file"):
-    if dest.kind == "file":
-        options["folder"] = st.text_input("Folder", value=str(settings.export_dir), key="exports_folder",
-                                          help="A local folder or a Unity Catalog volume (/Volumes/...)") or None
-    elif dest.kind == "table":
-        options["table_name"] = st.text_input("Table (schema.table)", key="exports_table",
-                                              placeholder="default: the app schema, one table per segment") or None
-    else:
-        options["url"] = st.text_input("URL", key="exports_url", placeholder="https://example.com/hooks/audience")
-        options["auth_header"] = st.text_input("Auth header", type="password", key="exports_auth",
-                                               placeholder="Authorization: Bearer ...") or None
-        options["batch_size"] = int(st.number_input("Batch size", 1, 10_000, 500, key="exports_batch"))
-        options["max_retries"] = int(st.number_input("Retries", 0, 10, 5, key="exports_retries"))
+options = ui.destination_settings(dest, settings)
 
 try:
     request = ExportRequest(segment_id=segment_id, version=int(version), destination=dest_name, mode=mode,
@@ -185,13 +171,8 @@ d2.json({"request": json.loads(detail.request.to_json()), "excluded": detail.exc
 ui.download_button(detail, key=f"exports_past_download_{detail.job_id}")
 
 
-def _rerun(job) -> None:
-    # The auth header is a secret the job row does not keep: take the one typed above.
-    _run_export(replace(job.request, auth_header=options.get("auth_header")), job.dq_override)
-
-
-needs_secret = detail.destination == "webhook"
-st.button("Re-run this export", key="exports_rerun", on_click=_rerun, args=(detail,),
-          disabled=needs_secret and not options.get("auth_header"),
-          help="Runs the same request again as a new job" + (
-              " (enter the webhook's auth header above first: secrets are not stored)" if needs_secret else ""))
+# Secrets (an auth header) are not kept with the job: the re-run takes the ones typed above.
+again, missing = ui.rerun_request(detail.request, options)
+st.button("Re-run this export", key="exports_rerun", on_click=_run_export, args=(again, detail.dq_override),
+          disabled=bool(missing), help="Runs the same request again as a new job" + (
+              f" (enter the {' and '.join(missing)} above first: secrets are not stored)" if missing else ""))

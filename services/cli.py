@@ -23,7 +23,8 @@ from pathlib import Path
 from services.build import build, run_pipeline
 from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import jobs
-from services.exports.base import ExportRequest
+from services.exports.base import IDENTIFIER_MODES, MODES, ExportRequest
+from services.exports.destinations import DESTINATIONS, options_in_use
 from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
@@ -168,24 +169,44 @@ def cmd_export(args, settings: Settings) -> int:
     request = ExportRequest(
         segment_id=args.segment_id, version=args.version or 0, destination=args.destination, mode=args.mode,
         attributes=tuple(a.strip() for a in (args.attributes or "").split(",") if a.strip()),
-        include_control=args.include_control, identifiers=args.identifiers,
-        folder=str(args.folder) if args.folder else None, table_name=args.table, url=args.url,
-        batch_size=args.batch_size, max_retries=args.retries, timeout_s=args.timeout,
-        auth_header=args.auth_header or os.environ.get("SEGMENT_STUDIO_WEBHOOK_AUTH") or None,
+        include_control=args.include_control, identifiers=args.identifiers, **_option_values(args),
     )
     if not args.version:
         request = replace(request, version=SegmentLibrary(warehouse).get(args.segment_id).version)
-    job_id = jobs.create_job(warehouse, request, user=settings.user, role=role,
+    queued = jobs.create_job(warehouse, request, user=settings.user, role=role,
                              override_dq_gate=args.override_dq_gate)
     try:
-        job = jobs.run_job(warehouse, job_id, output_dir=settings.export_dir, auth_header=request.auth_header,
-                           progress=_progress(args.quiet))
+        job = jobs.run_job(warehouse, queued, output_dir=settings.export_dir, progress=_progress(args.quiet))
     except ExportError as exc:
-        print(jobs.get(warehouse, job_id).summary())
+        print(jobs.get(warehouse, queued.job_id).summary())
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(job.summary())
     return 0
+
+
+def _option_values(args) -> dict:
+    """The destination options as given by their flags: empty text is no value, and a secret may
+    come from the environment instead (so it stays out of the command line and the job's logs)."""
+    values = {}
+    for option in options_in_use():
+        value = getattr(args, option.name)
+        if option.type is str:
+            value = value or (os.environ.get(option.env) if option.env else None) or None
+        values[option.name] = value
+    return values
+
+
+def _destination_flags(command: argparse.ArgumentParser) -> None:
+    """``--destination`` and one flag per destination option, from the registry."""
+    command.add_argument("--destination", required=True, choices=list(DESTINATIONS), metavar="NAME",
+                         help="; ".join(f"{name}: {dest.label}" for name, dest in DESTINATIONS.items()))
+    for option, users in options_in_use().items():
+        default = (f"; default {option.default:g}" if option.default is not None else
+                   f"; default: the {option.setting} setting" if option.setting else "")
+        env = f" (or ${option.env})" if option.env else ""
+        command.add_argument(option.cli_flag, dest=option.name, type=option.type, default=option.default,
+                             help=f"{option.help}{env}{default} [{', '.join(users)}]")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -240,22 +261,14 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="export a saved segment to a destination (a tracked, audited job)")
     e.add_argument("segment_id")
-    e.add_argument("--destination", required=True,
-                   help="csv, parquet, table, meta, google_ads, braze, salesforce or webhook")
+    _destination_flags(e)
     e.add_argument("--version", type=int, help="segment version (default: the latest)")
-    e.add_argument("--mode", choices=["full", "diff"], default="full",
+    e.add_argument("--mode", choices=MODES, default="full",
                    help="diff: only members added or removed since the last successful export here")
     e.add_argument("--attributes", help="comma-separated gold features to add as columns")
     e.add_argument("--include-control", action="store_true", help="export the control group too")
-    e.add_argument("--identifiers", choices=["none", "hashed", "clear"], default="none",
+    e.add_argument("--identifiers", choices=IDENTIFIER_MODES, default="none",
                    help="contact identifiers for non-platform destinations (clear needs export_unmasked)")
-    e.add_argument("--folder", type=Path, help="output folder for files (default: $SEGMENT_STUDIO_EXPORT_DIR)")
-    e.add_argument("--table", help="schema.table for the table destination")
-    e.add_argument("--url", help="webhook URL")
-    e.add_argument("--auth-header", help="webhook auth header, 'Name: value' (or $SEGMENT_STUDIO_WEBHOOK_AUTH)")
-    e.add_argument("--batch-size", type=int, default=500)
-    e.add_argument("--retries", type=int, default=5)
-    e.add_argument("--timeout", type=float, default=10.0, help="seconds per webhook request")
     e.add_argument("--override-dq-gate", action="store_true",
                    help="export despite failing critical checks (managers only; audited)")
     common(e)

@@ -11,6 +11,10 @@
            -> audit row
 
 Each destination module (files, table, meta, google_ads, braze, salesforce,
-webhook) implements the ``Destination`` interface in ``base.py``;
-``destinations.py`` lists them by name.
+webhook) implements the ``Destination`` interface in ``base.py`` and owns its
+behaviour: the options it asks for, its identifier rules, what a diff
+delivers, its delivery (and the query when it writes inside the warehouse).
+``destinations.py`` lists them by name; the Exports page form and the CLI
+flags are generated from that list. Adding a destination is its module, a
+line in ``destinations.py`` and its tests: ``jobs.py`` knows no destination.
 """

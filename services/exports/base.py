@@ -1,16 +1,29 @@
 """The interface every destination implements, and the export request.
 
-A destination turns the audience source (one row per member: customer id,
-split group, chosen gold attributes, contact columns from the current
-customer row, aliased ``src``) into its output columns with sqlglot
-expressions, says which members it can use, and delivers the rows.
+A destination is one class that owns everything about the place it sends
+members to:
+
+* its **options**: the request fields it asks for (``Option``: label, type,
+  help, bounds, CLI flag), from which the Exports page form and the CLI flags
+  are generated, and which ``normalise`` checks;
+* its **identifier rules**: ``fixed_schema``, ``normalise``, ``projections``
+  and ``identifier_columns`` turn the audience source (one row per member:
+  customer id, split group, chosen gold attributes, contact columns from the
+  current customer row, aliased ``src``) into its output columns with sqlglot
+  expressions; ``usable`` and ``problems`` say whom it can use and why not;
+* its **diff behaviour**: ``diff_delivery`` picks what a diff export delivers;
+* its **delivery**: ``deliver`` (and ``remove_partial`` for what a killed run
+  left), including the query it runs when it writes inside the warehouse.
+
+The job (``jobs.py``) knows none of this: adding a destination is one module
+and its entry in ``destinations.py``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -60,34 +73,104 @@ class ExportRequest:
     max_retries: int = 5
     timeout_s: float = 10.0
     #: the auth header is a secret: kept in memory for the run, never stored
-    auth_header: str | None = field(default=None, compare=False, repr=False)
+    auth_header: str | None = field(default=None, compare=False, repr=False, metadata={"secret": True})
 
     def __post_init__(self) -> None:
+        # The destination's own options are checked by the destination (``Destination.normalise``).
         if self.mode not in MODES:
             raise SpecError(f"export mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.identifiers not in IDENTIFIER_MODES:
             raise SpecError(f"identifiers {self.identifiers!r} must be one of {', '.join(IDENTIFIER_MODES)}")
-        if self.batch_size < 1 or self.max_retries < 0 or self.timeout_s <= 0:
-            raise SpecError("batch size must be 1 or more, retries 0 or more and the timeout positive")
         object.__setattr__(self, "attributes", tuple(dict.fromkeys(a for a in self.attributes if a != "customer_id")))
+
+    @staticmethod
+    def secret_fields() -> tuple[str, ...]:
+        """Fields that are never stored, logged or shown (a job row says only whether one was given)."""
+        return tuple(f.name for f in fields(ExportRequest) if f.metadata.get("secret"))
 
     def to_json(self) -> str:
         data = asdict(self)
-        data.pop("auth_header")
-        data["has_auth_header"] = bool(self.auth_header)
+        for name in self.secret_fields():
+            data["has_" + name] = bool(data.pop(name))
         return json.dumps(data, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, *, auth_header: str | None = None) -> ExportRequest:
+    def from_json(cls, text: str, *, secrets: Mapping[str, str | None] | None = None) -> ExportRequest:
+        """The request a job row stored, with the secrets its caller holds (rows never keep them)."""
         data = json.loads(text)
-        data.pop("has_auth_header", None)
+        for name in cls.secret_fields():
+            data.pop("has_" + name, None)
         data["attributes"] = tuple(data.get("attributes") or ())
-        return cls(**data, auth_header=auth_header)
+        return cls(**data).with_secrets(secrets or {})
+
+    def with_secrets(self, secrets: Mapping[str, str | None]) -> ExportRequest:
+        unknown = set(secrets) - set(self.secret_fields())
+        if unknown:
+            raise SpecError(f"{', '.join(sorted(unknown))} is not a secret of an export request")
+        return replace(self, **secrets)
+
+
+#: ExportRequest field -> its dataclass field (default, whether secret), for the options below
+_REQUEST_FIELDS = {f.name: f for f in fields(ExportRequest)}
+_OPTION_TYPES = (str, int, float)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A request field a destination asks for, declared once for the page form, the CLI and the checks.
+
+    Its default and whether it is secret are the request field's own (the
+    request is what jobs store, so it alone says what is kept). Numbers are
+    checked against ``minimum`` and ``maximum`` (inclusive; ``exclusive_minimum``
+    for "more than"); text, when given, by ``check``, which raises SpecError.
+    """
+
+    #: the ExportRequest field it sets
+    name: str
+    label: str
+    type: type = str
+    help: str = ""
+    placeholder: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    check: Callable[[str], object] | None = None
+    #: the CLI flag, when not ``--`` and the name with dashes
+    flag: str = ""
+    #: the environment variable the CLI reads when the flag is not given (keeps secrets off command lines)
+    env: str = ""
+    #: the Settings field a form starts from (the app's export folder), when not the request's default
+    setting: str = ""
+
+    def __post_init__(self) -> None:
+        if self.name not in _REQUEST_FIELDS:
+            raise ValueError(f"option {self.name!r} is not a field of ExportRequest")
+        if self.type not in _OPTION_TYPES:
+            raise ValueError(f"option {self.name!r}: type must be one of str, int, float")
 
     @property
-    def target(self) -> str:
-        """Where the output goes, part of the key that diff exports compare against."""
-        return self.table_name or self.url or ""
+    def default(self):
+        return _REQUEST_FIELDS[self.name].default
+
+    @property
+    def secret(self) -> bool:
+        return bool(_REQUEST_FIELDS[self.name].metadata.get("secret"))
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def validate(self, value) -> None:
+        """Raise SpecError, naming the option, when ``value`` is not one it accepts."""
+        if self.type is str:
+            if value and self.check is not None:
+                self.check(value)
+            return
+        if self.minimum is not None and (value <= self.minimum if self.exclusive_minimum else value < self.minimum):
+            raise SpecError(f"{self.label.lower()} must be {'more than' if self.exclusive_minimum else 'at least'} "
+                            f"{self.minimum:g}, not {value:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise SpecError(f"{self.label.lower()} must be at most {self.maximum:g}, not {value:g}")
 
 
 @dataclass(frozen=True)
@@ -98,20 +181,21 @@ class Delivered:
     detail: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeliveryContext:
     """What a delivery needs besides the rows: where, how, and a progress callback."""
 
     job_id: str
     request: ExportRequest
     warehouse: object
+    #: the app's export folder: where outputs go unless the request names another
     output_dir: Path
+    #: the job's name for its outputs (segment, version, destination, mode, job id)
     file_stem: str
     #: called with a fraction 0..1 while delivering; may raise to stop the job
     progress: Callable[[float], None] = lambda fraction: None
-    #: the projection query, for destinations that write inside the warehouse
-    query: exp.Select | None = None
-    idempotency_base: str = ""
+    #: the audience source (``audience.source_query``), for destinations that write inside the warehouse
+    audience: exp.Select | None = None
 
 
 class Destination:
@@ -119,9 +203,8 @@ class Destination:
 
     name = ""
     label = ""
-    #: "file", "table" or "webhook"
-    kind = "file"
-    file_format = "csv"
+    #: the request fields this destination asks for (see ``Option``), in the order a form shows them
+    options: tuple[Option, ...] = ()
     #: platform files have a fixed column set: no attributes, identifiers always hashed
     fixed_schema = False
     #: share of usable members a platform typically matches to its users (an assumption, shown as such)
@@ -135,11 +218,20 @@ class Destination:
     unusable_reason = ""
 
     def normalise(self, request: ExportRequest) -> ExportRequest:
-        """The request as this destination runs it: platform files carry their own fixed, hashed
-        columns (no attributes, identifiers hashed)."""
+        """The request as this destination runs it, its options checked: platform files carry their
+        own fixed, hashed columns (no attributes, identifiers hashed).
+
+        Raises SpecError for an option value the destination does not accept.
+        """
+        for option in self.options:
+            option.validate(getattr(request, option.name))
         if self.fixed_schema:
             return replace(request, attributes=(), identifiers="hashed")
         return request
+
+    def target(self, request: ExportRequest) -> str:
+        """Where the output goes, part of the key that diff exports compare against ("" for files)."""
+        return ""
 
     # -- columns ----------------------------------------------------------
     def projections(self, request: ExportRequest) -> list[exp.Expression]:
@@ -208,6 +300,19 @@ class Destination:
         """Whether the source must carry the staged email and phone columns (``normalise.staged``)."""
         return self.fixed_schema or request.identifiers != "none"
 
-    # -- delivery ---------------------------------------------------------
+    # -- diffs and delivery -----------------------------------------------
+    def diff_delivery(self, rows: pa.Table, changes: pa.Table) -> pa.Table:
+        """What a diff export delivers, given every member it exports now (``rows``) and the
+        changes since the last export (``changes``: an ``action`` column, add or remove, first).
+
+        Most destinations carry only the changes; one that keeps the whole audience (a
+        table, merged) takes ``rows``.
+        """
+        return changes
+
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def remove_partial(self, ctx: DeliveryContext) -> None:
+        """Clear what a killed or failed run of the same job left half-written (nothing, unless the
+        destination writes in steps that can be seen before the end)."""

@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from services.errors import ExportError
-from services.exports.base import Delivered, DeliveryContext, Destination
+from services.exports.base import Delivered, DeliveryContext, Destination, Option
 
 #: Rows per CSV chunk: about 19 MB of a Meta file, several of which are in flight at once.
 CHUNK_ROWS = 25_000
@@ -40,6 +40,10 @@ def remove_partial(final: Path) -> None:
     """Clear what a killed run of the same job left behind (a removals file is whole or absent)."""
     partial_path(final).unlink(missing_ok=True)
     partial_path(removals_path(final)).unlink(missing_ok=True)
+
+
+FOLDER = Option("folder", "Folder", help="A local folder or a Unity Catalog volume (/Volumes/...)",
+                setting="export_dir")
 
 
 def _finish(tmp: Path, final: Path) -> None:
@@ -239,26 +243,35 @@ def write_parquet(rows: pa.Table, final: Path, *, progress: Callable[[float], No
     return digest.hexdigest()
 
 
-def output_path(ctx: DeliveryContext, suffix: str) -> Path:
-    return ctx.output_dir / f"{ctx.file_stem}.{suffix}"
-
-
 def removals_path(final: Path) -> Path:
     """Where an upload platform's diff puts the members to remove, beside the file of those to add."""
     return final.with_name(final.stem + "-remove" + final.suffix)
 
 
 class FileDestination(Destination):
-    """Any destination whose output is one file (CSV unless ``file_format`` says Parquet)."""
+    """Any destination whose output is one file (CSV unless ``file_format`` says Parquet).
 
-    kind = "file"
+    In a diff, the file carries the changes, an ``action`` column first, unless
+    ``separate_removals`` (below) splits them into two files.
+    """
+
+    options = (FOLDER,)
+    file_format = "csv"
     #: Upload platforms (Meta, Google Ads) take a file in their exact columns and add or remove
     #: its members as a whole, so a diff goes out as two files in that format, not one file
     #: with an extra ``action`` column that the platform would reject.
     separate_removals = False
 
+    def output_path(self, ctx: DeliveryContext) -> Path:
+        """The file under its final name: in the request's folder, else the app's export folder."""
+        folder = Path(ctx.request.folder) if ctx.request.folder else Path(ctx.output_dir)
+        return folder / f"{ctx.file_stem}.{self.file_format}"
+
+    def remove_partial(self, ctx: DeliveryContext) -> None:
+        remove_partial(self.output_path(ctx))
+
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:
-        final = output_path(ctx, self.file_format)
+        final = self.output_path(ctx)
         detail: dict = {}
         if self.separate_removals and "action" in rows.column_names:
             is_removal = pc.equal(rows.column("action"), "remove")

@@ -6,9 +6,17 @@ progress fraction, then ``succeeded`` or ``failed`` with its row counts
 (exported, excluded and why), checksum and output. ``start`` runs it on a
 background thread so the page stays live; the CLI calls ``run_job`` directly.
 
+``create_job`` returns a ``QueuedJob`` holding what it worked out (the request
+as the destination runs it, the compiled segment); ``run_job`` given it does
+not work them out again. Given only a job id (a job queued by another
+process), it compiles the segment from the stored request.
+
+The job knows no destination: the destination's own methods say what a diff
+delivers, how it is delivered and what a killed run left behind.
+
 Running a succeeded job again returns its result untouched, so a double
 click or a retried request gives one result. A job that failed, or whose
-process was killed while it ran, runs again cleanly: its partial file and
+process was killed while it ran, runs again cleanly: its partial output and
 its snapshot are cleared first, and outputs only ever appear whole.
 """
 
@@ -18,7 +26,7 @@ import contextvars
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +40,7 @@ from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import audience, preflight, selection, snapshots
 from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
-from services.exports.files import output_path, remove_partial
-from services.exports.selection import _KEY, _REASON
+from services.segments.compiler import CompiledSegment
 from services.sqlterms import column, equals, literal
 from services.warehouse import Warehouse
 
@@ -97,6 +104,16 @@ class Job:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job ``create_job`` just queued, with what it worked out for it, so running it repeats none of it."""
+
+    job_id: str
+    #: as the destination runs it (normalised), the version resolved, secrets included
+    request: ExportRequest
+    compiled: CompiledSegment
+
+
 def _int(value) -> int | None:
     return None if value is None or (isinstance(value, float) and value != value) else int(value)
 
@@ -133,10 +150,12 @@ def _update(warehouse: Warehouse, job_id: str, **values) -> None:
 
 
 # -- creating ------------------------------------------------------------------
-def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False) -> str:
-    """Check the request and the gates, queue the job, return its id.
+def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role: str,
+               override_dq_gate: bool = False) -> QueuedJob:
+    """Check the request and the gates, queue the job; return it (``.job_id``) for ``run_job`` or ``start``.
 
-    Raises PermissionDeniedError when the role may not export (or not in
+    Raises SpecError when the destination does not accept the request's
+    options, PermissionDeniedError when the role may not export (or not in
     clear), and ExportError when a failing critical data-quality check on
     the segment's inputs blocks it and no manager overrode the gate.
     """
@@ -154,10 +173,11 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
                               "a manager may override the gate")
         rbac.require(role, "override_dq_gate")
     job_id = new_id("exp")
+    request = replace(request, version=saved.version)
     warehouse.append(JOBS, pd.DataFrame([{
         "job_id": job_id, "segment_id": request.segment_id, "segment_version": saved.version,
-        "segment_name": saved.definition.name, "destination": dest.name, "target": request.target,
-        "mode": request.mode, "request_json": replace(request, version=saved.version).to_json(),
+        "segment_name": saved.definition.name, "destination": dest.name, "target": dest.target(request),
+        "mode": request.mode, "request_json": request.to_json(),
         "status": "queued", "progress": 0.0, "dq_override": bool(gate.blocked and override_dq_gate),
         "created_by": user, "role": role, "created_ts": now(),
     }]))
@@ -165,15 +185,18 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
         audit_log.record(warehouse, actor=user, role=role, action="export.dq_override", object_type="export_job",
                          object_id=job_id, object_version=saved.version,
                          details={"segment_id": request.segment_id, "failing_checks": gate.check_names()})
-    return job_id
+    return QueuedJob(job_id, request, compiled)
 
 
 # -- running ---------------------------------------------------------------------
-def start(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None) -> threading.Thread:
+def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
+          secrets: Mapping[str, str | None] | None = None) -> threading.Thread:
     """Run the job on a background thread; the page polls ``get`` for progress."""
+    job_id = job.job_id if isinstance(job, QueuedJob) else job
+
     def target():
         try:
-            run_job(warehouse, job_id, output_dir=output_dir, auth_header=auth_header)
+            run_job(warehouse, job, output_dir=output_dir, secrets=secrets)
         except SegmentStudioError:
             pass  # recorded on the job row; the page shows it from there
         finally:
@@ -191,21 +214,30 @@ def start(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: s
     return thread
 
 
-def run_job(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,
+def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
+            secrets: Mapping[str, str | None] | None = None,
             progress: Callable[[str, float], None] | None = None) -> Job:
     """Run a queued (or failed, or killed) job to the end; return the finished job.
 
-    Raises ExportError when the job fails (after recording why on its row).
+    ``job`` is what ``create_job`` returned (nothing is worked out twice) or a
+    job id, whose request is read from its row; ``secrets`` then gives the
+    request's secret fields (an auth header), which rows never keep.
+    ``output_dir`` is the app's export folder. Raises ExportError when the
+    job fails (after recording why on its row).
     """
-    job = get(warehouse, job_id)
-    if job.status == "succeeded":
-        return job
+    queued = job if isinstance(job, QueuedJob) else None
+    job_id = queued.job_id if queued else job
+    row = get(warehouse, job_id)
+    if row.status == "succeeded":
+        return row
     with _active_lock:
         if job_id in _active:
             raise ExportError(f"export job {job_id} is already running")
         _active.add(job_id)
     try:
-        return _run(warehouse, job, output_dir=output_dir, auth_header=auth_header, progress=progress)
+        request = (queued.request if queued else row.request).with_secrets(secrets or {})
+        return _run(warehouse, row, request, queued.compiled if queued else None, output_dir=output_dir,
+                    progress=progress)
     finally:
         with _active_lock:
             _active.discard(job_id)
@@ -225,20 +257,23 @@ def _reporter(warehouse: Warehouse, job_id: str, progress: Callable[[str, float]
     return report
 
 
-def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress) -> Job:
-    request = replace(job.request, auth_header=auth_header)
+def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: CompiledSegment | None, *,
+         output_dir: Path, progress) -> Job:
+    """Run ``job`` with its request; ``compiled`` is its segment, or None to compile it here."""
     dest = destination(job.destination)
-    folder = Path(request.folder) if request.folder else Path(output_dir)
-    stem = f"{job.segment_id}-v{job.segment_version}-{dest.name}-{job.mode}-{job.job_id}"
-    final = output_path(DeliveryContext(job.job_id, request, warehouse, folder, stem), dest.file_format)
+    target = dest.target(request)
     report = _reporter(warehouse, job.job_id, progress)
-    # A killed run of this job may have left a partial file and a snapshot: start clean.
-    remove_partial(final)
+    ctx = DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
+                          f"{job.segment_id}-v{job.segment_version}-{dest.name}-{job.mode}-{job.job_id}",
+                          progress=lambda f: report("delivering", 0.45 + 0.5 * f))
+    # A killed run of this job may have left a partial output and a snapshot: start clean.
+    dest.remove_partial(ctx)
     snapshots.clear(warehouse, job.job_id)
     _update(warehouse, job.job_id, status="running", progress=0.0, message="compiling the segment",
             started_ts=now(), finished_ts=None)
     try:
-        saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
+        if compiled is None:
+            _, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
         report("selecting members", 0.05)
         audience_query = audience.source_query(compiled, request.attributes)
         rows = selection.fetch_members(warehouse, dest, request, audience_query)
@@ -246,30 +281,18 @@ def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str |
         rows, excluded = selection.exclusions(rows, request)
         report("saving the membership snapshot", 0.35)
         snapshots.save(warehouse, job_id=job.job_id, segment_id=job.segment_id, destination=dest.name,
-                       target=request.target, customer_ids=rows.column(_KEY).combine_chunks())
+                       target=target, customer_ids=selection.member_ids(rows))
         previous, added, removed = None, None, None
-        query = None
-        if dest.kind == "table":
-            kept = exp.and_(exp.column(_REASON, quoted=True).is_(exp.null()),
-                            selection.not_control(request))
-            query = (exp.select(*[exp.column(c, quoted=True) for c in selection.public(rows).column_names])
-                     .from_(selection.projection(dest, request, selection.source(dest, request, audience_query))
-                            .subquery("p")).where(kept)
-                     .order_by(exp.column(dest.key_column, quoted=True)))
         if request.mode == "diff":
             previous = snapshots.baseline_job(warehouse, segment_id=job.segment_id, destination=dest.name,
-                                              target=request.target, before_job=job.job_id)
+                                              target=target, before_job=job.job_id)
             changes, added, removed = selection.diff_rows(warehouse, dest, request, rows, job.job_id, previous)
-            # A table is merged from the whole audience; files and webhooks carry only the changes.
-            rows = rows if dest.kind == "table" else changes
+            rows = dest.diff_delivery(rows, changes)
         report("delivering", 0.45)
-        ctx = DeliveryContext(job.job_id, request, warehouse, folder, stem,
-                              progress=lambda f: report("delivering", 0.45 + 0.5 * f), query=query)
-        out_rows = selection.public(rows)
-        delivered = dest.deliver(out_rows, ctx)
+        delivered = dest.deliver(selection.public(rows), replace(ctx, audience=audience_query))
     except Exception as exc:
         snapshots.clear(warehouse, job.job_id)
-        remove_partial(final)
+        dest.remove_partial(ctx)
         reason = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
         _update(warehouse, job.job_id, status="failed", message=reason[:2000], finished_ts=now())
         audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.failed",
@@ -287,6 +310,6 @@ def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str |
                      object_id=job.job_id, object_version=job.segment_version, row_count=delivered.rows,
                      checksum=delivered.checksum,
                      details={"segment_id": job.segment_id, "destination": dest.name, "mode": job.mode,
-                              "target": request.target, "excluded": excluded, "added": added, "removed": removed,
+                              "target": target, "excluded": excluded, "added": added, "removed": removed,
                               "output": delivered.output_path, **delivered.detail})
     return get(warehouse, job.job_id)

@@ -52,6 +52,11 @@ def not_control(request: ExportRequest) -> exp.Expression:
     return exp.func("COALESCE", exp.column(_SPLIT, quoted=True), exp.Literal.string("")).neq(exp.Literal.string("control"))
 
 
+def kept(request: ExportRequest) -> exp.Expression:
+    """The rows ``exclusions`` keeps, as a condition over ``projection``: usable, not control unless asked."""
+    return exp.and_(exp.column(_REASON, quoted=True).is_(exp.null()), not_control(request))
+
+
 def projection(dest: Destination, request: ExportRequest, source: exp.Expression) -> exp.Select:
     """Destination columns plus the member id, split group and exclusion reason (internal, dropped before delivery)."""
     return (exp.select(*dest.projections(request), src("customer_id").as_(_KEY, quoted=True),
@@ -109,6 +114,11 @@ def exclusions(rows: pa.Table, request: ExportRequest) -> tuple[pa.Table, dict[s
             excluded[item["values"]] = item["counts"]
         rows = rows.filter(pc.is_null(reasons))
     return rows, excluded
+
+
+def member_ids(rows: pa.Table) -> pa.Array:
+    """The member id of each row of ``fetch``, for the membership snapshot."""
+    return rows.column(_KEY).combine_chunks()
 
 
 def public(rows: pa.Table) -> pa.Table:

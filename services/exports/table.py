@@ -1,5 +1,7 @@
 """A warehouse table of the members (split group, chosen attributes, identifiers as allowed).
 
+The rows never leave the warehouse on their way in: the table is written from
+``warehouse_query``, the job's own projection of the audience as a query.
 Full mode replaces the table in one statement (``CREATE OR REPLACE TABLE ...
 AS``); incremental (diff) mode ``MERGE``s the current audience into it:
 members who stayed are updated, new ones inserted, those who left deleted.
@@ -20,7 +22,8 @@ from sqlglot import exp
 
 from services import naming
 from services.errors import SpecError
-from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest
+from services.exports import selection
+from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest, Option
 from services.sqlterms import column
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
@@ -66,7 +69,9 @@ def merge_statement(target: exp.Table, source: exp.Select, columns: list[str], k
 class WarehouseTableDestination(Destination):
     name = "table"
     label = "Warehouse table"
-    kind = "table"
+    options = (Option("table_name", "Table (schema.table)", help="The table to write, schema.table (or catalog.schema.table)",
+                      placeholder="default: the app schema, one table per segment", check=checked_table,
+                      flag="--table"),)
     seconds_per_row = 1e-6
 
     def normalise(self, request: ExportRequest) -> ExportRequest:
@@ -74,21 +79,32 @@ class WarehouseTableDestination(Destination):
         request = super().normalise(request)
         return request if request.table_name else replace(request, table_name=default_table(request.segment_id))
 
-    def target_name(self, request: ExportRequest) -> str:
+    def target(self, request: ExportRequest) -> str:
         return request.table_name or default_table(request.segment_id)
 
+    def diff_delivery(self, rows: pa.Table, changes: pa.Table) -> pa.Table:
+        # The table is merged from the whole audience: who stayed is updated, who left deleted.
+        return rows
+
+    def warehouse_query(self, request: ExportRequest, audience: exp.Select, columns: list[str]) -> exp.Select:
+        """The rows the job delivers (``columns`` of the projection, members it keeps) as a query, in key order."""
+        projected = selection.projection(self, request, selection.source(self, request, audience))
+        return (exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(projected.subquery("p"))
+                .where(selection.kept(request)).order_by(exp.column(self.key_column, quoted=True)))
+
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:
-        target = checked_table(self.target_name(ctx.request))
+        target = checked_table(self.target(ctx.request))
         warehouse = ctx.warehouse
         schema = target.args["db"].name
         warehouse.execute(exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA",
                                      exists=True))
         exists = target.name in warehouse.tables(schema)
         columns = list(rows.column_names)
+        query = self.warehouse_query(ctx.request, ctx.audience, columns)
         ctx.progress(0.3)
         if ctx.request.mode == "diff" and exists:
-            warehouse.execute(merge_statement(target, ctx.query, columns, self.key_column))
+            warehouse.execute(merge_statement(target, query, columns, self.key_column))
         else:
-            warehouse.execute(exp.Create(this=target, kind="TABLE", replace=True, expression=ctx.query.copy()))
+            warehouse.execute(exp.Create(this=target, kind="TABLE", replace=True, expression=query))
         ctx.progress(1.0)
         return Delivered(rows=rows.num_rows, checksum=table_checksum(rows), output_path=target.sql(dialect="databricks"))

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from services.errors import ExportError, SpecError
-from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest
+from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest, Option
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
@@ -85,12 +85,28 @@ def post_with_retries(url: str, body: bytes, headers: dict[str, str], *, timeout
 
 
 class WebhookDestination(Destination):
+    """In a diff, the batches carry the changes, each member with its ``action`` (add or remove)."""
+
     name = "webhook"
     label = "Webhook (JSON batches)"
-    kind = "webhook"
+    options = (
+        Option("url", "URL", help="Where the batches are POSTed (http or https)",
+               placeholder="https://example.com/hooks/audience", check=checked_url),
+        Option("auth_header", "Auth header", help="Sent with every batch, 'Name: value' (a bare value is sent as "
+               "Authorization); never stored", placeholder="Authorization: Bearer ...",
+               env="SEGMENT_STUDIO_WEBHOOK_AUTH"),
+        Option("batch_size", "Batch size", int, help="Members per POST", minimum=1, maximum=10_000),
+        Option("max_retries", "Retries", int, help="Retries of a batch after a 5xx, a 429 or a timeout",
+               minimum=0, maximum=10, flag="--retries"),
+        Option("timeout_s", "Timeout (s)", float, help="Seconds per webhook request", minimum=0,
+               exclusive_minimum=True, flag="--timeout"),
+    )
     seconds_per_row = 2e-5
     #: seconds; tests shorten it
     backoff_s = BACKOFF_BASE_S
+
+    def target(self, request: ExportRequest) -> str:
+        return request.url or ""
 
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:
         request: ExportRequest = ctx.request

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 
 
 @pytest.fixture
@@ -66,3 +67,22 @@ def test_a_folder_outside_the_export_folder_is_refused(exports_app):
     assert not at.exception, at.exception
     assert any("the folder must be inside" in e.value for e in at.error)
     assert "exports_job" not in at.session_state
+
+
+def test_the_settings_form_is_the_destinations_declared_options(exports_app, tmp_path):
+    at = exports_app(role="marketer", query={"segment": "sample-vip-champions-early-access"})
+    # A file's folder starts from the app's export folder (the option's setting).
+    assert at.text_input(key="exports_folder").value == str(tmp_path / "exports")
+    at.selectbox(key="exports_destination").select("webhook").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="exports_url").label == "URL"
+    # A secret is typed as a password, never shown (TextInput.Type.PASSWORD in Streamlit's protocol).
+    assert at.text_input(key="exports_auth_header").proto.type == TextInputProto.Type.PASSWORD
+    numbers = {n.key: (n.label, n.value) for n in at.number_input}
+    assert numbers == {"exports_batch_size": ("Batch size", 500), "exports_max_retries": ("Retries", 5),
+                       "exports_timeout_s": ("Timeout (s)", 10.0)}
+    batch = at.number_input(key="exports_batch_size").proto
+    assert (batch.min, batch.max) == (1, 10_000)  # the option's bounds
+    at.selectbox(key="exports_destination").select("table").run()
+    assert at.text_input(key="exports_table_name").label == "Table (schema.table)"
+    assert not [t for t in at.text_input if t.key in ("exports_url", "exports_folder")]

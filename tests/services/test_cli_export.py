@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from services import cli as cli_module
+from services.exports.destinations import DESTINATIONS, options_in_use
 from services.exports.preflight import compile_saved
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
@@ -62,3 +64,28 @@ def test_viewer_may_not_export(setup):
     warehouse, env, _ = setup
     run = cli("export", VIP, "--destination", "csv", "--warehouse", str(warehouse), env={**env, "SEGMENT_STUDIO_ROLE": "viewer"})
     assert run.returncode == 2 and "may not export" in run.stderr
+
+
+def test_the_destinations_and_their_options_are_the_registrys():
+    parse = cli_module.parser().parse_args
+    for name in DESTINATIONS:
+        assert parse(["export", VIP, "--destination", name]).destination == name
+    with pytest.raises(SystemExit):
+        parse(["export", VIP, "--destination", "fax"])
+    for option, users in options_in_use().items():
+        assert getattr(parse(["export", VIP, "--destination", users[0]]), option.name) == option.default
+        given = parse(["export", VIP, "--destination", users[0], option.cli_flag, "7"])
+        assert getattr(given, option.name) == option.type("7")
+    # The flags scheduled jobs and scripts already pass keep their names.
+    assert {o.cli_flag for o in options_in_use()} == {"--folder", "--table", "--url", "--auth-header", "--batch-size",
+                                                       "--retries", "--timeout"}
+
+
+def test_a_secret_option_may_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SEGMENT_STUDIO_WEBHOOK_AUTH", "Authorization: Bearer from-env")
+    args = cli_module.parser().parse_args(["export", VIP, "--destination", "webhook", "--url", "https://h.example.com"])
+    values = cli_module._option_values(args)
+    assert values["auth_header"] == "Authorization: Bearer from-env" and values["url"] == "https://h.example.com"
+    assert values["table_name"] is None and values["batch_size"] == 500
+    given = cli_module.parser().parse_args(["export", VIP, "--destination", "webhook", "--auth-header", "X-Key: k"])
+    assert cli_module._option_values(given)["auth_header"] == "X-Key: k"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -11,8 +12,9 @@ import pytest
 from sqlglot import exp
 
 from services.errors import ExportError
-from services.exports import jobs, snapshots
+from services.exports import jobs, preflight, snapshots
 from services.exports.base import ExportRequest
+from services.exports.destinations import DESTINATIONS
 from services.exports.selection import CONTROL_REASON
 from services.exports.table import default_table
 
@@ -21,8 +23,8 @@ from .conftest import VIP, audit_rows, members, save_segment
 
 def run(warehouse, out: Path, **kwargs):
     request = ExportRequest(**{"segment_id": VIP, "version": 1, **kwargs})
-    job_id = jobs.create_job(warehouse, request, user="tester", role="admin")
-    return jobs.run_job(warehouse, job_id, output_dir=out)
+    queued = jobs.create_job(warehouse, request, user="tester", role="admin")
+    return jobs.run_job(warehouse, queued, output_dir=out)
 
 
 def read_csv(path: str) -> list[dict]:
@@ -112,7 +114,7 @@ class Killed(BaseException):
 
 def test_a_killed_job_leaves_no_file_under_its_final_name_and_reruns_cleanly(warehouse, tmp_path):
     request = ExportRequest(segment_id=VIP, version=1, destination="csv")
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer").job_id
 
     def die_mid_write(step, fraction):
         if step == "delivering" and fraction > 0.45:
@@ -136,7 +138,7 @@ def test_a_killed_job_leaves_no_file_under_its_final_name_and_reruns_cleanly(war
 
 def test_a_failed_job_records_why_removes_its_output_and_reruns(warehouse, tmp_path):
     request = ExportRequest(segment_id=VIP, version=1, destination="csv")
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer").job_id
 
     def disk_full(step, fraction):
         if step == "delivering" and fraction > 0.45:
@@ -154,7 +156,7 @@ def test_a_failed_job_records_why_removes_its_output_and_reruns(warehouse, tmp_p
 
 def test_running_the_same_job_twice_gives_one_result_and_one_audit_row(warehouse, tmp_path):
     request = ExportRequest(segment_id=VIP, version=1, destination="meta")
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer").job_id
     first = jobs.run_job(warehouse, job_id, output_dir=tmp_path)
     second = jobs.run_job(warehouse, job_id, output_dir=tmp_path)
     assert second == first
@@ -167,9 +169,10 @@ def test_running_the_same_job_twice_gives_one_result_and_one_audit_row(warehouse
 
 def test_background_start_finishes_and_reports_progress(warehouse, tmp_path):
     request = ExportRequest(segment_id=VIP, version=1, destination="parquet")
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    queued = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    job_id = queued.job_id
     assert jobs.get(warehouse, job_id).status == "queued"
-    jobs.start(warehouse, job_id, output_dir=tmp_path).join(timeout=120)
+    jobs.start(warehouse, queued, output_dir=tmp_path).join(timeout=120)
     job = jobs.get(warehouse, job_id)
     assert job.status == "succeeded" and job.progress == 1.0 and Path(job.output_path).exists()
     assert job_id in set(jobs.history(warehouse)["job_id"])
@@ -225,3 +228,39 @@ def test_a_segment_of_a_saved_cluster_exports_its_members(fresh_warehouse, tmp_p
     job = run(fresh_warehouse, tmp_path, segment_id=saved.segment_id, destination="csv")
     assert job.status == "succeeded", job.message
     assert {r["customer_id"] for r in read_csv(job.output_path)} == expected
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts of ``normalise`` (on every destination) and ``preflight.compile_saved`` calls."""
+    calls: Counter = Counter()
+
+    def counting(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    for dest in DESTINATIONS.values():
+        monkeypatch.setattr(dest, "normalise", counting("normalise", dest.normalise))
+    monkeypatch.setattr(preflight, "compile_saved", counting("compile_saved", preflight.compile_saved))
+    return calls
+
+
+@pytest.mark.parametrize("destination, mode", [("csv", "full"), ("table", "diff"), ("meta", "diff")])
+def test_a_click_normalises_the_request_once_and_compiles_the_segment_once(warehouse, tmp_path, counted,
+                                                                             destination, mode):
+    queued = jobs.create_job(warehouse, ExportRequest(segment_id=VIP, version=1, destination=destination, mode=mode),
+                             user="tester", role="marketer")
+    job = jobs.run_job(warehouse, queued, output_dir=tmp_path)
+    assert job.status == "succeeded"
+    assert counted == {"normalise": 1, "compile_saved": 1}
+
+
+def test_a_job_run_from_its_id_compiles_its_segment_once_and_normalises_nothing(warehouse, tmp_path, counted):
+    job_id = jobs.create_job(warehouse, ExportRequest(segment_id=VIP, version=1, destination="csv"), user="tester",
+                             role="marketer").job_id
+    counted.clear()
+    # As another process runs it: the stored request is already as the destination runs it.
+    assert jobs.run_job(warehouse, job_id, output_dir=tmp_path).status == "succeeded"
+    assert counted == {"compile_saved": 1}

@@ -63,8 +63,8 @@ def test_invalid_identifiers_are_counted_with_reasons_and_excluded(fresh_warehou
     frame = preflight.problems_frame(result)
     assert frame["members"].sum() == 9
 
-    job_id = jobs.create_job(wh, ExportRequest(segment_id=VIP, version=1, destination="meta"), user="m", role="marketer")
-    job = jobs.run_job(wh, job_id, output_dir=tmp_path)
+    queued = jobs.create_job(wh, ExportRequest(segment_id=VIP, version=1, destination="meta"), user="m", role="marketer")
+    job = jobs.run_job(wh, queued, output_dir=tmp_path)
     assert job.excluded["no valid email or phone"] == 2
     with open(job.output_path, newline="") as handle:
         ids = {r["EXTERN_ID"] for r in csv.DictReader(handle)}
@@ -122,7 +122,7 @@ def test_a_failing_critical_check_blocks_unless_a_manager_overrides_and_the_over
     with pytest.raises(PermissionDeniedError):
         jobs.create_job(wh, request, user="m", role="marketer", override_dq_gate=True)
 
-    job_id = jobs.create_job(wh, request, user="boss@example.com", role="manager", override_dq_gate=True)
+    job_id = jobs.create_job(wh, request, user="boss@example.com", role="manager", override_dq_gate=True).job_id
     assert jobs.get(wh, job_id).dq_override
     audit = audit_rows(wh, "export.dq_override", job_id)
     assert len(audit) == 1 and audit[0]["actor"] == "boss@example.com" and "customer_id_unique" in audit[0]["details"]

@@ -99,8 +99,9 @@ def test_every_member_arrives_exactly_once_through_500s_and_timeouts(warehouse, 
     url = serve(receiver)
     request = ExportRequest(segment_id=VIP, version=1, destination="webhook", url=url, batch_size=25,
                             timeout_s=0.5, max_retries=5, auth_header="Authorization: Bearer s3cret")
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
-    job = jobs.run_job(warehouse, job_id, output_dir=tmp_path, auth_header=request.auth_header)
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer").job_id
+    # Run from its id, as another process would: the secret comes from the caller, never from the row.
+    job = jobs.run_job(warehouse, job_id, output_dir=tmp_path, secrets={"auth_header": request.auth_header})
 
     expected = sorted(c for c, g in members(warehouse, VIP).items() if g != "control")
     received = [c for batch in receiver.applied.values() for c in batch]
@@ -120,7 +121,7 @@ def test_a_rerun_after_a_failure_never_applies_a_batch_twice(warehouse, tmp_path
     receiver = Receiver(fail_first={3: 99}, slow_batches=set(), delay_s=0)
     url = serve(receiver)
     request = ExportRequest(segment_id=VIP, version=1, destination="webhook", url=url, batch_size=40, max_retries=2)
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer").job_id
     with pytest.raises(ExportError, match="failed 3 times"):
         jobs.run_job(warehouse, job_id, output_dir=tmp_path)
     assert jobs.get(warehouse, job_id).status == "failed"
@@ -137,7 +138,7 @@ def test_a_refused_request_fails_at_once_with_a_reason(warehouse, tmp_path, serv
     receiver = Receiver(fail_first={}, slow_batches=set(), delay_s=0, refuse=True)
     url = serve(receiver)
     request = ExportRequest(segment_id=VIP, version=1, destination="webhook", url=url)
-    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer")
+    job_id = jobs.create_job(warehouse, request, user="tester", role="marketer").job_id
     with pytest.raises(ExportError, match="HTTP 401"):
         jobs.run_job(warehouse, job_id, output_dir=tmp_path)
     assert sum(receiver.attempts.values()) == 1
