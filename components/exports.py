@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.segments import build_marker
+from components.segments import build_marker, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import jobs, preflight
@@ -39,9 +39,14 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
                  override_dq_gate: bool = False) -> str:
     """Create the job (permission and DQ gates) and run it on a background thread."""
     _check_folder(settings, request.folder)
-    warehouse = get_warehouse(warehouse_key(settings))
-    job_id = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate)
-    jobs.start(warehouse, job_id, output_dir=Path(settings.export_dir), auth_header=request.auth_header)
+    path = warehouse_key(settings)
+    warehouse = get_warehouse(path)
+    # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
+    ws = workspace(path)
+    job_id = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
+                             workspace=ws)
+    jobs.start(warehouse, job_id, output_dir=Path(settings.export_dir), auth_header=request.auth_header,
+               workspace=ws)
     return job_id
 
 

@@ -27,11 +27,9 @@ from services.exports.base import ExportRequest
 from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
-from services.segments.catalog import load_catalog
-from services.segments.compiler import compile_definition
 from services.segments.estimate import count as count_members
-from services.segments.library import SegmentLibrary
 from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace
 from services.settings import Settings
 from services.status import warehouse_status
 from services.warehouse.databricks_engine import DatabricksWarehouse
@@ -125,10 +123,7 @@ def _compile_spec(args, settings: Settings):
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
-    compiled = compile_definition(definition, load_catalog(warehouse),
-                                  resolver=SegmentLibrary(warehouse).resolver,
-                                  segment_id=segment_id)
-    return warehouse, compiled
+    return warehouse, Workspace(warehouse).compile(definition, segment_id=segment_id)
 
 
 def cmd_segment_sql(args, settings: Settings) -> int:
@@ -173,13 +168,15 @@ def cmd_export(args, settings: Settings) -> int:
         batch_size=args.batch_size, max_retries=args.retries, timeout_s=args.timeout,
         auth_header=args.auth_header or os.environ.get("SEGMENT_STUDIO_WEBHOOK_AUTH") or None,
     )
+    # One workspace for the command: the segment is compiled (and the catalog read) once.
+    workspace = Workspace(warehouse)
     if not args.version:
-        request = replace(request, version=SegmentLibrary(warehouse).get(args.segment_id).version)
+        request = replace(request, version=workspace.library.get(args.segment_id).version)
     job_id = jobs.create_job(warehouse, request, user=settings.user, role=role,
-                             override_dq_gate=args.override_dq_gate)
+                             override_dq_gate=args.override_dq_gate, workspace=workspace)
     try:
         job = jobs.run_job(warehouse, job_id, output_dir=settings.export_dir, auth_header=request.auth_header,
-                           progress=_progress(args.quiet))
+                           progress=_progress(args.quiet), workspace=workspace)
     except ExportError as exc:
         print(jobs.get(warehouse, job_id).summary())
         print(f"error: {exc}", file=sys.stderr)

@@ -34,6 +34,7 @@ from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
 from services.exports.files import output_path, remove_partial
 from services.exports.selection import _KEY, _REASON
+from services.segments.workspace import Workspace
 from services.sqlterms import column, equals, literal
 from services.warehouse import Warehouse
 
@@ -133,7 +134,8 @@ def _update(warehouse: Warehouse, job_id: str, **values) -> None:
 
 
 # -- creating ------------------------------------------------------------------
-def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False) -> str:
+def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role: str, override_dq_gate: bool = False,
+               workspace: Workspace | None = None) -> str:
     """Check the request and the gates, queue the job, return its id.
 
     Raises PermissionDeniedError when the role may not export (or not in
@@ -145,8 +147,9 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
     request = dest.normalise(request)
     if request.identifiers == "clear":
         rbac.require(role, "export_unmasked")
-    saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version)
-    preflight.check_attributes(warehouse, request, role=role)
+    workspace = workspace or Workspace(warehouse)
+    saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version, workspace=workspace)
+    preflight.check_attributes(workspace.catalog, request, role=role)
     gate = preflight.dq_gate(warehouse, compiled)
     if gate.blocked:
         if not override_dq_gate:
@@ -169,11 +172,12 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
 
 
 # -- running ---------------------------------------------------------------------
-def start(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None) -> threading.Thread:
+def start(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,
+          workspace: Workspace | None = None) -> threading.Thread:
     """Run the job on a background thread; the page polls ``get`` for progress."""
     def target():
         try:
-            run_job(warehouse, job_id, output_dir=output_dir, auth_header=auth_header)
+            run_job(warehouse, job_id, output_dir=output_dir, auth_header=auth_header, workspace=workspace)
         except SegmentStudioError:
             pass  # recorded on the job row; the page shows it from there
         finally:
@@ -192,10 +196,11 @@ def start(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: s
 
 
 def run_job(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header: str | None = None,
-            progress: Callable[[str, float], None] | None = None) -> Job:
+            progress: Callable[[str, float], None] | None = None, workspace: Workspace | None = None) -> Job:
     """Run a queued (or failed, or killed) job to the end; return the finished job.
 
-    Raises ExportError when the job fails (after recording why on its row).
+    ``workspace`` is the one that queued the job, when there is one: the segment it compiled
+    is used again. Raises ExportError when the job fails (after recording why on its row).
     """
     job = get(warehouse, job_id)
     if job.status == "succeeded":
@@ -205,7 +210,8 @@ def run_job(warehouse: Warehouse, job_id: str, *, output_dir: Path, auth_header:
             raise ExportError(f"export job {job_id} is already running")
         _active.add(job_id)
     try:
-        return _run(warehouse, job, output_dir=output_dir, auth_header=auth_header, progress=progress)
+        return _run(warehouse, job, output_dir=output_dir, auth_header=auth_header, progress=progress,
+                    workspace=workspace)
     finally:
         with _active_lock:
             _active.discard(job_id)
@@ -225,7 +231,8 @@ def _reporter(warehouse: Warehouse, job_id: str, progress: Callable[[str, float]
     return report
 
 
-def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress) -> Job:
+def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str | None, progress,
+         workspace: Workspace | None) -> Job:
     request = replace(job.request, auth_header=auth_header)
     dest = destination(job.destination)
     folder = Path(request.folder) if request.folder else Path(output_dir)
@@ -238,7 +245,7 @@ def _run(warehouse: Warehouse, job: Job, *, output_dir: Path, auth_header: str |
     _update(warehouse, job.job_id, status="running", progress=0.0, message="compiling the segment",
             started_ts=now(), finished_ts=None)
     try:
-        saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version)
+        saved, compiled = preflight.compile_saved(warehouse, job.segment_id, job.segment_version, workspace=workspace)
         report("selecting members", 0.05)
         audience_query = audience.source_query(compiled, request.attributes)
         rows = selection.fetch_members(warehouse, dest, request, audience_query)

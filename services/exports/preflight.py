@@ -25,29 +25,27 @@ from services.governance.registry import dataset_id
 from services.pii import pii_policy
 from services.quality.checks import CheckResult
 from services.quality.results import failing_critical
-from services.segments.catalog import load_catalog
-from services.segments.compiler import CompiledSegment, compile_definition
-from services.segments.library import SavedVersion, SegmentLibrary
+from services.segments.catalog import FeatureCatalog
+from services.segments.compiler import CompiledSegment
+from services.segments.library import SavedVersion
 from services.segments.spec import Behavior, walk
+from services.segments.workspace import Workspace
 from services.warehouse import Warehouse
 
 # Fixed costs of a job besides its rows: compiling, the snapshot, the audit row.
 JOB_OVERHEAD_S = 1.0
 
 
-def compile_saved(warehouse: Warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
-    library = SegmentLibrary(warehouse)
-    saved = library.get(segment_id, version)
-    compiled = compile_definition(saved.definition, load_catalog(warehouse), resolver=library.resolver,
-                                  segment_id=segment_id)
-    return saved, compiled
+def compile_saved(warehouse: Warehouse, segment_id: str, version: int | None = None, *,
+                  workspace: Workspace | None = None) -> tuple[SavedVersion, CompiledSegment]:
+    """The saved segment and its compiled form, through ``workspace`` (one for this warehouse by default)."""
+    return (workspace or Workspace(warehouse)).compile_saved(segment_id, version)
 
 
-def check_attributes(warehouse: Warehouse, request: ExportRequest, *, role: str) -> None:
+def check_attributes(catalog: FeatureCatalog, request: ExportRequest, *, role: str) -> None:
     """Attributes must be gold features; personal ones need the export-PII permission."""
     if not request.attributes:
         return
-    catalog = load_catalog(warehouse)
     for name in request.attributes:
         if name not in catalog.names:
             raise SpecError(f"attribute {name!r} is not a feature of the catalog")
