@@ -40,6 +40,7 @@ from services.segments.catalog import load_catalog, saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.estimate import count
 from services.segments.spec import Group, SegmentDefinition, Trait
+from services.segments.workspace import Workspace
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 SEED = SegmentDefinition("Champions", Group("all", (Trait("rfm_segment", "in", values=("Champions",)),)))
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fits, saves, models = [], [], []
     for _ in range(args.repeat):
-        saved, model, t = train_lookalike(warehouse, catalog, SEED, author="bench")
+        saved, model, t = train_lookalike(Workspace(warehouse, catalog=catalog), SEED, author="bench")
         fits.append(t.fetch_s + t.fit_s)
         saves.append(t.save_s)
         models.append(saved)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.segments import build_marker
+from components.segments import build_marker, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import jobs, preflight
@@ -31,7 +31,7 @@ MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 @st.cache_data(ttl=60, max_entries=200, show_spinner=False)
 def _cached_preflight(path: str, marker: str, request_json: str, role: str, price: float) -> preflight.Preflight:
     return preflight.preflight(get_warehouse(path), ExportRequest.from_json(request_json), role=role,
-                               price_per_warehouse_hour=price)
+                               price_per_warehouse_hour=price, workspace=workspace(path))
 
 
 def preflight_check(settings: Settings, request: ExportRequest, role: str) -> preflight.Preflight:
@@ -74,8 +74,11 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
                  override_dq_gate: bool = False) -> str:
     """Create the job (permission and DQ gates) and run it on a background thread; return its id."""
     _check_folder(settings, request.folder)
-    warehouse = get_warehouse(warehouse_key(settings))
-    queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate)
+    path = warehouse_key(settings)
+    warehouse = get_warehouse(path)
+    # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
+    queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
+                             workspace=workspace(path))
     jobs.start(warehouse, queued, output_dir=Path(settings.export_dir))
     return queued.job_id
 

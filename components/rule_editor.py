@@ -5,25 +5,28 @@ the operator picker the field type's operators, and the value widget fits
 the field (a slider over the data's range with its histogram for numbers, a
 multiselect with counts for categories). Edits write straight into the rule
 tree in session state; buttons use callbacks so the rerun shows the change.
+
+``EDITORS`` holds one entry per kind of condition (services/segments/conditions/,
+``KINDS``), by the same name: its heading, its add button, a new node's fields and
+the widget that edits it. Whether a node is complete is not decided here: the page
+compiles the whole rule once and shows each left-out condition's reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import rule_state
-from services.errors import SegmentStudioError
 from services.segments.catalog import FeatureCatalog
-from services.segments.compiler import compile_definition
 from services.segments.features import LIFECYCLE_STAGES, RFM_SEGMENTS
-from services.segments.spec import COMPARATORS, TRAIT_OPS, SegmentDefinition
+from services.segments.spec import COMPARATORS, TRAIT_OPS
 
 OP_LABELS = {**TRAIT_OPS, "eq": "is", "ne": "is not", "in": "is any of", "not_in": "is none of",
              "gte": "at least", "lte": "at most", "gt": "more than", "lt": "less than"}
-KIND_LABELS = {"trait": "Trait", "behavior": "Purchase behaviour", "membership": "Membership", "group": "Group"}
 PICKER_HELP = {"rfm_segment": RFM_SEGMENTS, "lifecycle_stage": LIFECYCLE_STAGES}
 
 
@@ -31,15 +34,15 @@ def _key(node: dict, *parts) -> str:
     return "builder_" + "_".join([node["_id"], *map(str, parts)])
 
 
-def condition_error(node: dict, catalog: FeatureCatalog, resolver) -> str | None:
-    """Why a single condition cannot compile, or None."""
-    try:
-        rule = {"kind": "group", "match": "all", "conditions": [rule_state.strip_ids(node)]}
-        definition = SegmentDefinition.from_dict({"name": "check", "rule": rule})
-        compile_definition(definition, catalog, resolver=resolver)
-    except SegmentStudioError as exc:
-        return str(exc).split(": ", 1)[-1] if str(exc).startswith("condition 1") else str(exc)
-    return None
+@dataclass(frozen=True)
+class EditorContext:
+    """What an editor offers to choose from: the catalog, the saved segments as (id, name) with
+    ``versions_of(id)``, and what to call a saved run or model (``labels``: id -> name and date)."""
+
+    catalog: FeatureCatalog
+    saved: list[tuple[str, str]] = field(default_factory=list)
+    versions_of: Callable[[str], list[int]] = lambda segment_id: []
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def _histogram(node: dict, domain, low=None, high=None) -> None:
@@ -133,7 +136,8 @@ def _field_health_note(name: str) -> None:
         (st.error if check.severity == "critical" else st.warning)(text, icon=icon)
 
 
-def trait_editor(node: dict, catalog: FeatureCatalog) -> None:
+def trait_editor(node: dict, ctx: EditorContext) -> None:
+    catalog = ctx.catalog
     names = list(catalog.names)
     labels = {f.name: f"{f.group} · {f.label}" for f in catalog.features}
     if node.get("field") not in names:
@@ -166,7 +170,8 @@ def trait_editor(node: dict, catalog: FeatureCatalog) -> None:
         _date_value(node, meta, catalog)
 
 
-def behavior_editor(node: dict, catalog: FeatureCatalog) -> None:
+def behavior_editor(node: dict, ctx: EditorContext) -> None:
+    catalog = ctx.catalog
     c0, c1, c2, c3 = st.columns([1.1, 1.2, 1.1, 1])
     node["negate"] = c0.toggle("did not", value=bool(node.get("negate")), key=_key(node, "negate"),
                                help="Turn 'bought ...' into 'did not buy ...'")
@@ -232,8 +237,8 @@ def _pick_saved(column, node: dict, field: str, options: list[str], label: str, 
     return True
 
 
-def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str, str]], versions_of,
-                      labels: dict[str, str] | None = None) -> None:
+def membership_editor(node: dict, ctx: EditorContext) -> None:
+    catalog, saved, versions_of, labels = ctx.catalog, ctx.saved, ctx.versions_of, ctx.labels
     kinds = ["segment", "cluster", "lookalike"]
     c0, c1, c2 = st.columns([1, 1.2, 3])
     node["negate"] = c0.toggle("not", value=bool(node.get("negate")), key=_key(node, "negate"))
@@ -270,3 +275,22 @@ def membership_editor(node: dict, catalog: FeatureCatalog, saved: list[tuple[str
             return
         node["reach_pct"] = float(st.slider("Reach (% of eligible base)", 1.0, 20.0, float(node.get("reach_pct") or 5.0),
                                             step=0.5, key=_key(node, "reach")))
+
+
+@dataclass(frozen=True)
+class Editor:
+    """The Builder's side of a kind of condition."""
+
+    label: str                                   # a condition's heading
+    button: str                                  # the button that adds one
+    blank: dict                                  # a new condition's fields (its kind and id are added)
+    render: Callable[[dict, EditorContext], None]
+
+
+EDITORS: dict[str, Editor] = {
+    "trait": Editor("Trait", "+ Trait", {"field": "rfm_segment", "op": "in", "values": []}, trait_editor),
+    "behavior": Editor("Purchase behaviour", "+ Behaviour", {
+        "measure": "orders", "comparator": "at_least", "threshold": 1, "categories": [], "channels": [],
+        "merchants": [], "products": [], "last_days": 90, "negate": False}, behavior_editor),
+    "membership": Editor("Membership", "+ Membership", {"of": "segment", "segment_id": None}, membership_editor),
+}

@@ -1,8 +1,9 @@
 """The rule being edited, as a tree of plain dicts in session state.
 
 Every node carries an ``_id`` so widget keys stay stable while conditions
-are added, removed and reordered. ``to_definition_dict`` strips the ids and
-gives the JSON form that ``SegmentDefinition.from_dict`` reads.
+are added, removed and reordered. ``strip_ids`` strips the ids and gives the
+JSON form that the workspace's ``compile_draft`` reads (a node's index path in
+the tree is its path in that form, so a left-out condition finds its node).
 """
 
 from __future__ import annotations
@@ -15,17 +16,9 @@ def new_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def new_node(kind: str) -> dict:
-    if kind == "trait":
-        return {"_id": new_id(), "kind": "trait", "field": "rfm_segment", "op": "in", "values": []}
-    if kind == "behavior":
-        return {"_id": new_id(), "kind": "behavior", "measure": "orders", "comparator": "at_least", "threshold": 1,
-                "categories": [], "channels": [], "merchants": [], "products": [], "last_days": 90, "negate": False}
-    if kind == "membership":
-        return {"_id": new_id(), "kind": "membership", "of": "segment", "segment_id": None}
-    if kind == "group":
-        return {"_id": new_id(), "kind": "group", "match": "any", "negate": False, "conditions": []}
-    raise ValueError(f"unknown node kind {kind!r}")
+def new_node(kind: str, fields: dict) -> dict:
+    """A node of ``kind`` with its own copy of ``fields`` (a kind's blank, rule_editor.EDITORS) and a fresh id."""
+    return {"_id": new_id(), "kind": kind, **copy.deepcopy(fields)}
 
 
 def with_ids(node: dict) -> dict:
@@ -69,10 +62,8 @@ def find(root: dict, node_id: str) -> dict | None:
     return None
 
 
-def add(root: dict, group_id: str, kind: str) -> dict:
-    group = find(root, group_id)
-    node = new_node(kind)
-    group["conditions"].append(node)
+def add(root: dict, group_id: str, node: dict) -> dict:
+    find(root, group_id)["conditions"].append(node)
     return node
 
 
@@ -90,27 +81,3 @@ def move(root: dict, node_id: str, step: int) -> None:
     if 0 <= target < len(parent["conditions"]):
         items = parent["conditions"]
         items[index], items[target] = items[target], items[index]
-
-
-
-def prune(group: dict, error_of) -> tuple[dict, list[tuple[str, str]]]:
-    """The rule without conditions that cannot compile yet, and what was left out.
-
-    A condition still being filled in (no value picked yet) must not blank
-    the live count; it is left out, and named, until it is complete. A group
-    emptied this way is left out too, rather than matching everyone or no one.
-    """
-    kept, skipped = [], []
-    for _i, child in enumerate(group.get("conditions", [])):
-        if child["kind"] == "group":
-            inner, inner_skipped = prune(child, error_of)
-            skipped += inner_skipped
-            if inner["conditions"] or not child["conditions"]:
-                kept.append(inner)
-            continue
-        error = error_of(child)
-        if error:
-            skipped.append((child["_id"], error))
-        else:
-            kept.append(child)
-    return {**group, "conditions": kept}, skipped

@@ -1,19 +1,17 @@
 """Render the rule tree: groups with their conditions, to any depth, with
-buttons to add, remove and reorder, and each condition's error beside it."""
+buttons to add, remove and reorder, and a place beside each condition for
+its error (filled by the page once it has compiled the whole rule)."""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import rule_state
-from components.rule_editor import (
-    KIND_LABELS,
-    behavior_editor,
-    condition_error,
-    membership_editor,
-    trait_editor,
-)
-from services.segments.catalog import FeatureCatalog
+from components.rule_editor import EDITORS, EditorContext
+
+GROUP = {"match": "any", "negate": False, "conditions": []}
+MAX_DEPTH = 4
 
 
 def _tree() -> dict:
@@ -21,7 +19,8 @@ def _tree() -> dict:
 
 
 def _add(group_id: str, kind: str) -> None:
-    rule_state.add(_tree(), group_id, kind)
+    fields = GROUP if kind == "group" else EDITORS[kind].blank
+    rule_state.add(_tree(), group_id, rule_state.new_node(kind, fields))
 
 
 def _remove(node_id: str) -> None:
@@ -33,11 +32,10 @@ def _move(node_id: str, step: int) -> None:
 
 
 def _add_buttons(group: dict, *, nested: bool) -> None:
-    cols = st.columns(4)
-    for col, (kind, label) in zip(cols, [("trait", "+ Trait"), ("behavior", "+ Behaviour"),
-                                         ("membership", "+ Membership"), ("group", "+ Group")]):
+    buttons = [(kind, editor.button) for kind, editor in EDITORS.items()] + [("group", "+ Group")]
+    for col, (kind, label) in zip(st.columns(len(buttons)), buttons):
         col.button(label, key=f"builder_{group['_id']}_add_{kind}", on_click=_add, args=(group["_id"], kind),
-                   width="stretch", disabled=(kind == "group" and nested and _depth(group) >= 4))
+                   width="stretch", disabled=(kind == "group" and nested and _depth(group) >= MAX_DEPTH))
 
 
 def _depth(group: dict) -> int:
@@ -60,8 +58,9 @@ def _node_header(node: dict, index: int, total: int, label: str) -> None:
               args=(node["_id"],), help="Remove this condition")
 
 
-def render_group(group: dict, catalog: FeatureCatalog, *, saved, versions_of, resolver, nested: bool = False,
-                 labels: dict[str, str] | None = None) -> None:
+def render_group(group: dict, ctx: EditorContext, *, path: tuple[int, ...] = (),
+                 nested: bool = False) -> dict[tuple[int, ...], DeltaGenerator]:
+    """Draw ``group`` (at ``path`` in the rule) for editing; returns the error slot of each condition by its path."""
     c1, c2 = st.columns([3, 1])
     matches = ["all", "any"]
     group["match"] = c1.segmented_control(
@@ -73,23 +72,17 @@ def render_group(group: dict, catalog: FeatureCatalog, *, saved, versions_of, re
     conditions = group["conditions"]
     if not conditions:
         st.caption("No conditions: this group matches " + ("everyone." if group["match"] == "all" else "no one."))
+    slots: dict[tuple[int, ...], DeltaGenerator] = {}
     for i, node in enumerate(list(conditions)):
+        here = (*path, i)
         with st.container(border=True):
-            _node_header(node, i, len(conditions), KIND_LABELS[node["kind"]])
             if node["kind"] == "group":
-                render_group(node, catalog, saved=saved, versions_of=versions_of, resolver=resolver, nested=True,
-                             labels=labels)
+                _node_header(node, i, len(conditions), "Group")
+                slots |= render_group(node, ctx, path=here, nested=True)
                 continue
-            if node["kind"] == "trait":
-                trait_editor(node, catalog)
-            elif node["kind"] == "behavior":
-                behavior_editor(node, catalog)
-            else:
-                membership_editor(node, catalog, saved, versions_of, labels)
-            error = condition_error(node, catalog, resolver)
-            # Kept on the node (keys starting "_" never reach the definition) so the
-            # page leaves incomplete conditions out without compiling them again.
-            node["_error"] = error
-            if error:
-                st.error(f"Condition {i + 1}: {error}", icon=":material/error:")
+            editor = EDITORS[node["kind"]]
+            _node_header(node, i, len(conditions), editor.label)
+            editor.render(node, ctx)
+            slots[here] = st.empty()
     _add_buttons(group, nested=nested)
+    return slots

@@ -8,23 +8,17 @@ from collections.abc import Callable
 import streamlit as st
 
 from components import rule_state
-from components.segments import cached_library, compile_json, library, saved_models
-from components.warehouse import get_warehouse
-from services import rbac
+from components.segments import cached_library, saved_models, workspace
 from services.errors import SegmentStudioError
-from services.segments.estimate import count
 from services.segments.library import SavedVersion
 from services.segments.spec import SegmentDefinition
+from services.segments.workspace import save_segment
 
 
 def save_definition(path: str, definition: SegmentDefinition, *, user: str, role: str, note: str) -> SavedVersion:
     """Save as a new segment with its SQL and audience size, like the builder does."""
-    rbac.require(role, "save_segments")
     saved_models.clear()  # a run or model saved moments ago must be known to the catalog
-    compiled = compile_json(path, definition.to_json(indent=None))
-    saved = library(path).save(definition, author=user, role=role, note=note,
-                               sql_databricks=compiled.sql("databricks"),
-                               audience_size=count(get_warehouse(path), compiled), as_of_date=compiled.as_of)
+    saved = save_segment(workspace(path), definition, author=user, role=role, note=note)
     cached_library.clear()
     return saved
 

@@ -4,6 +4,12 @@ Cached functions take plain values (paths, JSON text, a build marker), never
 widgets or warehouses. The build marker (when the gold table was last
 rebuilt) is part of every key, so a rebuild invalidates the catalog and
 every estimate without clearing anything by hand.
+
+A page makes one ``workspace`` per rerun (the cached catalog, the library) and
+compiles through it; what it compiled is handed to the cached functions as an
+unhashed ``_compiled`` argument (Streamlit leaves parameters named with a leading
+underscore out of the key), so a cache miss computes from it instead of compiling
+again. The definition's JSON is only the key.
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from services.segments.catalog import (
     load_catalog,
     saved_targets,
 )
-from services.segments.compiler import CompiledSegment, compile_definition
+from services.segments.compiler import CompiledSegment
 from services.segments.estimate import Estimate, estimate, overlaps, preview
 from services.segments.library import SegmentLibrary
-from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -60,32 +66,49 @@ def library(path: str) -> SegmentLibrary:
     return SegmentLibrary(get_warehouse(path))
 
 
-def compile_json(path: str, definition_json: str, segment_id: str | None = None) -> CompiledSegment:
-    definition = SegmentDefinition.from_json(definition_json)
-    return compile_definition(definition, catalog(path), resolver=library(path).resolver, segment_id=segment_id)
+def workspace(path: str) -> Workspace:
+    """Compiling and saving for this rerun: the cached catalog (with the saved runs and models) and the library."""
+    return Workspace(get_warehouse(path), catalog=catalog(path), library=library(path))
+
+
+def _key(compiled: CompiledSegment) -> str:
+    return compiled.definition.to_json(indent=None)
 
 
 @st.cache_data(ttl=600, max_entries=500, show_spinner=False)
-def cached_estimate(path: str, marker: str, definition_json: str, segment_id: str | None) -> Estimate:
-    return estimate(get_warehouse(path), compile_json(path, definition_json, segment_id))
+def _cached_estimate(path: str, marker: str, definition_json: str, segment_key: str,
+                     _compiled: CompiledSegment) -> Estimate:
+    return estimate(get_warehouse(path), _compiled)
+
+
+def cached_estimate(path: str, compiled: CompiledSegment) -> Estimate:
+    return _cached_estimate(path, build_marker(path), _key(compiled), compiled.segment_key, compiled)
 
 
 @st.cache_data(ttl=600, max_entries=200, show_spinner=False)
-def cached_overlaps(path: str, marker: str, definition_json: str, library_version: str):
-    lib = library(path)
-    saved = lib.list()
+def _cached_overlaps(path: str, marker: str, definition_json: str, library_version: str,
+                     _workspace: Workspace, _compiled: CompiledSegment):
     others = {}
-    for row in saved.head(12).itertuples():
+    for row in _workspace.library.list().head(12).itertuples():
         try:
-            others[row.name] = compile_json(path, lib.get(row.segment_id).definition.to_json(), row.segment_id)
+            _, others[row.name] = _workspace.compile_saved(row.segment_id)
         except SegmentStudioError:  # a saved segment that no longer compiles is left out of the overlap
             continue
-    return overlaps(get_warehouse(path), compile_json(path, definition_json), others)
+    return overlaps(_workspace.warehouse, _compiled, others)
+
+
+def cached_overlaps(path: str, ws: Workspace, compiled: CompiledSegment, library_version: str):
+    """Overlap with (up to 12) saved segments; ``library_version`` changes when segments are saved."""
+    return _cached_overlaps(path, build_marker(path), _key(compiled), library_version, ws, compiled)
 
 
 @st.cache_data(ttl=600, max_entries=200, show_spinner=False)
-def cached_preview(path: str, marker: str, definition_json: str, show_pii: bool):
-    return preview(get_warehouse(path), compile_json(path, definition_json), limit=25, show_pii=show_pii)
+def _cached_preview(path: str, marker: str, definition_json: str, show_pii: bool, _compiled: CompiledSegment):
+    return preview(get_warehouse(path), _compiled, limit=25, show_pii=show_pii)
+
+
+def cached_preview(path: str, compiled: CompiledSegment, show_pii: bool):
+    return _cached_preview(path, build_marker(path), _key(compiled), show_pii, compiled)
 
 
 @st.cache_data(ttl=10, show_spinner=False)

@@ -6,31 +6,31 @@ import streamlit as st
 
 from components import rule_state, session
 from components.charts import breakdown, waterfall_frame
+from components.rule_editor import EditorContext
 from components.rule_tree import render_group
 from components.segments import (
-    build_marker,
     cached_estimate,
     cached_library,
     cached_overlaps,
     cached_preview,
-    catalog,
-    compile_json,
     field_health,
-    library,
     model_labels,
+    workspace,
 )
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
-from services.segments.spec import SegmentDefinition
+from services.segments.workspace import save_segment
 
 settings = session.settings()
 identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Segment Builder")
-cat, lib = ready_or_stop(settings, lambda key: (catalog(key), library(key)))
+# One workspace for this rerun: the draft is compiled once, with the cached catalog.
+ws = ready_or_stop(settings, workspace)
+cat, lib = ws.catalog, ws.library
 
 
 def load_segment(segment_id: str, version: int | None = None) -> None:
@@ -82,9 +82,9 @@ saved_segments = [(r.segment_id, r.name) for r in cached_library(path, "", False
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Rule")
-    render_group(st.session_state["builder_rule"], cat, saved=saved_segments,
-                 versions_of=lambda sid: list(lib.versions(sid)["version"]), resolver=lib.resolver,
-                 labels=model_labels(path))
+    error_slots = render_group(st.session_state["builder_rule"], EditorContext(
+        cat, saved=saved_segments, versions_of=lambda sid: list(lib.versions(sid)["version"]),
+        labels=model_labels(path)))
     with st.expander("Holdout and split"):
         split_on = st.toggle("Hold out a control group", key="builder_split_on")
         control = st.slider("Control group (% of members)", 0.0, 50.0, step=0.5, key="builder_control_pct",
@@ -92,30 +92,31 @@ with left:
         st.caption("Each member lands in control or treatment by a hash of the segment id and customer id: "
                    "the same member always lands in the same group.")
 
-complete_rule, incomplete = rule_state.prune(st.session_state["builder_rule"], lambda node: node.get("_error"))
-definition_dict = {
+definition_data = {
     "name": st.session_state.get("builder_name") or "Untitled segment",
     "description": st.session_state.get("builder_description") or "",
-    "rule": rule_state.strip_ids(complete_rule),
+    "rule": rule_state.strip_ids(st.session_state["builder_rule"]),
 }
 if st.session_state.get("builder_split_on"):
     pct = float(st.session_state.get("builder_control_pct", 10.0))
-    definition_dict["split"] = {"control_pct": pct, "arms": [{"name": "treatment", "share_pct": 100.0 - pct}]}
+    definition_data["split"] = {"control_pct": pct, "arms": [{"name": "treatment", "share_pct": 100.0 - pct}]}
 
-marker = build_marker(path)
 with right:
     try:
-        definition = SegmentDefinition.from_dict(definition_dict)
-        definition_json = definition.to_json(indent=None)
-        compiled = compile_json(path, definition_json, segment_id)
-        with attribute_segment(settings, segment_id or f"draft:{definition.name}"):
-            result = cached_estimate(path, marker, definition_json, segment_id)
+        # Incomplete conditions are left out of the count (and named), in the same single compile.
+        draft = ws.compile_draft(definition_data, segment_id=segment_id)
+        compiled, definition = draft.compiled, draft.definition
+        with attribute_segment(settings, compiled.segment_key):
+            result = cached_estimate(path, compiled)
     except SegmentStudioError as exc:
         st.error(f"This rule cannot be run yet: {exc}")
         st.stop()
+    incomplete = draft.left_out
+    for item in incomplete:
+        error_slots[item.path].error(f"Condition {item.path[-1] + 1}: {item.reason}", icon=":material/error:")
     if incomplete:
         st.warning(f"{len(incomplete)} condition(s) not counted until complete: "
-                   + "; ".join(error for _, error in incomplete), icon=":material/edit_note:")
+                   + "; ".join(item.reason for item in incomplete), icon=":material/edit_note:")
     m1, m2, m3 = st.columns(3)
     m1.metric("Audience", f"{result.audience:,}")
     m2.metric("Of customers", f"{result.share:.1%}")
@@ -134,7 +135,7 @@ with right:
             st.plotly_chart(breakdown(frame, FEATURES_BY_NAME[name].label), config={"displayModeBar": False},
                             key=f"builder_breakdown_{name}")
     elif view == "Overlap":
-        overlap = cached_overlaps(path, marker, definition_json, str(len(saved_segments)))
+        overlap = cached_overlaps(path, ws, compiled, str(len(saved_segments)))
         st.dataframe(overlap, hide_index=True, width="stretch", column_config={
             "share_of_audience": st.column_config.ProgressColumn("share of this audience", format="percent",
                                                                  min_value=0, max_value=1)})
@@ -142,7 +143,7 @@ with right:
         show_pii = rbac.can(identity.role, "view_pii")
         st.caption("Contact details are shown" if show_pii else
                    f"Contact details are masked for the {identity.role} role.")
-        st.dataframe(cached_preview(path, marker, definition_json, show_pii), hide_index=True, width="stretch")
+        st.dataframe(cached_preview(path, compiled, show_pii), hide_index=True, width="stretch")
     elif view == "SQL":
         dialect = st.radio("Dialect", ["databricks", "duckdb"], horizontal=True, key="builder_dialect")
         st.code(compiled.sql(dialect), language="sql")
@@ -161,10 +162,8 @@ with right:
         st.caption(f"Your role ({identity.role}) cannot save segments.")
     if save_new or save_version:
         try:
-            saved = lib.save(definition, author=identity.user, role=identity.role,
-                             segment_id=segment_id if save_version else None, note=note,
-                             sql_databricks=compiled.sql("databricks"), audience_size=result.audience,
-                             as_of_date=cat.as_of_date)
+            saved = save_segment(ws, definition, author=identity.user, role=identity.role,
+                                 segment_id=segment_id if save_version else None, note=note)
         except SegmentStudioError as exc:
             st.error(f"Not saved: {exc}")
         else:
@@ -172,5 +171,5 @@ with right:
             st.session_state["builder_loaded"] = f"{saved.segment_id}@latest"
             st.query_params["segment"] = saved.segment_id
             cached_library.clear()
-            st.toast(f"Saved {saved.definition.name} as version {saved.version} ({result.audience:,} members)")
+            st.toast(f"Saved {saved.definition.name} as version {saved.version} ({saved.audience_size:,} members)")
             st.rerun()

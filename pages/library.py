@@ -6,9 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from components import session
-from components.segments import cached_library, library
+from components.segments import cached_library, library, workspace
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
+from services.errors import SegmentStudioError
+from services.segments.workspace import duplicate_segment, restore_segment
 
 settings = session.settings()
 identity = session.identity()
@@ -65,9 +67,13 @@ a1, a2, a3 = st.columns(3)
 a1.link_button("Open in builder", f"/builder?segment={chosen}", width="stretch")
 can_save = rbac.can(identity.role, "save_segments")
 if a2.button("Duplicate", disabled=not can_save, width="stretch", key="library_duplicate"):
-    copy = lib.duplicate(chosen, author=identity.user)
-    cached_library.clear()
-    st.success(f"Duplicated as {copy.definition.name} ({copy.segment_id})")
+    try:
+        copy = duplicate_segment(workspace(path), chosen, author=identity.user, role=identity.role)
+    except SegmentStudioError as exc:
+        st.error(f"Not duplicated: {exc}")
+    else:
+        cached_library.clear()
+        st.success(f"Duplicated as {copy.definition.name} ({copy.segment_id}, {copy.audience_size:,} members)")
 archive_label = "Unarchive" if info["archived"] else "Archive"
 if a3.button(archive_label, disabled=not rbac.can(identity.role, "archive_segments"), width="stretch",
              key="library_archive"):
@@ -98,6 +104,11 @@ if len(numbers) >= 2:
         st.caption("The two versions have the same definition.")
 restore = st.selectbox("Restore a version", numbers, key="library_restore_version")
 if st.button(f"Restore version {restore} as a new version", disabled=not can_save, key="library_restore"):
-    restored = lib.restore(chosen, int(restore), author=identity.user)
-    cached_library.clear()
-    st.success(f"Restored: version {restored.version} now has the definition of version {restore}")
+    try:
+        restored = restore_segment(workspace(path), chosen, int(restore), author=identity.user, role=identity.role)
+    except SegmentStudioError as exc:
+        st.error(f"Not restored: {exc}")
+    else:
+        cached_library.clear()
+        st.success(f"Restored: version {restored.version} now has the definition of version {restore} "
+                   f"({restored.audience_size:,} members today)")

@@ -8,8 +8,8 @@ import streamlit as st
 from components import lookalikes as ui, session
 from components.progress import progress_bar
 from components.segment_actions import save_definition, save_in_callback, saved_notice
-from components.segments import cached_library, catalog, library
-from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
+from components.segments import cached_library, workspace
+from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.discovery.fitting import train_lookalike
 from services.discovery.lookalike import ALGORITHMS, MAX_REACH, MIN_SEED
@@ -21,7 +21,7 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Lookalikes")
-cat, lib = ready_or_stop(settings, lambda key: (catalog(key), library(key)))
+ws = ready_or_stop(settings, workspace)
 
 can_train = rbac.can(identity.role, "run_lookalikes")
 can_save = rbac.can(identity.role, "save_segments")
@@ -45,8 +45,8 @@ if st.session_state.pop("lookalikes_request", False) and names:
     try:
         with progress_bar() as progress:
             saved, _, timings = train_lookalike(
-                get_warehouse(path), cat, lib.get(seed_id).definition, author=identity.user,
-                seed_segment_id=seed_id, algorithm=algorithm, resolver=lib.resolver, progress=progress)
+                ws, ws.library.get(seed_id).definition, author=identity.user, seed_segment_id=seed_id,
+                algorithm=algorithm, progress=progress)
     except SegmentStudioError as exc:
         st.error(f"No lookalike model: {exc}")
     else:

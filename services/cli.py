@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -28,11 +29,9 @@ from services.exports.destinations import DESTINATIONS, options_in_use
 from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
-from services.segments.catalog import load_catalog
-from services.segments.compiler import compile_definition
 from services.segments.estimate import count as count_members
-from services.segments.library import SegmentLibrary
 from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace
 from services.settings import Settings
 from services.status import warehouse_status
 from services.warehouse.databricks_engine import DatabricksWarehouse
@@ -126,10 +125,7 @@ def _compile_spec(args, settings: Settings):
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
-    compiled = compile_definition(definition, load_catalog(warehouse),
-                                  resolver=SegmentLibrary(warehouse).resolver,
-                                  segment_id=segment_id)
-    return warehouse, compiled
+    return warehouse, Workspace(warehouse).compile(definition, segment_id=segment_id)
 
 
 def cmd_segment_sql(args, settings: Settings) -> int:
@@ -161,8 +157,6 @@ def cmd_segment_members(args, settings: Settings) -> int:
 
 
 def cmd_export(args, settings: Settings) -> int:
-    from dataclasses import replace
-
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     # The CLI runs as the configured user, in the role the role map (or SEGMENT_STUDIO_ROLE) gives them.
     role = settings.default_role or load_role_map(settings.roles_file).role_for(settings.user)
@@ -171,10 +165,12 @@ def cmd_export(args, settings: Settings) -> int:
         attributes=tuple(a.strip() for a in (args.attributes or "").split(",") if a.strip()),
         include_control=args.include_control, identifiers=args.identifiers, **_option_values(args),
     )
+    # One workspace for the command: the segment is compiled (and the catalog read) once.
+    workspace = Workspace(warehouse)
     if not args.version:
-        request = replace(request, version=SegmentLibrary(warehouse).get(args.segment_id).version)
+        request = replace(request, version=workspace.library.get(args.segment_id).version)
     queued = jobs.create_job(warehouse, request, user=settings.user, role=role,
-                             override_dq_gate=args.override_dq_gate)
+                             override_dq_gate=args.override_dq_gate, workspace=workspace)
     try:
         job = jobs.run_job(warehouse, queued, output_dir=settings.export_dir, progress=_progress(args.quiet))
     except ExportError as exc:

@@ -14,6 +14,13 @@
     ├── ExportError               an export job failed
     └── PermissionDeniedError     the role does not allow the action
 
+Every error carries ``reason`` (what is wrong, without where) and, when it is about
+one condition of a segment's rule, ``path`` (the condition's indices from the rule's
+root group: ``(2, 0)`` is the first condition of the third) and ``where`` (how that
+place reads to a person: ``rule.conditions[2].conditions[0]``, or ``condition 3
+(bought ...)``). ``str(exc)`` is ``where: reason``, for display; code that needs the
+place or the reason reads the attributes, never the text.
+
 Driver exceptions are translated at the boundary (``raise WarehouseError(...)
 from exc``); nothing else catches broadly.
 """
@@ -23,6 +30,16 @@ from __future__ import annotations
 
 class SegmentStudioError(Exception):
     """Root of every error the app raises on purpose."""
+
+    def __init__(self, reason: str = "", *, path: tuple[int, ...] | None = None, where: str | None = None):
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.path = path
+        self.where = where
+
+    def at(self, path: tuple[int, ...], *, where: str | None = None) -> SegmentStudioError:
+        """The same error about the condition at ``path`` (read as ``where``, if given); raise it ``from`` this one."""
+        return type(self)(self.reason, path=tuple(path), where=where)
 
 
 class ConfigError(SegmentStudioError):

@@ -20,6 +20,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -39,6 +40,23 @@ JAVA_DATE_TOKENS = (("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """A line that did not parse: where, the column at fault (None when fields are missing), what is
+    wrong (``kind``: the text a rejection is counted by) and the offending value as read (``detail``)."""
+
+    line_number: int
+    raw: str
+    column: str | None
+    kind: str
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """What ref_parsing_errors records: the kind and the detail."""
+        return f"{self.kind} {self.detail}" if self.detail else self.kind
+
+
+@dataclass(frozen=True)
 class ImportResult:
     batch_id: str
     source_file: str
@@ -47,6 +65,7 @@ class ImportResult:
     rejected: int
     blank: int
     customers: int
+    #: rejected lines by kind of problem ("cannot parse amount": 3)
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -120,34 +139,35 @@ def _parse_amount(value: str) -> Decimal:
 
 
 def parse_records(records, *, customer: int, date: int, amount: int, date_format: str | None):
-    """Split records into parsed rows and (line, raw, column, reason) errors."""
-    good, errors = [], []
+    """Split records into parsed rows and Rejections."""
+    good: list[tuple] = []
+    rejected: list[Rejection] = []
     fmt = strptime_format(date_format)
     needed = max(customer, date, amount) + 1
     for line_number, raw, fields in records:
         if len(fields) < needed:
-            errors.append((line_number, raw, None, f"expected at least {needed} fields, found {len(fields)}"))
+            rejected.append(Rejection(line_number, raw, None, f"expected at least {needed} fields, found {len(fields)}"))
             continue
         cust = fields[customer].strip()
         if not cust:
-            errors.append((line_number, raw, "customer", "empty customer id"))
+            rejected.append(Rejection(line_number, raw, "customer", "empty customer id"))
             continue
         text_date = fields[date].strip()
         try:
             posted = datetime.strptime(text_date, fmt) if fmt else datetime.fromisoformat(text_date)
         except ValueError:
             how = f"using format {date_format!r}" if date_format else "as an ISO date (give --date-format)"
-            errors.append((line_number, raw, "date", f"cannot parse date {text_date!r} {how}"))
+            rejected.append(Rejection(line_number, raw, "date", "cannot parse date", f"{text_date!r} {how}"))
             continue
         if posted.tzinfo is not None:
             posted = posted.astimezone(tz=None).replace(tzinfo=None)
         try:
             value = _parse_amount(fields[amount])
         except (InvalidOperation, ValueError):
-            errors.append((line_number, raw, "amount", f"cannot parse amount {fields[amount].strip()!r}"))
+            rejected.append(Rejection(line_number, raw, "amount", "cannot parse amount", repr(fields[amount].strip())))
             continue
         good.append((line_number, cust, posted, value))
-    return good, errors
+    return good, rejected
 
 
 def import_transactions(
@@ -209,15 +229,12 @@ def import_transactions(
         }))
     if errors:
         warehouse.append(naming.fq("ingest", "ref_parsing_errors"), pd.DataFrame({
-            "error_id": [f"{batch_id}-{e[0]}" for e in errors], "batch_id": batch_id,
-            "source_file": source_file, "line_number": pd.array([e[0] for e in errors], dtype="int64"),
-            "raw_line": [e[1] for e in errors], "column_name": [e[2] for e in errors],
-            "reason": [e[3] for e in errors], "logged_ts": landed,
+            "error_id": [f"{batch_id}-{e.line_number}" for e in errors], "batch_id": batch_id,
+            "source_file": source_file, "line_number": pd.array([e.line_number for e in errors], dtype="int64"),
+            "raw_line": [e.raw for e in errors], "column_name": [e.column for e in errors],
+            "reason": [e.reason for e in errors], "logged_ts": landed,
         }))
-    reasons: dict[str, int] = {}
-    for e in errors:
-        key = e[3].split(" '")[0] if e[2] else e[3]
-        reasons[key] = reasons.get(key, 0) + 1
+    reasons = dict(Counter(e.kind for e in errors))
     accounted = len(good) + len(errors) + len(blank)
     warehouse.append(naming.fq("ingest", "audit_ingest"), pd.DataFrame([{
         "audit_id": clock.new_id("imp"), "run_id": batch_id, "batch_id": batch_id,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +15,7 @@ os.environ.setdefault("SEGMENT_STUDIO_WARM_UP_MAPS", "0")
 
 from services.build import build
 from services.pipeline.models import create_all
+from services.segments.conditions import KINDS
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 SMALL_DEMO_CUSTOMERS = 3_000
@@ -42,3 +46,49 @@ def demo_warehouse(demo_warehouse_path):
     warehouse = DuckDBWarehouse(demo_warehouse_path)
     yield warehouse
     warehouse.close()
+
+
+@pytest.fixture
+def count_calls(monkeypatch):
+    """``count_calls(fn)`` -> a list of the first argument of every call of ``fn`` from now on.
+
+    Every binding of ``fn`` in the project's loaded modules is wrapped (``from x import fn``
+    makes one per importer), so a call is counted whichever module makes it.
+    """
+
+    def install(fn):
+        calls = []
+
+        def counted(*args, **kwargs):
+            calls.append(args[0] if args else None)
+            return fn(*args, **kwargs)
+
+        for module in list(sys.modules.values()):
+            if not getattr(module, "__name__", "").startswith(("services", "components", "pages")):
+                continue
+            for attr, value in list(vars(module).items()):
+                if value is fn:
+                    monkeypatch.setattr(module, attr, counted)
+        return calls
+
+    return install
+
+
+@pytest.fixture
+def count_passes(monkeypatch):
+    """``count_passes()`` -> a Counter of the compiler passes run from now on, by kind of condition."""
+
+    def install() -> Counter:
+        counts: Counter = Counter()
+
+        def counting(name, compile_pass):
+            def counted(condition, ctx):
+                counts[name] += 1
+                return compile_pass(condition, ctx)
+            return counted
+
+        for name, kind in list(KINDS.items()):
+            monkeypatch.setitem(KINDS, name, replace(kind, compile=counting(name, kind.compile)))
+        return counts
+
+    return install

@@ -39,8 +39,8 @@ from services.discovery.store import (
 )
 from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog
-from services.segments.compiler import compile_definition
 from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace
 from services.warehouse import Warehouse
 
 Progress = Callable[[str, float], None]
@@ -132,9 +132,9 @@ def compute_map(warehouse: Warehouse, catalog: FeatureCatalog, run_id: str, *, p
 
 
 
-def seed_members(warehouse: Warehouse, catalog: FeatureCatalog, seed: SegmentDefinition, *, resolver=None) -> set[str]:
-    compiled = compile_definition(seed, catalog, resolver=resolver)
-    return set(warehouse.arrow(compiled.members_query()).column("customer_id").to_pylist())
+def seed_members(workspace: Workspace, seed: SegmentDefinition) -> set[str]:
+    compiled = workspace.compile(seed)
+    return set(workspace.warehouse.arrow(compiled.members_query()).column("customer_id").to_pylist())
 
 
 def lookalike_features(catalog: FeatureCatalog) -> tuple[str, ...]:
@@ -153,15 +153,16 @@ class LookalikeTimings:
         return self.fetch_s + self.fit_s + self.save_s
 
 
-def train_lookalike(warehouse: Warehouse, catalog: FeatureCatalog, seed: SegmentDefinition, *, author: str,
+def train_lookalike(workspace: Workspace, seed: SegmentDefinition, *, author: str,
                     seed_segment_id: str | None = None, algorithm: str = "logistic", features=None,
-                    resolver=None, random_state: int = 0,
+                    random_state: int = 0,
                     progress: Progress | None = None) -> tuple[SavedLookalike, LookalikeModel, LookalikeTimings]:
-    """Fit on the seed, score every customer outside it, save model and scores."""
+    """Fit on the seed (compiled in ``workspace``), score every customer outside it, save model and scores."""
+    warehouse, catalog = workspace.warehouse, workspace.catalog
     say = progress or _quiet
     say("finding the seed's members", 0.05)
     t0 = time.perf_counter()
-    members = seed_members(warehouse, catalog, seed, resolver=resolver)
+    members = seed_members(workspace, seed)
     frame = fetch_features(warehouse, catalog, features or lookalike_features(catalog))
     t1 = time.perf_counter()
     say(f"learning what sets {len(members):,} seed customers apart", 0.3)

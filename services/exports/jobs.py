@@ -41,6 +41,7 @@ from services.exports import audience, preflight, selection, snapshots
 from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
 from services.segments.compiler import CompiledSegment
+from services.segments.workspace import Workspace
 from services.sqlterms import column, equals, literal
 from services.warehouse import Warehouse
 
@@ -151,8 +152,11 @@ def _update(warehouse: Warehouse, job_id: str, **values) -> None:
 
 # -- creating ------------------------------------------------------------------
 def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role: str,
-               override_dq_gate: bool = False) -> QueuedJob:
+               override_dq_gate: bool = False, workspace: Workspace | None = None) -> QueuedJob:
     """Check the request and the gates, queue the job; return it (``.job_id``) for ``run_job`` or ``start``.
+
+    ``workspace`` compiles the segment (a new one for this warehouse by default; the Exports page
+    passes the one holding its cached catalog).
 
     Raises SpecError when the destination does not accept the request's
     options, PermissionDeniedError when the role may not export (or not in
@@ -164,8 +168,9 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
     request = dest.normalise(request)
     if request.identifiers == "clear":
         rbac.require(role, "export_unmasked")
-    saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version)
-    preflight.check_attributes(warehouse, request, role=role)
+    workspace = workspace or Workspace(warehouse)
+    saved, compiled = preflight.compile_saved(warehouse, request.segment_id, request.version, workspace=workspace)
+    preflight.check_attributes(workspace.catalog, request, role=role)
     gate = preflight.dq_gate(warehouse, compiled)
     if gate.blocked:
         if not override_dq_gate:

@@ -25,29 +25,27 @@ from services.governance.registry import dataset_id
 from services.pii import pii_policy
 from services.quality.checks import CheckResult
 from services.quality.results import failing_critical
-from services.segments.catalog import load_catalog
-from services.segments.compiler import CompiledSegment, compile_definition
-from services.segments.library import SavedVersion, SegmentLibrary
+from services.segments.catalog import FeatureCatalog
+from services.segments.compiler import CompiledSegment
+from services.segments.library import SavedVersion
 from services.segments.spec import Behavior, walk
+from services.segments.workspace import Workspace
 from services.warehouse import Warehouse
 
 # Fixed costs of a job besides its rows: compiling, the snapshot, the audit row.
 JOB_OVERHEAD_S = 1.0
 
 
-def compile_saved(warehouse: Warehouse, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
-    library = SegmentLibrary(warehouse)
-    saved = library.get(segment_id, version)
-    compiled = compile_definition(saved.definition, load_catalog(warehouse), resolver=library.resolver,
-                                  segment_id=segment_id)
-    return saved, compiled
+def compile_saved(warehouse: Warehouse, segment_id: str, version: int | None = None, *,
+                  workspace: Workspace | None = None) -> tuple[SavedVersion, CompiledSegment]:
+    """The saved segment and its compiled form, through ``workspace`` (one for this warehouse by default)."""
+    return (workspace or Workspace(warehouse)).compile_saved(segment_id, version)
 
 
-def check_attributes(warehouse: Warehouse, request: ExportRequest, *, role: str) -> None:
+def check_attributes(catalog: FeatureCatalog, request: ExportRequest, *, role: str) -> None:
     """Attributes must be gold features; personal ones need the export-PII permission."""
     if not request.attributes:
         return
-    catalog = load_catalog(warehouse)
     for name in request.attributes:
         if name not in catalog.names:
             raise SpecError(f"attribute {name!r} is not a feature of the catalog")
@@ -125,10 +123,12 @@ class Preflight:
         return not self.gate.blocked or self.may_override
 
 
-def preflight(warehouse: Warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float) -> Preflight:
+def preflight(warehouse: Warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float,
+              workspace: Workspace | None = None) -> Preflight:
+    """The check for ``request``; ``workspace`` compiles the segment (the page passes its cached catalog's)."""
     dest = destination(request.destination)
     request = dest.normalise(request)
-    _, compiled = compile_saved(warehouse, request.segment_id, request.version)
+    _, compiled = compile_saved(warehouse, request.segment_id, request.version, workspace=workspace)
     problems = dest.problems(request)
     source = selection.source(dest, request, audience.source_query(compiled, ()))
     keys = [src("split_group").as_("split_group"), dest.exclusion_reason(request).as_("reason"),

@@ -1,7 +1,8 @@
 """The feature catalog: gold columns + metadata + value domains from the data.
 
-Fields and values a definition uses are checked here before anything is
-compiled; an unknown field or value is rejected with an error that names it.
+Each kind of condition checks the fields and values it uses against the
+catalog as it is compiled (``check`` in ``services/segments/conditions/``); an
+unknown field or value is rejected with an error that names it.
 The catalog also knows the saved clustering runs and lookalike models a
 membership condition may name (``SavedTargets``): the discovery pages save
 them, and every place that compiles loads them with the catalog, so a
@@ -12,7 +13,6 @@ and the CLI.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -20,7 +20,6 @@ from sqlglot import exp
 
 from services.errors import CompileError, SpecError
 from services.segments.features import FEATURES, PICKER_ORDER, FeatureMeta
-from services.segments.spec import Behavior, Group, Membership, SegmentDefinition, Trait
 from services.segments.tables import (
     CLUSTER_RUNS_TABLE,
     FACT_TABLE,
@@ -88,77 +87,6 @@ class FeatureCatalog:
         if order:
             return tuple(v for v in order if v in known) + tuple(v for v in known if v not in order)
         return known
-
-    # -- validation -----------------------------------------------------
-    def validate(self, definition: SegmentDefinition) -> None:
-        """Raise SpecError naming the first field or value that is not in the catalog."""
-        self._validate_group(definition.rule, "rule")
-
-    def _validate_group(self, group: Group, where: str) -> None:
-        for i, condition in enumerate(group.conditions):
-            here = f"{where}.conditions[{i}]"
-            if isinstance(condition, Group):
-                self._validate_group(condition, here)
-            elif isinstance(condition, Trait):
-                self._validate_trait(condition, here)
-            elif isinstance(condition, Behavior):
-                self._validate_behavior(condition, here)
-            elif isinstance(condition, Membership):
-                self._validate_membership(condition, here)
-
-    def _validate_trait(self, t: Trait, where: str) -> None:
-        try:
-            meta = self.feature(t.field)
-        except SpecError as exc:
-            raise SpecError(f"{where}: {exc}") from None
-        if t.op not in meta.operators:
-            raise SpecError(f"{where}: operator {t.op!r} does not apply to {t.field} ({meta.type}); "
-                            f"use one of {', '.join(meta.operators)}")
-        if meta.type == "number":
-            for v in (t.value, t.low, t.high):
-                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
-                    raise SpecError(f"{where}: {t.field} needs a number, got {v!r}")
-        elif meta.type == "category":
-            domain = self.domains.get(t.field, Domain())
-            for v in t.values:
-                if not isinstance(v, str):
-                    raise SpecError(f"{where}: {t.field} values are text, got {v!r}")
-                if domain.complete and v not in domain.known_values:
-                    shown = ", ".join(self.ordered_values(t.field)[:12])
-                    raise SpecError(f"{where}: value {v!r} is not a known {t.field}; known values: {shown}")
-        elif meta.type == "date":
-            if t.op == "within_last_days":
-                return
-            for v in (t.value, t.low, t.high):
-                if v is not None and not isinstance(v, date):
-                    try:
-                        date.fromisoformat(str(v))
-                    except ValueError:
-                        raise SpecError(f"{where}: {t.field} needs a date (YYYY-MM-DD), got {v!r}") from None
-
-    def _validate_behavior(self, b: Behavior, where: str) -> None:
-        for name in BEHAVIOR_FILTERS:
-            known = self.behavior_values.get(name)
-            for v in getattr(b, name):
-                if not isinstance(v, str):
-                    raise SpecError(f"{where}: {name} are text, got {v!r}")
-                if known is not None and v not in known:
-                    shown = ", ".join(known[:12])
-                    raise SpecError(f"{where}: {v!r} is not a known {name[:-1] if name != 'categories' else 'category'}; "
-                                    f"known: {shown}")
-        if b.threshold is not None and not math.isfinite(float(b.threshold)):
-            raise SpecError(f"{where}: threshold must be a finite number")
-
-    def _validate_membership(self, m: Membership, where: str) -> None:
-        if m.of == "cluster":
-            clusters = self.cluster_runs.get(m.run_id)
-            if clusters is None:
-                raise SpecError(f"{where}: clustering run {m.run_id!r} does not exist")
-            unknown = [c for c in m.cluster_ids if c not in clusters]
-            if unknown:
-                raise SpecError(f"{where}: run {m.run_id} has no cluster {unknown[0]}; clusters: {list(clusters)}")
-        elif m.of == "lookalike" and m.model_id not in self.lookalike_models:
-            raise SpecError(f"{where}: lookalike model {m.model_id!r} does not exist")
 
 
 def _literal_select(*projections: exp.Expression) -> exp.Select:

@@ -19,7 +19,7 @@ from services import naming
 from services.governance.registry import dataset_id
 from services.pii import mask_frame, pii_policy
 from services.segments.compiler import CompiledSegment
-from services.segments.compiler.context import feature, negate as negate_predicate
+from services.segments.conditions.context import feature, negate as negate_predicate
 from services.sqlterms import column, count_star, table
 from services.warehouse import Warehouse
 

@@ -1,7 +1,8 @@
 """The segment library: saved segments and their versions, in the app schema.
 
 Every save adds a version (never overwrites one) with author, time and note,
-and writes an audit row. Saves from many sessions at once are serialised per
+and writes an audit row. The app saves through ``workspace.save_segment``, which
+checks the role and compiles and counts the segment first. Saves from many sessions at once are serialised per
 warehouse by a lock, so two saves of one segment never claim the same version
 number (Streamlit serves every session from one process).
 """
@@ -39,6 +40,10 @@ def _lock_for(warehouse: Warehouse) -> threading.Lock:
         if lock is None:
             lock = _locks[warehouse] = threading.Lock()
         return lock
+
+
+def new_segment_id() -> str:
+    return f"seg-{uuid.uuid4().hex[:10]}"
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class SegmentLibrary:
         ts = now()
         with _lock_for(self.warehouse):
             if segment_id is None:
-                segment_id = new_id or f"seg-{uuid.uuid4().hex[:10]}"
+                segment_id = new_id or new_segment_id()
                 if self._exists(segment_id):
                     raise SpecError(f"segment {segment_id} already exists")
                 version = 1
@@ -111,17 +116,6 @@ class SegmentLibrary:
                          object_id=segment_id, object_version=version, row_count=audience_size,
                          details={"name": definition.name, "note": note})
         return self.get(segment_id, version)
-
-    def duplicate(self, segment_id: str, *, author: str, name: str | None = None) -> SavedVersion:
-        source = self.get(segment_id)
-        definition = SegmentDefinition.from_dict({**source.definition.to_dict(), "name": name or f"{source.definition.name} (copy)"})
-        return self.save(definition, author=author, note=f"duplicated from {segment_id} v{source.version}",
-                         sql_databricks=None, audience_size=source.audience_size, as_of_date=source.as_of_date)
-
-    def restore(self, segment_id: str, version: int, *, author: str) -> SavedVersion:
-        old = self.get(segment_id, version)
-        return self.save(old.definition, author=author, segment_id=segment_id, note=f"restored from v{version}",
-                         sql_databricks=old.sql_databricks, audience_size=old.audience_size, as_of_date=old.as_of_date)
 
     def archive(self, segment_id: str, *, author: str, archived: bool = True) -> None:
         self._require(segment_id)

@@ -1,7 +1,9 @@
 """The segment definition: a frozen, typed, JSON-serialisable model.
 
 A definition is a rule (a group of conditions and nested groups, to any
-depth) plus an optional holdout/split. Conditions are of three kinds:
+depth) plus an optional holdout/split. Conditions are of three kinds, each
+one module of ``services/segments/conditions/`` (found there by name in
+``KINDS``), re-exported here:
 
 * ``Trait``: a gold customer feature compared with a value;
 * ``Behavior``: how often or how much a customer bought, with filters and a
@@ -11,46 +13,26 @@ depth) plus an optional holdout/split. Conditions are of three kinds:
 
 The JSON form (``to_json`` / ``from_json``) is what the library stores and
 versions; ``schema_version`` lets later releases read old definitions.
-Everything is hashable, so a definition can be a cache key.
+Everything is hashable, so a definition can be a cache key. A problem with one
+condition is a SpecError whose ``path`` places it in the rule.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
-from datetime import date
-from typing import Any, Union
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
 
 from services.errors import SpecError
+from services.segments.conditions import KINDS, Condition
+from services.segments.conditions.base import Scalar, condition_to_dict, json_value, rule_path
+from services.segments.conditions.behavior import BEHAVIOR_MEASURES, COMPARATORS, Behavior
+from services.segments.conditions.membership import MEMBERSHIP_KINDS, Membership
+from services.segments.conditions.trait import TRAIT_OPS, Trait
 
 SCHEMA_VERSION = 1
-
-Scalar = str | int | float | bool | date | None
-
-TRAIT_OPS = {
-    "eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
-    "between": "between", "in": "in", "not_in": "not in",
-    "is_true": "is true", "is_false": "is false",
-    "before": "before", "after": "after", "within_last_days": "within the last N days",
-    "is_null": "is empty", "is_not_null": "is not empty",
-}
-BEHAVIOR_MEASURES = ("orders", "spend")
-COMPARATORS = {"at_least": ">=", "at_most": "<=", "exactly": "="}
-MEMBERSHIP_KINDS = ("segment", "cluster", "lookalike")
 MATCHES = ("all", "any")
-
-
-def _date(value: Any, what: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise SpecError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
-    raise SpecError(f"{what}: {value!r} is not a date (YYYY-MM-DD)")
-
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -63,161 +45,12 @@ def _plain_text(value: str, what: str) -> str:
     return value
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_json_value(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class Trait:
-    """A gold feature compared with a value: ``recency_days <= 30``."""
-
-    field: str
-    op: str
-    value: Scalar = None
-    values: tuple[Scalar, ...] = ()
-    low: Scalar = None
-    high: Scalar = None
-    kind: str = field(default="trait", init=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.field, str) or not self.field:
-            raise SpecError("a trait condition needs a field name")
-        if self.op not in TRAIT_OPS:
-            raise SpecError(f"operator {self.op!r} is not one of {', '.join(TRAIT_OPS)}")
-        object.__setattr__(self, "values", tuple(self.values))
-        if self.op in ("in", "not_in") and not self.values:
-            raise SpecError(f"{self.field} {self.op}: pick at least one value")
-        if self.op == "between" and (self.low is None or self.high is None):
-            raise SpecError(f"{self.field} between: give both a low and a high value")
-        if self.op in ("eq", "ne", "lt", "lte", "gt", "gte", "before", "after", "within_last_days") and self.value is None:
-            raise SpecError(f"{self.field} {self.op}: give a value")
-        if self.op == "within_last_days" and (not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < 0):
-            raise SpecError(f"{self.field} within_last_days: the number of days must be a whole number >= 0")
-
-    def describe(self) -> str:
-        if self.op in ("in", "not_in"):
-            return f"{self.field} {TRAIT_OPS[self.op]} ({', '.join(map(str, self.values))})"
-        if self.op == "between":
-            return f"{self.field} between {self.low} and {self.high}"
-        if self.op == "within_last_days":
-            return f"{self.field} within the last {self.value} days"
-        if self.op in ("is_true", "is_false", "is_null", "is_not_null"):
-            return f"{self.field} {TRAIT_OPS[self.op]}"
-        return f"{self.field} {TRAIT_OPS[self.op]} {self.value}"
-
-
-@dataclass(frozen=True)
-class Behavior:
-    """Purchases over the transactions, with filters and a window.
-
-    ``measure`` "orders" counts purchase transactions; "spend" sums purchases
-    minus refunds in USD. Either ``last_days`` (relative to the data's as-of
-    date) or ``start``/``end`` (inclusive dates) bounds the window; neither
-    means all history. ``negate`` turns "bought ..." into "did not buy ...".
-    """
-
-    measure: str = "orders"
-    comparator: str = "at_least"
-    threshold: float = 1
-    categories: tuple[str, ...] = ()
-    channels: tuple[str, ...] = ()
-    merchants: tuple[str, ...] = ()
-    products: tuple[str, ...] = ()
-    last_days: int | None = None
-    start: date | None = None
-    end: date | None = None
-    negate: bool = False
-    kind: str = field(default="behavior", init=False)
-
-    def __post_init__(self) -> None:
-        if self.measure not in BEHAVIOR_MEASURES:
-            raise SpecError(f"behavioral measure {self.measure!r} is not one of {BEHAVIOR_MEASURES}")
-        if self.comparator not in COMPARATORS:
-            raise SpecError(f"comparator {self.comparator!r} is not one of {', '.join(COMPARATORS)}")
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
-            raise SpecError(f"behavioral threshold {self.threshold!r} is not a number")
-        if self.measure == "orders" and (self.threshold < 0 or int(self.threshold) != self.threshold):
-            raise SpecError(f"a number of orders must be a whole number >= 0, got {self.threshold}")
-        for name in ("categories", "channels", "merchants", "products"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        object.__setattr__(self, "start", _date(self.start, "behavior start"))
-        object.__setattr__(self, "end", _date(self.end, "behavior end"))
-        if self.last_days is not None:
-            if isinstance(self.last_days, bool) or not isinstance(self.last_days, int) or self.last_days < 1:
-                raise SpecError(f"last_days must be a whole number of days >= 1, got {self.last_days!r}")
-            if self.start or self.end:
-                raise SpecError("give either last_days or start/end dates for a behavioral window, not both")
-        if self.start and self.end and self.start > self.end:
-            raise SpecError(f"behavioral window starts {self.start} after it ends {self.end}")
-
-    def describe(self) -> str:
-        what = "bought" if self.measure == "orders" else "spent"
-        words = self.comparator.replace("_", " ")
-        times = int(self.threshold)
-        amount = (f"{words} {times} time{'s' if times != 1 else ''}" if self.measure == "orders"
-                  else f"{words} ${self.threshold:,.2f}")
-        filters = [f"{n} in ({', '.join(getattr(self, n))})" for n in ("categories", "channels", "merchants", "products")
-                   if getattr(self, n)]
-        window = (f"in the last {self.last_days} days" if self.last_days else
-                  f"between {self.start or 'the beginning'} and {self.end or 'the as-of date'}"
-                  if (self.start or self.end) else "ever")
-        text = " ".join([what, *( ["with " + " and ".join(filters)] if filters else []), amount, window])
-        return f"not ({text})" if self.negate else text
-
-
-@dataclass(frozen=True)
-class Membership:
-    """In another segment, in clusters of a clustering run, or in a lookalike at a reach."""
-
-    of: str
-    segment_id: str | None = None
-    version: int | None = None
-    run_id: str | None = None
-    cluster_ids: tuple[int, ...] = ()
-    model_id: str | None = None
-    reach_pct: float | None = None
-    negate: bool = False
-    kind: str = field(default="membership", init=False)
-
-    def __post_init__(self) -> None:
-        if self.of not in MEMBERSHIP_KINDS:
-            raise SpecError(f"membership of {self.of!r} is not one of {MEMBERSHIP_KINDS}")
-        object.__setattr__(self, "cluster_ids", tuple(self.cluster_ids))
-        if self.of == "segment" and not self.segment_id:
-            raise SpecError("membership of a segment needs a segment_id")
-        if self.of == "segment" and self.version is not None and (not isinstance(self.version, int) or self.version < 1):
-            raise SpecError(f"segment version must be a whole number >= 1, got {self.version!r}")
-        if self.of == "cluster" and (not self.run_id or not self.cluster_ids):
-            raise SpecError("membership of a cluster needs a run_id and at least one cluster id")
-        if self.of == "lookalike":
-            if not self.model_id or self.reach_pct is None:
-                raise SpecError("membership of a lookalike needs a model_id and a reach_pct")
-            if not 0 < float(self.reach_pct) <= 100:
-                raise SpecError(f"lookalike reach must be between 0 and 100 percent, got {self.reach_pct}")
-
-    def describe(self) -> str:
-        if self.of == "segment":
-            text = f"in segment {self.segment_id}" + (f" v{self.version}" if self.version else " (latest)")
-        elif self.of == "cluster":
-            text = f"in cluster {', '.join(map(str, self.cluster_ids))} of run {self.run_id}"
-        else:
-            text = f"in lookalike {self.model_id} at {self.reach_pct:g}% reach"
-        return f"not {text}" if self.negate else text
-
-
-Condition = Union[Trait, Behavior, Membership, "Group"]
-
-
 @dataclass(frozen=True)
 class Group:
     """ALL / ANY of conditions and nested groups, optionally negated. Empty ALL is everyone."""
 
     match: str = "all"
-    conditions: tuple[Condition, ...] = ()
+    conditions: tuple[Condition | Group, ...] = ()
     negate: bool = False
     kind: str = field(default="group", init=False)
 
@@ -285,7 +118,9 @@ class SegmentDefinition:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> SegmentDefinition:
+    def from_dict(cls, data: dict, *, rule: Group | None = None) -> SegmentDefinition:
+        """Read the JSON form; ``rule``, when given, stands for ``data["rule"]`` (read already, as the
+        Builder's lenient compile does)."""
         if not isinstance(data, dict):
             raise SpecError("a segment definition is a JSON object")
         unknown = set(data) - {"schema_version", "name", "description", "rule", "split"}
@@ -300,8 +135,8 @@ class SegmentDefinition:
         return cls(
             name=data.get("name", ""),
             description=data.get("description", "") or "",
-            rule=_group_from(data.get("rule", {"match": "all", "conditions": []}), "rule"),
-            split=None if split is None else _build(Split, {**split, "arms": tuple(Arm(**a) for a in split.get("arms", []))}, "split"),
+            rule=rule if rule is not None else read_group(data.get("rule", {"match": "all", "conditions": []}), ()),
+            split=None if split is None else _split_from(split),
             schema_version=version,
         )
 
@@ -315,70 +150,68 @@ class SegmentDefinition:
 
 
 def _to_dict(obj: Any) -> Any:
-    if isinstance(obj, (Trait, Behavior, Membership, Group, Split, Arm, SegmentDefinition)):
-        out = {}
-        for f in fields(obj):
-            value = getattr(obj, f.name)
-            if f.name == "kind" and isinstance(obj, SegmentDefinition):
-                continue
-            out[f.name] = _to_dict(value)
-        if isinstance(obj, (Trait, Behavior, Membership)):
-            # Keep stored JSON small: drop empty optional fields.
-            out = {k: v for k, v in out.items() if k == "kind" or v not in (None, [], ())}
-        if "kind" in out:
-            out = {"kind": out.pop("kind"), **out}
-        return out
+    if getattr(obj, "kind", None) in KINDS:
+        return condition_to_dict(obj)
+    if is_dataclass(obj):
+        out = {f.name: _to_dict(getattr(obj, f.name)) for f in fields(obj)}
+        return {"kind": out.pop("kind"), **out} if "kind" in out else out
     if isinstance(obj, tuple):
         return [_to_dict(v) for v in obj]
-    return _json_value(obj)
+    return json_value(obj)
 
 
-def _build(cls, data: dict, where: str):
-    allowed = {f.name for f in fields(cls) if f.init}
-    unknown = set(data) - allowed - {"kind"}
+def _split_from(data: dict) -> Split:
+    payload = {**data, "arms": tuple(Arm(**a) for a in data.get("arms", []))}
+    unknown = set(payload) - {"control_pct", "arms", "kind"}
     if unknown:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for a {cls.__name__.lower()} condition")
+        raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for a split condition", where="split")
     try:
-        return cls(**{k: v for k, v in data.items() if k in allowed})
+        return Split(**{k: v for k, v in payload.items() if k != "kind"})
     except TypeError as exc:
-        raise SpecError(f"{where}: {exc}") from None
+        raise SpecError(str(exc), where="split") from None
 
 
-def _condition_from(data: Any, where: str) -> Condition:
+def is_group_data(data: Any) -> bool:
+    """Whether a node of a rule's JSON form is a group (rather than a condition of some kind)."""
+    return isinstance(data, dict) and data.get("kind") == "group"
+
+
+def read_condition(data: Any, path: tuple[int, ...]) -> Condition:
+    """One condition of a rule (not a group) from its JSON object; errors carry ``path``."""
+    where = rule_path(path)
     if not isinstance(data, dict):
-        raise SpecError(f"{where}: a condition is a JSON object")
-    kind = data.get("kind")
-    if kind == "group":
-        return _group_from(data, where)
-    if kind == "trait":
-        payload = dict(data)
-        for key in ("values",):
-            if key in payload:
-                payload[key] = tuple(payload[key])
-        return _build(Trait, payload, where)
-    if kind == "behavior":
-        payload = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return _build(Behavior, payload, where)
-    if kind == "membership":
-        payload = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return _build(Membership, payload, where)
-    raise SpecError(f"{where}: unknown condition kind {kind!r} (trait, behavior, membership or group)")
+        raise SpecError("a condition is a JSON object", path=path, where=where)
+    kind = KINDS.get(data.get("kind"))
+    if kind is None:
+        raise SpecError(f"unknown condition kind {data.get('kind')!r} ({', '.join(KINDS)} or group)",
+                        path=path, where=where)
+    try:
+        return kind.read(data, path)
+    except SpecError as exc:
+        if exc.path is not None:
+            raise
+        # The spec's own checks say what is wrong in words of the condition itself.
+        raise exc.at(path) from exc
 
 
-def _group_from(data: Any, where: str) -> Group:
+def read_group(data: Any, path: tuple[int, ...], *, conditions: tuple | None = None) -> Group:
+    """A group from its JSON object; ``conditions``, when given, stand for the ones it lists."""
+    where = rule_path(path)
     if not isinstance(data, dict):
-        raise SpecError(f"{where}: a group is a JSON object")
+        raise SpecError("a group is a JSON object", path=path, where=where)
     unknown = set(data) - {"kind", "match", "conditions", "negate"}
     if unknown:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for a group")
-    conditions = data.get("conditions", [])
-    if not isinstance(conditions, list):
-        raise SpecError(f"{where}: conditions must be a list")
-    return Group(
-        match=data.get("match", "all"),
-        negate=bool(data.get("negate", False)),
-        conditions=tuple(_condition_from(c, f"{where}.conditions[{i}]") for i, c in enumerate(conditions)),
-    )
+        raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for a group", path=path, where=where)
+    listed = data.get("conditions", [])
+    if not isinstance(listed, list):
+        raise SpecError("conditions must be a list", path=path, where=where)
+    if conditions is None:
+        conditions = tuple(read_group(c, (*path, i)) if is_group_data(c) else read_condition(c, (*path, i))
+                           for i, c in enumerate(listed))
+    try:
+        return Group(match=data.get("match", "all"), negate=bool(data.get("negate", False)), conditions=conditions)
+    except SpecError as exc:
+        raise exc.at(path) from exc
 
 
 def walk(group: Group):
@@ -390,6 +223,7 @@ def walk(group: Group):
 
 
 __all__ = [
-    "Arm", "Behavior", "Condition", "Group", "Membership", "SCHEMA_VERSION", "SegmentDefinition",
-    "Split", "Trait", "TRAIT_OPS", "COMPARATORS", "walk",
+    "Arm", "BEHAVIOR_MEASURES", "Behavior", "COMPARATORS", "Condition", "Group", "MATCHES", "MEMBERSHIP_KINDS",
+    "Membership", "SCHEMA_VERSION", "Scalar", "SegmentDefinition", "Split", "TRAIT_OPS", "Trait",
+    "is_group_data", "read_condition", "read_group", "walk",
 ]

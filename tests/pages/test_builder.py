@@ -93,3 +93,26 @@ def test_a_cluster_condition_names_its_run_not_its_id(app):
     picker = next(s for s in at.selectbox if s.value == run.run_id)
     assert picker.format_func(run.run_id).startswith("Lasso of big spenders (selection, ")
     assert metric(at, "Audience") == "7"
+
+
+def test_a_rerun_compiles_the_rule_once_and_reads_the_catalog_at_most_once(app, count_calls, count_passes):
+    from services.segments.catalog import load_catalog
+    from services.segments.compiler import compile_definition
+    from services.segments.compiler.draft import compile_draft
+
+    at = app(page="pages/builder.py", query={"segment": "sample-vip-champions-early-access"})
+    drafts, definitions, catalogs = count_calls(compile_draft), count_calls(compile_definition), count_calls(load_catalog)
+    passes = count_passes()
+    # A changed description misses the estimate's cache: the estimate runs on the draft compiled once.
+    at.text_input(key="builder_description").input("Best customers, reachable by email").run()
+    assert not at.exception
+    assert [d["description"] for d in drafts] == ["Best customers, reachable by email"]
+    assert definitions == [] and len(catalogs) <= 1
+    assert passes == {"trait": 2}  # two conditions, each compiled once
+    # A third condition, not complete yet: left out and named, in the same single compile.
+    next(b for b in at.button if b.label == "+ Trait").click().run()
+    assert not at.exception
+    assert len(drafts) == 2 and definitions == [] and len(catalogs) <= 1
+    assert passes == {"trait": 4}
+    assert any(e.value == "Condition 3: rfm_segment in: pick at least one value" for e in at.error)
+    assert any("not counted until complete" in w.value for w in at.warning)

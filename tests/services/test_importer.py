@@ -13,7 +13,7 @@ import pytest
 from services import naming
 from services.build import run_pipeline
 from services.errors import ImportFileError
-from services.importer import import_transactions, strptime_format
+from services.importer import Rejection, import_transactions, parse_records, strptime_format
 
 FEATURES = naming.fq("gold", "gold_customer_features")
 
@@ -61,6 +61,10 @@ def test_messy_csv_rejects_bad_lines_with_line_numbers_and_reasons(empty_warehou
     assert errors.loc[1, "reason"].startswith("cannot parse date '2024-13-01'")
     assert errors.loc[2, "reason"] == "empty customer id"
     assert errors.loc[3, "reason"] == "expected at least 3 fields, found 2"
+    assert list(errors["column_name"]) == ["amount", "date", "customer", None]
+    # Counted by the kind of problem, as data: no message is cut apart to count it.
+    assert result.reasons == {"cannot parse amount": 1, "cannot parse date": 1, "empty customer id": 1,
+                              "expected at least 3 fields, found 2": 1}
     # Every line, good or bad, is landed verbatim in the immutable raw zone.
     assert empty_warehouse.scalar(f"SELECT COUNT(*) FROM {naming.fq('ingest', 'stg_raw')}") == 9
     audit = empty_warehouse.df(f"SELECT source_rows, target_rows, status FROM {naming.fq('ingest', 'audit_ingest')}")
@@ -158,3 +162,15 @@ def test_bad_currency_and_missing_file(empty_warehouse, tmp_path):
 )
 def test_date_formats(given, expected):
     assert strptime_format(given) == expected
+
+
+def test_a_rejected_line_carries_its_column_kind_and_detail():
+    records = [(2, "c1;2024-01-05;1,5", ["c1", "2024-01-05", "1,5"]), (3, "c2;05/01/2024;2", ["c2", "05/01/2024", "2"]),
+               (4, "c3;2024-01-05;3", ["c3", "2024-01-05", "3"])]
+    good, rejected = parse_records(records, customer=0, date=1, amount=2, date_format=None)
+    assert [g[:2] for g in good] == [(4, "c3")]
+    assert rejected == [
+        Rejection(2, "c1;2024-01-05;1,5", "amount", "cannot parse amount", "'1,5'"),
+        Rejection(3, "c2;05/01/2024;2", "date", "cannot parse date", "'05/01/2024' as an ISO date (give --date-format)"),
+    ]
+    assert rejected[0].reason == "cannot parse amount '1,5'"

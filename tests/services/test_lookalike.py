@@ -13,6 +13,7 @@ from services.errors import SpecError
 from services.segments.catalog import saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.spec import Group, SegmentDefinition, Trait
+from services.segments.workspace import Workspace
 
 #: share of the persona outside the seed found when expanding to the persona's size (see the test)
 PERSONA_RECOVERY_BAR = {"logistic": 0.80, "boosting": 0.75}  # reached: 0.83 and 0.79
@@ -90,13 +91,13 @@ SEED = SegmentDefinition("Big spenders", Group("all", (Trait("m_score", "gte", v
 
 @pytest.fixture(scope="module")
 def trained(scratch_warehouse, scratch_catalog):
-    return train_lookalike(scratch_warehouse, scratch_catalog, SEED, author="test@example.com")
+    return train_lookalike(Workspace(scratch_warehouse, catalog=scratch_catalog), SEED, author="test@example.com")
 
 
 def test_saved_lookalike_members_in_sql_equal_the_model(scratch_warehouse, scratch_catalog, trained):
     saved, model, _ = trained
     catalog = scratch_catalog.with_targets(saved_targets(scratch_warehouse))
-    seed = seed_members(scratch_warehouse, scratch_catalog, SEED)
+    seed = seed_members(Workspace(scratch_warehouse, catalog=scratch_catalog), SEED)
     assert saved.seed_size == len(seed) and saved.eligible == scratch_catalog.base_count - len(seed)
     for reach in (1.0, 7.5, 20.0):
         compiled = compile_definition(saved.segment(reach), catalog)

@@ -12,14 +12,16 @@ from pathlib import Path
 
 from services.errors import SegmentStudioError
 from services.segments.catalog import load_catalog
-from services.segments.compiler import compile_definition
-from services.segments.estimate import count
 from services.segments.library import SegmentLibrary
 from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace, save_segment
 from services.warehouse import Warehouse
 
 CAMPAIGN_DIR = Path(__file__).resolve().parent
+#: Who saves the samples: the app itself, not anyone signed in. A build installs them, and
+#: building is an administrator's action (services/rbac.py), so they save in that role.
 SAMPLE_AUTHOR = "segment-studio-samples"
+SAMPLE_ROLE = "admin"
 
 
 @dataclass(frozen=True)
@@ -45,20 +47,20 @@ def install_samples(warehouse: Warehouse) -> dict[str, str]:
     """
     library = SegmentLibrary(warehouse)
     existing = set(library.list(include_archived=True)["segment_id"])
-    catalog = load_catalog(warehouse)
-    outcome = {}
-    for sample in sample_campaigns():
-        if sample.segment_id in existing:
-            outcome[sample.segment_id] = "already installed"
-            continue
+    samples = sample_campaigns()
+    outcome = {s.segment_id: "already installed" for s in samples if s.segment_id in existing}
+    pending = [s for s in samples if s.segment_id not in existing]
+    if not pending:
+        return outcome
+    # Loaded here, once: a warehouse that has no catalog fails the install, not each sample.
+    workspace = Workspace(warehouse, catalog=load_catalog(warehouse), library=library)
+    for sample in pending:
         try:
-            compiled = compile_definition(sample.definition, catalog, segment_id=sample.segment_id)
-            size = count(warehouse, compiled)
+            saved = save_segment(workspace, sample.definition, author=SAMPLE_AUTHOR, role=SAMPLE_ROLE,
+                                 new_id=sample.segment_id, note="sample campaign", is_sample=True,
+                                 brief=sample.brief)
         except SegmentStudioError as exc:
             outcome[sample.segment_id] = f"skipped: {exc}"
             continue
-        library.save(sample.definition, author=SAMPLE_AUTHOR, new_id=sample.segment_id, note="sample campaign",
-                     sql_databricks=compiled.sql("databricks"), audience_size=size,
-                     as_of_date=catalog.as_of_date, is_sample=True, brief=sample.brief)
-        outcome[sample.segment_id] = f"installed ({size:,} members)"
+        outcome[sample.segment_id] = f"installed ({saved.audience_size:,} members)"
     return outcome

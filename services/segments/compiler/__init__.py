@@ -1,9 +1,11 @@
 """Definition -> sqlglot expression tree -> SQL for Databricks or DuckDB.
 
-One small pass per kind of condition (traits, behavior, membership, groups,
-split). The result is a predicate over the gold feature row ``f``; queries
-(members, counts, estimates) are built around it and rendered only at the
-last step with ``.sql(dialect=...)``. Values are literals escaped by sqlglot
+One small pass per kind of condition (each in its kind's module of
+``services/segments/conditions/``), one for groups and one for the split. Each
+top-level condition is checked and compiled once: its predicate is a step of the
+waterfall and a part of the rule's predicate. The result is a predicate over the
+gold feature row ``f``; queries (members, counts, estimates) are built around it
+and rendered only at the last step with ``.sql(dialect=...)``. Values are literals escaped by sqlglot
 and identifiers are quoted, so no user text ever becomes SQL text.
 
 The passes call sqlglot's builders with ``copy=False`` and build tables, types
@@ -22,9 +24,9 @@ from sqlglot import exp
 
 from services.errors import CompileError, SegmentStudioError
 from services.segments.catalog import FeatureCatalog
-from services.segments.compiler.context import FEATURES_ALIAS, CompileContext, Resolver, feature
-from services.segments.compiler.groups import compile_condition, compile_group
+from services.segments.compiler.groups import combine, compile_condition, compile_group
 from services.segments.compiler.split import bucket_case, bucket_expression
+from services.segments.conditions.context import FEATURES_ALIAS, CompileContext, Resolver, feature
 from services.segments.spec import SegmentDefinition
 from services.segments.tables import FEATURES_TABLE
 from services.sqlterms import count_star, table
@@ -36,7 +38,8 @@ DIALECTS = ("databricks", "duckdb", "spark")
 class CompiledSegment:
     definition: SegmentDefinition
     predicate: exp.Expression
-    #: (description, predicate) of each top-level condition, for the waterfall
+    #: (description, predicate) of each top-level condition, for the waterfall: the very
+    #: parts the predicate is made of, so a user of one copies it
     steps: tuple[tuple[str, exp.Expression], ...]
     segment_key: str
     as_of: object
@@ -76,20 +79,35 @@ def _comment_safe(text: str) -> str:
     return " ".join(str(text).split()).replace("*/", "* /")[:200]
 
 
+def context(catalog: FeatureCatalog, resolver: Resolver | None, segment_id: str | None) -> CompileContext:
+    """Where compiling a definition starts: a saved segment is on the stack, so reaching itself is a cycle."""
+    return CompileContext(catalog, resolver, (f"{segment_id}@self",) if segment_id else (), compile_group)
+
+
+def compile_step(condition, index: int, ctx: CompileContext) -> exp.Expression:
+    """The predicate of the rule's condition ``index``; a compiler pass's error reads ``condition N (...)``."""
+    try:
+        return compile_condition(condition, ctx, (index,))
+    except SegmentStudioError as exc:
+        if exc.where is not None:
+            raise
+        raise exc.at(exc.path or (index,), where=f"condition {index + 1} ({condition.describe()})") from exc
+
+
+def assemble(definition: SegmentDefinition, parts: list[exp.Expression], ctx: CompileContext,
+             segment_id: str | None) -> CompiledSegment:
+    """The compiled segment from the predicates of the rule's top-level conditions, in order."""
+    steps = tuple((c.describe(), p) for c, p in zip(definition.rule.conditions, parts, strict=True))
+    return CompiledSegment(definition, combine(definition.rule, parts), steps,
+                           segment_id or f"draft:{definition.name}", ctx.as_of)
+
+
 def compile_definition(definition: SegmentDefinition, catalog: FeatureCatalog, *,
                        resolver: Resolver | None = None, segment_id: str | None = None) -> CompiledSegment:
-    """Validate against the catalog and compile; errors name the condition at fault."""
-    catalog.validate(definition)
-    key = segment_id or f"draft:{definition.name}"
-    ctx = CompileContext(catalog, resolver, (f"{segment_id}@self",) if segment_id else ())
-    steps = []
-    for i, condition in enumerate(definition.rule.conditions):
-        try:
-            steps.append((condition.describe(), compile_condition(condition, ctx)))
-        except SegmentStudioError as exc:
-            raise type(exc)(f"condition {i + 1} ({condition.describe()}): {exc}") from exc
-    predicate = compile_group(definition.rule, ctx)
-    return CompiledSegment(definition, predicate, tuple(steps), key, catalog.as_of_date)
+    """Check against the catalog and compile, one pass; an error's ``path`` names the condition at fault."""
+    ctx = context(catalog, resolver, segment_id)
+    parts = [compile_step(c, i, ctx) for i, c in enumerate(definition.rule.conditions)]
+    return assemble(definition, parts, ctx, segment_id)
 
 
 __all__ = ["CompiledSegment", "compile_definition", "DIALECTS"]

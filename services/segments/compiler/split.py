@@ -13,7 +13,7 @@ import hashlib
 
 from sqlglot import exp
 
-from services.segments.compiler.context import feature
+from services.segments.conditions.context import feature
 from services.segments.spec import Split
 
 HEX_DIGITS = 7

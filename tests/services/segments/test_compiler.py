@@ -310,6 +310,42 @@ def test_membership_without_a_library_is_a_compile_error(catalog):
         compile_definition(definition, catalog)
 
 
+@pytest.mark.parametrize("rule, error, path, reason, where", [
+    pytest.param(Group("all", (Trait("recency_days", "lte", 30), Group("any", (
+        Trait("frequency", "gt", 1), Trait("top_category", "in", values=("toys",)))))),
+        SpecError, (1, 1), "value 'toys' is not a known top_category; known values: beauty, home",
+        "rule.conditions[1].conditions[1]", id="catalog-check-in-a-nested-group"),
+    pytest.param(Group("all", (Trait("recency_days", "lte", 30), Group("any", (Membership("segment", "ghost"),)))),
+                 CompileError, (1, 0), "segment 'ghost' is not in the library",
+                 "condition 2 ((in segment ghost (latest)))", id="compile-error-in-a-nested-group"),
+    pytest.param(Group("all", (Membership("segment", "bad"),)), SpecError, (0,),
+                 "rule.conditions[0]: value 'Mars' is not a known region; known values: US-West, O'Brien's",
+                 "condition 1 (in segment bad (latest))", id="error-inside-a-referenced-segment"),
+])
+def test_errors_carry_the_failing_conditions_path_and_reason_as_data(rule, error, path, reason, where, catalog,
+                                                                      library_resolver):
+    bad = SegmentDefinition("bad", Group("all", (Trait("region", "in", values=("Mars",)),)))
+    with pytest.raises(error) as caught:
+        compile_definition(SegmentDefinition("d", rule), catalog, resolver=library_resolver({"bad": bad}))
+    assert (caught.value.path, caught.value.reason, caught.value.where) == (path, reason, where)
+    assert str(caught.value) == f"{where}: {reason}"
+
+
+def test_a_definitions_json_errors_carry_the_path_too():
+    data = {"name": "d", "rule": {"conditions": [{"kind": "group", "conditions": [
+        {"kind": "trait", "field": "region", "op": "in", "values": ["x"]}, {"kind": "behavior", "window": 3}]}]}}
+    with pytest.raises(SpecError) as caught:
+        SegmentDefinition.from_dict(data)
+    assert (caught.value.path, caught.value.reason) == ((0, 1), "unknown key(s) window for a behavior condition")
+    assert str(caught.value) == "rule.conditions[0].conditions[1]: unknown key(s) window for a behavior condition"
+    data["rule"]["conditions"][0]["conditions"][1] = {"kind": "behavior", "last_days": 3, "start": "2026-01-01"}
+    with pytest.raises(SpecError) as caught:
+        SegmentDefinition.from_dict(data)
+    # The spec's own checks read as they always have; where they apply is data all the same.
+    assert caught.value.path == (0, 1)
+    assert str(caught.value) == "give either last_days or start/end dates for a behavioral window, not both"
+
+
 SPLIT = Split(10, (Arm("a", 45), Arm("b", 45)))
 
 

@@ -4,20 +4,27 @@ and 20 sessions estimating and saving at once against one warehouse."""
 from __future__ import annotations
 
 import threading
+from datetime import date
 
 import pytest
 
 from services import naming
 from services.errors import SpecError
 from services.pipeline.models import create_all
-from services.segments.catalog import load_catalog
+from services.segments.catalog import Domain, FeatureCatalog, load_catalog
 from services.segments.compiler import compile_definition
 from services.segments.estimate import count, estimate
+from services.segments.features import FEATURES
 from services.segments.library import SegmentLibrary
 from services.segments.spec import Group, SegmentDefinition, Trait
+from services.segments.workspace import Workspace, duplicate_segment, restore_segment
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 AUDIT = naming.fq("app", "app_audit_log")
+#: a catalog for the empty warehouse, knowing the RFM segments these tests name
+RFM_CATALOG = FeatureCatalog(
+    features=FEATURES, as_of_date=date(2026, 10, 31), base_count=0,
+    domains={"rfm_segment": Domain(values=tuple((s, 0) for s in ("Champions", "At Risk", "Cannot Lose Them")))})
 
 
 def rfm(name: str, *segments: str) -> SegmentDefinition:
@@ -41,17 +48,18 @@ def test_each_save_is_a_new_version_with_author_time_and_note(lib):
     assert lib.get(v1.segment_id, 1).definition == rfm("VIP", "Champions")
 
 
-def test_diff_restore_duplicate_archive_and_search(lib):
+def test_diff_restore_duplicate_archive_and_search(lib, empty_warehouse):
     v1 = lib.save(rfm("Winback", "At Risk"), author="ann")
     lib.save(rfm("Winback", "At Risk", "Cannot Lose Them"), author="ann", segment_id=v1.segment_id)
     diff = lib.diff(v1.segment_id, 1, 2)
     assert diff.changed
     assert any(line.startswith("+") and "Cannot Lose Them" in line for line in diff.definition_diff)
-    restored = lib.restore(v1.segment_id, 1, author="cid")
+    ws = Workspace(empty_warehouse, catalog=RFM_CATALOG, library=lib)
+    restored = restore_segment(ws, v1.segment_id, 1, author="cid", role="marketer")
     assert restored.version == 3 and restored.definition == rfm("Winback", "At Risk")
     assert restored.note == "restored from v1"
     assert not lib.diff(v1.segment_id, 1, 3).changed
-    copy = lib.duplicate(v1.segment_id, author="dee")
+    copy = duplicate_segment(ws, v1.segment_id, author="dee", role="marketer")
     assert copy.segment_id != v1.segment_id and copy.definition.name == "Winback (copy)"
     assert set(lib.list(search="winback")["segment_id"]) == {v1.segment_id, copy.segment_id}
     lib.archive(copy.segment_id, author="dee")

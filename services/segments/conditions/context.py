@@ -1,23 +1,25 @@
-"""What every compiler pass needs: the catalog, the as-of date, and a way to
-look up other saved segments (with the chain of segments being expanded, so a
-cycle is caught instead of recursing forever)."""
+"""What every compiler pass needs: the catalog, the as-of date, a way to look up
+other saved segments (with the chain of segments being expanded, so a cycle is
+caught instead of recursing forever), and the group pass, for a condition that
+compiles another segment's rule inline."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlglot import exp
 
 from services.segments.catalog import FeatureCatalog
-from services.segments.spec import SegmentDefinition
 from services.sqlterms import column
 
 FEATURES_ALIAS = "f"
 
-#: (segment_id, version or None for latest) -> the stored definition
-Resolver = Callable[[str, "int | None"], SegmentDefinition]
+#: (segment_id, version or None for latest) -> the stored SegmentDefinition (spec.py; typed
+#: loosely here because the spec reads its conditions through this package)
+Resolver = Callable[[str, "int | None"], Any]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class CompileContext:
     catalog: FeatureCatalog
     resolver: Resolver | None = None
     stack: tuple[str, ...] = field(default=())
+    #: the group pass (compiler/groups.py): (a Group, this context) -> its predicate
+    compile_rule: Callable[[Any, CompileContext], exp.Expression] | None = None
 
     @property
     def as_of(self) -> date:
@@ -34,7 +38,7 @@ class CompileContext:
         return self.as_of - timedelta(days=days)
 
     def entering(self, key: str) -> CompileContext:
-        return CompileContext(self.catalog, self.resolver, (*self.stack, key))
+        return CompileContext(self.catalog, self.resolver, (*self.stack, key), self.compile_rule)
 
 
 def feature(name: str) -> exp.Column:

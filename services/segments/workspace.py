@@ -1,0 +1,104 @@
+"""One way to compile a segment, and one way to save one, on a warehouse.
+
+A ``Workspace`` holds what compiling needs: the feature catalog (with the saved
+clustering runs and lookalike models; read at most once, when first needed, unless
+the caller has it already), the segment library that resolves saved segments, and
+the segment key (a saved segment's id, or ``draft:<name>``). It compiles each
+(definition, segment id) once and keeps the result, so a page rerun or an export
+click that asks again gets the same compiled segment. Make one per rerun, click or
+command: it does not notice a rebuild or a save that happens while it lives.
+
+``save_segment`` is every save in the app: permission, compile, count, then the
+library's save, which writes the audit row. Duplicating and restoring are saves
+too, with fresh SQL and a fresh count.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from services import rbac
+from services.segments.catalog import FeatureCatalog, load_catalog
+from services.segments.compiler import CompiledSegment, compile_definition
+from services.segments.compiler.draft import Draft, compile_draft
+from services.segments.estimate import count
+from services.segments.library import SavedVersion, SegmentLibrary, new_segment_id
+from services.segments.spec import SegmentDefinition
+from services.warehouse import Warehouse
+
+
+class Workspace:
+    """Compiling on one warehouse: its catalog, its library, and the segments compiled so far."""
+
+    def __init__(self, warehouse: Warehouse, *, catalog: FeatureCatalog | None = None,
+                 library: SegmentLibrary | None = None):
+        self.warehouse = warehouse
+        self.library = library or SegmentLibrary(warehouse)
+        self._catalog = catalog
+        self._compiled: dict[tuple[SegmentDefinition, str | None], CompiledSegment] = {}
+        # An export job's thread may share the workspace of the click that queued it.
+        self._lock = threading.Lock()
+
+    @property
+    def catalog(self) -> FeatureCatalog:
+        """The feature catalog with the saved runs and models, loaded on first use."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = load_catalog(self.warehouse)
+            return self._catalog
+
+    def compile(self, definition: SegmentDefinition, *, segment_id: str | None = None) -> CompiledSegment:
+        """``definition`` compiled with the catalog and the library; ``segment_id`` keys its split."""
+        key = (definition, segment_id)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = compile_definition(definition, self.catalog, resolver=self.library.resolver,
+                                          segment_id=segment_id)
+            self._compiled[key] = compiled
+        return compiled
+
+    def compile_draft(self, data: dict, *, segment_id: str | None = None) -> Draft:
+        """The Builder's compile of the JSON form it edits: incomplete conditions left out and named."""
+        draft = compile_draft(data, self.catalog, resolver=self.library.resolver, segment_id=segment_id)
+        self._compiled.setdefault((draft.definition, segment_id), draft.compiled)
+        return draft
+
+    def compile_saved(self, segment_id: str, version: int | None = None) -> tuple[SavedVersion, CompiledSegment]:
+        """A saved segment (its latest version by default) and its compiled form, keyed by its id."""
+        saved = self.library.get(segment_id, version)
+        return saved, self.compile(saved.definition, segment_id=segment_id)
+
+
+def save_segment(workspace: Workspace, definition: SegmentDefinition, *, author: str, role: str,
+                 segment_id: str | None = None, note: str = "", new_id: str | None = None,
+                 is_sample: bool = False, brief: dict | None = None) -> SavedVersion:
+    """Save ``definition`` as a new segment (no ``segment_id``; ``new_id`` or a fresh id) or as a new
+    version of ``segment_id``, with its Databricks SQL and audience size, if ``role`` may save."""
+    rbac.require(role, "save_segments")
+    if segment_id is None:
+        new_id = new_id or new_segment_id()
+        # The key only seeds the split: the draft's compiled form serves, under the id it will have.
+        compiled = replace(workspace.compile(definition), segment_key=new_id)
+    else:
+        compiled = workspace.compile(definition, segment_id=segment_id)
+    return workspace.library.save(
+        definition, author=author, role=role, segment_id=segment_id, new_id=new_id, note=note,
+        sql_databricks=compiled.sql("databricks"), audience_size=count(workspace.warehouse, compiled),
+        as_of_date=compiled.as_of, is_sample=is_sample, brief=brief)
+
+
+def duplicate_segment(workspace: Workspace, segment_id: str, *, author: str, role: str,
+                      name: str | None = None) -> SavedVersion:
+    """A new segment with the latest definition of ``segment_id`` (named "<name> (copy)" by default)."""
+    source = workspace.library.get(segment_id)
+    definition = replace(source.definition, name=name or f"{source.definition.name} (copy)")
+    return save_segment(workspace, definition, author=author, role=role,
+                        note=f"duplicated from {segment_id} v{source.version}")
+
+
+def restore_segment(workspace: Workspace, segment_id: str, version: int, *, author: str, role: str) -> SavedVersion:
+    """A new version of ``segment_id`` with the definition of ``version``."""
+    old = workspace.library.get(segment_id, version)
+    return save_segment(workspace, old.definition, author=author, role=role, segment_id=segment_id,
+                        note=f"restored from v{version}")
