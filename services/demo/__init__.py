@@ -32,7 +32,7 @@ def _static_txn_tables() -> dict[str, pd.DataFrame]:
             "status_code": ["active", "inactive", "settled", "unconverted", "closed"],
             "status_name": ["Active", "Inactive", "Settled", "Unconverted", "Closed"],
             "description": ["In use", "No longer in use", "Settled with the processor",
-                            "No exchange rate on the settlement day", "Account closed"],
+                            "No exchange rate on or before the settlement day", "Account closed"],
             "applies_to": ["all", "all", "settlement", "settlement", "account"],
         }),
         fq("ref_fee_schedule"): pd.DataFrame({

@@ -2,7 +2,8 @@
 
 ::
 
-    specs.py    the declarative table of checks (CHECKS) and the gold feature groups they affect
+    specs.py    the table of checks (CHECKS): the tests of the models' contracts (sql/models/**/*.yml)
+                and the few on tables no model writes, each with the gold features it affects
     rules.py    checks that are one query over the table: keys, values, references
     recorded.py checks judged from what the pipeline recorded: freshness vs SLA, row-count drift,
                 reconciliation

@@ -1,16 +1,25 @@
 """The app's data-quality checks, as one declarative table.
 
-Each ``CheckSpec`` names a table, a kind of check and its settings; how a kind
-is evaluated lives in ``rules.py`` (SQL over the checked table) and
-``recorded.py`` (what the pipeline recorded: freshness, volume, reconciliation). Adding a
-check is adding a row here, not writing a function.
+The checks on the pipeline's models are the tests written in their contracts,
+the YAML beside each model's SQL (``services/pipeline/contracts.py``): adding a
+check on a model is adding a line to its ``.yml``. Tables no model writes (the
+product and merchant dimensions) keep their checks as rows here. How a kind is
+evaluated lives in ``rules.py`` (SQL over the checked table) and
+``recorded.py`` (what the pipeline recorded: freshness, volume, reconciliation).
 
 ``affects`` lists the gold_customer_features columns whose values the check
 vouches for, so the Segment Builder can show a failing check beside every
-field it makes doubtful. Severity: a check is critical when a failure makes
-segments wrong (fact and gold keys, every gold value a segment can filter on,
-freshness of gold, reconciliation); warnings flag what a marketer can still
-work around (dimension keys, lookups imported files lack, volume swings).
+field it makes doubtful. It follows from the contracts' lineage
+(``derived_from``): a check on a whole table (its key, freshness, volume,
+reconciliation) puts in doubt every feature derived from that table, and every
+feature when it is the gold table itself; a check on a column, the column when
+it is a feature and every feature derived from it; a relationships check,
+what is derived from the column and what the lookup brings in (the features
+derived from the parent table). A test's own ``affects`` overrides that.
+Severity: a check is critical when a failure makes segments wrong (fact and
+gold keys, every gold value a segment can filter on, freshness of gold,
+reconciliation); warnings flag what a marketer can still work around
+(dimension keys, lookups imported files lack, volume swings).
 """
 
 from __future__ import annotations
@@ -18,25 +27,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.governance.registry import dataset_id
-from services.segments.features import LIFECYCLE_STAGES, RFM_SEGMENTS
+from services.pipeline import contracts
+from services.pipeline.contracts import Contract, DataTest
 
 CRITICAL = "critical"
 WARNING = "warning"
 
-# -- gold_customer_features columns, grouped by what they are derived from ---
-TRAITS = ("region", "country", "loyalty_tier", "email_opt_in", "sms_opt_in", "push_opt_in", "gender", "age_band")
-BEHAVIOUR = (
-    "as_of_date", "first_purchase_date", "last_purchase_date", "recency_days", "frequency", "monetary",
-    "avg_order_value", "tenure_days", "r_score", "f_score", "m_score", "fm_score", "rfm_cell", "rfm_segment",
-    "lifecycle_stage", "spend_30d", "spend_90d", "spend_365d", "orders_30d", "orders_90d", "orders_365d",
-    "distinct_categories", "top_category", "top_channel", "online_share", "refund_rate", "discount_share",
-    "mean_days_between_purchases", "days_since_previous_purchase",
-)
-FEATURES = ("customer_id", *BEHAVIOUR, *TRAITS)
-# Scores are percentile ranks over the whole base, so the named segment and
-# cell move with any score; money feeds the M score.
-_RFM = ("rfm_cell", "rfm_segment")
-MONEY = ("monetary", "avg_order_value", "spend_30d", "spend_90d", "spend_365d", "m_score", "fm_score", *_RFM)
+GOLD_MODEL = "gold_customer_features"
+_GOLD = contracts.contract(GOLD_MODEL)
+#: every gold_customer_features column, in the table's order
+FEATURES = _GOLD.names
 
 KINDS = {
     # kind: check_type as the governance source spells it
@@ -120,75 +120,80 @@ class Outcome:
     details: str
 
 
-def _keys(source, table, columns, severity, affects=()) -> tuple[CheckSpec, ...]:
+def affected(ref: str) -> tuple[str, ...]:
+    """The gold features a failing check on ``ref`` puts in doubt, in column order.
+
+    ``ref`` is a table (``source.table``) or a column (``source.table.column``).
+    """
+    if ref == _GOLD.ref:
+        return FEATURES
+    own = {ref.rsplit(".", 1)[1]} if ref.startswith(_GOLD.ref + ".") else set()
+    return _ordered(own | set(contracts.downstream(ref, GOLD_MODEL)))
+
+
+def _ordered(names: set[str]) -> tuple[str, ...]:
+    return tuple(c for c in FEATURES if c in names)
+
+
+def _affects(contract: Contract, test: DataTest) -> tuple[str, ...]:
+    if test.affects is not None:
+        if contracts.ALL in test.affects:
+            return FEATURES
+        return _ordered({name for ref in test.affects for name in affected(ref)})
+    if test.kind == "relationships":
+        return _ordered(set(contracts.downstream(contract.column_ref(test.column), GOLD_MODEL))
+                        | set(affected(test.options["to"])))
+    return affected(contract.column_ref(test.column) if test.column else contract.ref)
+
+
+#: the contracts' test names -> CheckSpec kinds
+_KIND_OF_TEST = {
+    "unique": "unique",
+    "not_null": "not_null",
+    "one_current": "one_current",
+    "accepted_values": "in_set",
+    "accepted_range": "in_range",
+    "relationships": "references",
+    "freshness": "freshness",
+    "row_count": "row_count",
+    "row_count_change": "row_count_change",
+    "reconciled": "reconciled",
+}
+
+
+def _from_contract(contract: Contract, test: DataTest) -> CheckSpec:
+    options = test.options
+    settings: dict = {}
+    if test.kind == "accepted_values":
+        settings["allowed"] = tuple(options.get("values") or contract.column(test.column).values)
+    elif test.kind == "accepted_range":
+        settings.update(minimum=options.get("min"), maximum=options.get("max"),
+                        minimum_exclusive=bool(options.get("min_exclusive", False)))
+    elif test.kind == "relationships":
+        source, table = options["to"].split(".")
+        settings.update(parent=(source, table, options["field"]), parent_flag=options.get("current"))
+    elif test.kind == "one_current":
+        settings["parent_flag"] = options["flag"]
+    elif test.kind == "freshness" and "hours" in options:
+        settings["default_freshness_hours"] = options["hours"]
+    elif test.kind == "row_count_change" and "max_change_pct" in options:
+        settings["max_change_pct"] = options["max_change_pct"]
+    return CheckSpec(contract.source, contract.table, _KIND_OF_TEST[test.kind], test.severity, test.columns,
+                     _affects(contract, test), **settings)
+
+
+def _keys(source: str, table: str, columns: tuple[str, ...], severity: str) -> tuple[CheckSpec, ...]:
+    affects = affected(f"{source}.{table}")
     return (CheckSpec(source, table, "unique", severity, columns, affects),
             CheckSpec(source, table, "not_null", severity, columns, affects))
 
 
-def _range(column, affects, *, minimum=None, maximum=None, minimum_exclusive=False,
-           source="gold", table="gold_customer_features") -> CheckSpec:
-    return CheckSpec(source, table, "in_range", CRITICAL, (column,), affects, minimum=minimum, maximum=maximum,
-                     minimum_exclusive=minimum_exclusive)
-
-
-def _score(column, derived) -> CheckSpec:
-    return _range(column, (column, *derived, *_RFM), minimum=1, maximum=5)
-
-
-def _build_checks(source, table, severity, affects, *, freshness_hours) -> tuple[CheckSpec, ...]:
-    """Freshness and volume of a table a pipeline model writes."""
-    return (CheckSpec(source, table, "freshness", severity, affects=affects, default_freshness_hours=freshness_hours),
-            CheckSpec(source, table, "row_count", severity, affects=affects),
-            CheckSpec(source, table, "row_count_change", WARNING, affects=affects))
-
-
-_CURRENT_CUSTOMER = ("txn", "dim_customer", "customer_id")
-_FACT = ("txn", "fact_transactions")
-
 CHECKS: tuple[CheckSpec, ...] = (
-    # keys: unique and not null
-    *_keys(*_FACT, ("transaction_id",), CRITICAL, BEHAVIOUR),
-    *_keys("txn", "dim_customer", ("customer_sk",), WARNING, TRAITS),
-    # Two current versions of a customer duplicate the customer's gold row.
-    CheckSpec("txn", "dim_customer", "one_current", CRITICAL, ("customer_id",), FEATURES, parent_flag="is_current"),
-    *_keys("gold", "gold_customer_features", ("customer_id",), CRITICAL, FEATURES),
-    *_keys("gold", "gold_customer_category_spend", ("customer_id", "category"), CRITICAL),
-    *_keys("txn", "dim_product", ("product_id",), WARNING, ("top_category", "distinct_categories")),
+    # every test of every model's contract, models in build order
+    *(_from_contract(c, t) for c in contracts.contracts() for t in c.all_tests()),
+    # tables no model writes
+    *_keys("txn", "dim_product", ("product_id",), WARNING),
     *_keys("txn", "dim_merchant", ("merchant_id",), WARNING),
-    # values in range
-    _score("r_score", ()),
-    _score("f_score", ("fm_score",)),
-    _score("m_score", ("fm_score",)),
-    _range("recency_days", ("recency_days", "r_score", "lifecycle_stage", *_RFM), minimum=0),
-    _range("frequency", ("frequency", "f_score", "fm_score", "avg_order_value", "refund_rate",
-                         "mean_days_between_purchases", *_RFM), minimum=1),
-    _range("online_share", ("online_share",), minimum=0, maximum=1),
-    _range("discount_share", ("discount_share",), minimum=0, maximum=1),
-    _range("refund_rate", ("refund_rate",), minimum=0),
-    CheckSpec("gold", "gold_customer_features", "in_set", CRITICAL, ("lifecycle_stage",), ("lifecycle_stage",),
-              allowed=tuple(LIFECYCLE_STAGES)),
-    CheckSpec("gold", "gold_customer_features", "in_set", CRITICAL, ("rfm_segment",), ("rfm_segment",),
-              allowed=tuple(RFM_SEGMENTS)),
-    _range("amount_usd", MONEY, minimum=0, source="txn", table="fact_transactions"),
-    _range("fx_rate_to_usd", MONEY, minimum=0, minimum_exclusive=True, source="txn", table="fact_transactions"),
-    # referential integrity
-    CheckSpec(*_FACT, "references", CRITICAL, ("customer_id",), TRAITS, parent=_CURRENT_CUSTOMER,
-              parent_flag="is_current"),
-    # Imported transaction files carry no products, merchants or channels the dims know.
-    CheckSpec(*_FACT, "references", WARNING, ("product_id",), ("top_category", "distinct_categories"),
-              parent=("txn", "dim_product", "product_id")),
-    CheckSpec(*_FACT, "references", WARNING, ("merchant_id",), parent=("txn", "dim_merchant", "merchant_id")),
-    CheckSpec(*_FACT, "references", WARNING, ("channel_code",), ("top_channel", "online_share"),
-              parent=("txn", "dim_channel", "channel_code")),
-    CheckSpec("gold", "gold_customer_features", "references", CRITICAL, ("customer_id",), TRAITS,
-              parent=_CURRENT_CUSTOMER, parent_flag="is_current"),
-    # freshness against the SLA, and volume against the previous build
-    *_build_checks(*_FACT, CRITICAL, BEHAVIOUR, freshness_hours=24),
-    *_build_checks("txn", "dim_customer", WARNING, TRAITS, freshness_hours=48),
-    *_build_checks("gold", "gold_customer_features", CRITICAL, FEATURES, freshness_hours=24),
-    *_build_checks("gold", "gold_customer_category_spend", CRITICAL, (), freshness_hours=24),
-    # raw -> fact reconciliation recorded by the pipeline
-    CheckSpec(*_FACT, "reconciled", CRITICAL, affects=BEHAVIOUR),
 )
 
 _BY_KEY = {(c.dataset_id, c.check_name): c for c in CHECKS}

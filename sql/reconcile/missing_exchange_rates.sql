@@ -1,5 +1,7 @@
--- audit: currencies and days of raw transactions with no exchange rate on or
--- before the posting day (USD, the reporting currency, needs none).
+-- audit: currencies of raw transactions that the pipeline's currency rule
+-- (sql/models/ephemeral/exchange_rate_periods.sql: the latest rate on or before
+-- the posting day) cannot convert, checked before the fact model runs. USD, the
+-- reporting currency, needs no rate.
 -- grain: one row per currency with at least one unconvertible transaction.
 with raw as (
 
@@ -11,26 +13,47 @@ with raw as (
 
 ),
 
-first_rates as (
+posting_days as (
 
     select
         currency,
-        min(rate_date) as first_rate_date
-    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
-    group by currency
+        posted_date,
+        count(*) as transactions
+    from raw
+    group by currency, posted_date
+
+),
+
+rates as (
+
+    select * from exchange_rate_periods
+
+),
+
+unconvertible as (
+
+    select
+        d.currency,
+        d.posted_date,
+        d.transactions
+    from posting_days as d
+    left join rates as r
+        on
+            d.currency = r.currency
+            and d.posted_date >= r.valid_from
+            and d.posted_date < r.valid_to
+    where r.currency is null
 
 ),
 
 final as (
 
     select
-        r.currency,
-        count(*) as transactions,
-        min(r.posted_date) as first_posted_date
-    from raw as r
-    left join first_rates as f on r.currency = f.currency
-    where f.first_rate_date is null or r.posted_date < f.first_rate_date
-    group by r.currency
+        currency,
+        cast(sum(transactions) as bigint) as transactions,
+        min(posted_date) as first_posted_date
+    from unconvertible
+    group by currency
 
 )
 

@@ -1,4 +1,4 @@
-"""The pipeline benchmark at a tiny scale: its RFM SQL and pandas agree, and the table prints.
+"""The pipeline benchmark at a tiny scale: its RFM SQL is the gold model's, agrees with pandas, and the table prints.
 
 No timing is asserted: these runs are far too small to say anything about speed.
 """
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bench import pipeline as bench
-from services import build as runner
+from services import build as runner, sqlfiles
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 CUSTOMERS = 2_000
@@ -53,6 +53,26 @@ def test_rfm_sql_and_pandas_agree_with_each_other_and_with_gold(built):
     assert bench.compare_rfm(sql, pandas_result) == []
     assert bench.compare_rfm(sql, bench.gold_rfm(warehouse)) == []
     assert set(sql.column("r_score").to_pylist()) <= {1, 2, 3, 4, 5}
+
+
+def test_rfm_sql_is_the_gold_model_own_sql_cut_down_to_the_scores():
+    model = sqlfiles.query(bench.GOLD_MODEL.path)
+    model_ctes = {cte.alias: cte.this for cte in model.args["with_"].expressions}
+    tree = bench.rfm_tree()
+    ctes = {cte.alias: cte.this for cte in tree.args["with_"].expressions}
+    # the model's CTEs, in its order, minus those the scores do not read
+    assert list(ctes) == [name for name in model_ctes if name in ctes]
+    assert {"customer_summary", "purchase_summary", "base", "rfm_scores", "scored"} <= set(ctes)
+    assert not {"purchases", "category_ranking", "channel_ranking", "current_customers", "final"} & set(ctes)
+    for name, body in ctes.items():
+        if name != bench.RFM_BASE:
+            assert body == model_ctes[name], f"{name} differs from the model's"
+    # base: the model's own expressions for the RFM columns, and the joins they read
+    base, model_base = ctes[bench.RFM_BASE], model_ctes[bench.RFM_BASE]
+    assert all(e in model_base.expressions for e in base.expressions)
+    assert [e.alias_or_name for e in base.expressions] == list(bench.RFM_COLUMNS[:7])
+    assert [j.this.alias_or_name for j in base.args["joins"]] == ["p"]
+    assert tree.named_selects == list(bench.RFM_COLUMNS)
 
 
 def test_rfm_pandas_ties_and_refunds_follow_the_sql_definitions():

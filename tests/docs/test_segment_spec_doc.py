@@ -10,8 +10,8 @@ field table is exactly the feature catalog.
   in the doc is what the compiler prints for its definition.
 
 Run this file directly (``python -m tests.docs.test_segment_spec_doc``) to print
-a fresh field table to paste into the doc after changing
-``services/segments/features.py``.
+a fresh field table to paste into the doc after changing a feature in the gold
+model's contract (``sql/models/gold/gold_customer_features.yml``).
 """
 
 from __future__ import annotations

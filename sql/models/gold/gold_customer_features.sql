@@ -89,48 +89,43 @@ purchases as (
 
 ),
 
-refunds as (
+customer_summary as (
 
-    select * from transactions
-    where txn_type = 'refund'
+    -- purchases and refunds summed in one pass over the transactions
+    -- (conditional aggregates) instead of two grouped scans and a join: the
+    -- same definitions, half the reading and hashing
+    select
+        customer_id,
+        min(case when txn_type = 'purchase' then posted_date end) as first_purchase_date,
+        max(case when txn_type = 'purchase' then posted_date end) as last_purchase_date,
+        cast(count_if(txn_type = 'purchase') as bigint) as frequency,
+        sum(case when txn_type = 'purchase' then amount_usd end) as purchase_amount,
+        sum(case when txn_type = 'purchase' and days_ago < 30 then amount_usd else 0 end) as purchases_30d,
+        sum(case when txn_type = 'purchase' and days_ago < 90 then amount_usd else 0 end) as purchases_90d,
+        sum(case when txn_type = 'purchase' and days_ago < 365 then amount_usd else 0 end) as purchases_365d,
+        count_if(txn_type = 'purchase' and days_ago < 30) as orders_30d,
+        count_if(txn_type = 'purchase' and days_ago < 90) as orders_90d,
+        count_if(txn_type = 'purchase' and days_ago < 365) as orders_365d,
+        -- shares are count / count (divided in base), a DOUBLE on every engine:
+        -- avg() of a decimal 1.0/0.0 is a DECIMAL(6, 5) on Spark, and rounding
+        -- that to 4 places rounds twice (5/11 = 0.454545 -> 0.45455 -> 0.4546)
+        count_if(txn_type = 'purchase' and channel_code in ('web', 'app')) as online_orders,
+        count_if(txn_type = 'purchase' and discount_usd > 0) as discounted_orders,
+        count_if(txn_type = 'refund') as refund_count,
+        sum(case when txn_type = 'refund' then amount_usd end) as refund_amount,
+        sum(case when txn_type = 'refund' and days_ago < 30 then amount_usd else 0 end) as refunds_30d,
+        sum(case when txn_type = 'refund' and days_ago < 90 then amount_usd else 0 end) as refunds_90d,
+        sum(case when txn_type = 'refund' and days_ago < 365 then amount_usd else 0 end) as refunds_365d
+    from transactions
+    group by customer_id
 
 ),
 
 purchase_summary as (
 
-    select
-        customer_id,
-        min(posted_date) as first_purchase_date,
-        max(posted_date) as last_purchase_date,
-        count(*) as frequency,
-        sum(amount_usd) as purchase_amount,
-        sum(case when days_ago < 30 then amount_usd else 0 end) as purchases_30d,
-        sum(case when days_ago < 90 then amount_usd else 0 end) as purchases_90d,
-        sum(case when days_ago < 365 then amount_usd else 0 end) as purchases_365d,
-        count_if(days_ago < 30) as orders_30d,
-        count_if(days_ago < 90) as orders_90d,
-        count_if(days_ago < 365) as orders_365d,
-        -- shares as count / count, a DOUBLE on every engine: avg() of a
-        -- decimal 1.0/0.0 is a DECIMAL(6, 5) on Spark, and rounding that to 4
-        -- places rounds twice (5/11 = 0.454545 -> 0.45455 -> 0.4546)
-        count_if(channel_code in ('web', 'app')) / count(*) as online_share,
-        count_if(discount_usd > 0) / count(*) as discount_share
-    from purchases
-    group by customer_id
-
-),
-
-refund_summary as (
-
-    select
-        customer_id,
-        count(*) as refund_count,
-        sum(amount_usd) as refund_amount,
-        sum(case when days_ago < 30 then amount_usd else 0 end) as refunds_30d,
-        sum(case when days_ago < 90 then amount_usd else 0 end) as refunds_90d,
-        sum(case when days_ago < 365 then amount_usd else 0 end) as refunds_365d
-    from refunds
-    group by customer_id
+    -- buyers only: a customer who only refunded is not in the grain
+    select * from customer_summary
+    where frequency > 0
 
 ),
 
@@ -210,23 +205,23 @@ base as (
         s.last_purchase_date,
         datediff(p.as_of_date, s.last_purchase_date) as recency_days,
         s.frequency,
-        cast(round(s.purchase_amount - coalesce(r.refund_amount, 0), 2) as decimal(18, 2)) as monetary,
+        cast(round(s.purchase_amount - coalesce(s.refund_amount, 0), 2) as decimal(18, 2)) as monetary,
         -- divided in cents, so a half cent is exact on every engine: DuckDB divides
         -- a DECIMAL as DOUBLE, where 36.105 is 36.10499.. and would round down
         cast(round(s.purchase_amount * 100 / s.frequency) / 100 as decimal(18, 2)) as avg_order_value,
         datediff(p.as_of_date, s.first_purchase_date) as tenure_days,
-        cast(round(s.purchases_30d - coalesce(r.refunds_30d, 0), 2) as decimal(18, 2)) as spend_30d,
-        cast(round(s.purchases_90d - coalesce(r.refunds_90d, 0), 2) as decimal(18, 2)) as spend_90d,
-        cast(round(s.purchases_365d - coalesce(r.refunds_365d, 0), 2) as decimal(18, 2)) as spend_365d,
+        cast(round(s.purchases_30d - s.refunds_30d, 2) as decimal(18, 2)) as spend_30d,
+        cast(round(s.purchases_90d - s.refunds_90d, 2) as decimal(18, 2)) as spend_90d,
+        cast(round(s.purchases_365d - s.refunds_365d, 2) as decimal(18, 2)) as spend_365d,
         cast(s.orders_30d as int) as orders_30d,
         cast(s.orders_90d as int) as orders_90d,
         cast(s.orders_365d as int) as orders_365d,
         cast(coalesce(cat.distinct_categories, 0) as int) as distinct_categories,
         cat.category as top_category,
         ch.channel_code as top_channel,
-        cast(round(s.online_share, 4) as double) as online_share,
-        cast(round(coalesce(r.refund_count, 0) / s.frequency, 4) as double) as refund_rate,
-        cast(round(s.discount_share, 4) as double) as discount_share,
+        cast(round(s.online_orders / s.frequency, 4) as double) as online_share,
+        cast(round(s.refund_count / s.frequency, 4) as double) as refund_rate,
+        cast(round(s.discounted_orders / s.frequency, 4) as double) as discount_share,
         case
             when s.frequency > 1
                 then cast(round(datediff(s.last_purchase_date, s.first_purchase_date) / (s.frequency - 1), 2) as double)
@@ -251,7 +246,6 @@ base as (
         end as age_years
     from purchase_summary as s
     cross join params as p
-    left join refund_summary as r on s.customer_id = r.customer_id
     left join previous_purchase as d on s.customer_id = d.customer_id
     left join category_ranking as cat on s.customer_id = cat.customer_id and cat.category_rank = 1
     left join channel_ranking as ch on s.customer_id = ch.customer_id and ch.channel_rank = 1

@@ -1,6 +1,12 @@
 -- model: silver_fact_settlements -> txn.fact_settlements
--- grain: one row per settlement_id (merchant and settlement day), in USD at
--- the settlement day's rate (USD converts at 1).
+-- grain: one row per settlement_id (merchant and settlement day).
+-- Currency: amounts are converted to the reporting currency (USD) by the
+-- pipeline's one currency rule, exchange_rate_periods
+-- (sql/models/ephemeral/exchange_rate_periods.sql): the latest rate on or before
+-- the settlement day, the same rule as the transactions they settle, so a
+-- settlement and its transactions convert at one rate. USD converts at 1. A
+-- settlement with no rate on or before its day keeps null amounts and status
+-- 'unconverted'.
 with source as (
 
     select * from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_stage_settlements
@@ -9,11 +15,33 @@ with source as (
 
 rates as (
 
+    select * from exchange_rate_periods
+
+),
+
+settlement_days as (
+
+    select distinct
+        settlement_date,
+        currency
+    from source
+    where currency <> 'USD'
+
+),
+
+-- the rate of each settlement day, looked up once per day and currency
+day_rates as (
+
     select
-        rate_date,
-        currency,
-        rate_to_usd
-    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
+        d.settlement_date,
+        d.currency,
+        r.rate_to_usd
+    from settlement_days as d
+    inner join rates as r
+        on
+            d.currency = r.currency
+            and d.settlement_date >= r.valid_from
+            and d.settlement_date < r.valid_to
 
 ),
 
@@ -30,10 +58,10 @@ converted as (
         s.fee_amount,
         s.net_amount
     from source as s
-    left join rates as r
+    left join day_rates as r
         on
             s.currency = r.currency
-            and s.settlement_date = r.rate_date
+            and s.settlement_date = r.settlement_date
 
 ),
 

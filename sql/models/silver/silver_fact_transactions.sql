@@ -2,9 +2,12 @@
 -- grain: one row per transaction_id.
 -- Deduplication: a transaction delivered more than once keeps its latest
 -- landing (latest landed_ts, then the greatest batch_id).
--- Currency: amounts are converted to the reporting currency (USD) with the
--- rate of the posting day, or the latest earlier rate when a day is missing;
--- USD converts at 1. amount_usd is rounded to cents per transaction.
+-- Currency: amounts are converted to the reporting currency (USD) by the
+-- pipeline's one currency rule, exchange_rate_periods
+-- (sql/models/ephemeral/exchange_rate_periods.sql): the latest rate on or before
+-- the posting day, because rates are not published every day and a day without
+-- one is booked at the last published rate. USD converts at 1. amount_usd is
+-- rounded to cents per transaction.
 with raw as (
 
     select * from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
@@ -32,11 +35,7 @@ deduplicated as (
 
 rates as (
 
-    select
-        rate_date,
-        currency,
-        rate_to_usd
-    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_ref_exchange_rates
+    select * from exchange_rate_periods
 
 ),
 
@@ -50,28 +49,20 @@ posting_days as (
 
 ),
 
+-- the rate of each posting day, looked up once per day and currency rather
+-- than once per transaction
 day_rates as (
 
     select
-        posted_date,
-        currency,
-        rate_to_usd
-    from (
-        select
-            d.posted_date,
-            d.currency,
-            r.rate_to_usd,
-            row_number() over (
-                partition by d.posted_date, d.currency
-                order by r.rate_date desc
-            ) as rate_rank
-        from posting_days as d
-        inner join rates as r
-            on
-                d.currency = r.currency
-                and d.posted_date >= r.rate_date
-    ) as candidates
-    where rate_rank = 1
+        d.posted_date,
+        d.currency,
+        r.rate_to_usd
+    from posting_days as d
+    inner join rates as r
+        on
+            d.currency = r.currency
+            and d.posted_date >= r.valid_from
+            and d.posted_date < r.valid_to
 
 ),
 
