@@ -190,8 +190,8 @@ def load_catalog(warehouse: Warehouse, *, targets: SavedTargets | None = None) -
     missing = [f.name for f in FEATURES if f.name not in present]
     if missing:
         raise CompileError(f"the feature catalog lists {', '.join(missing)} but the gold table {FEATURES_TABLE} "
-                           "has no such column: add it to the gold model and its DDL, or remove it from "
-                           "services/segments/features.py")
+                           "has no such column: build the warehouse again (python -m services.cli build) if the "
+                           "model gained it, or fix the feature's entry in sql/models/gold/gold_customer_features.yml")
     features = FEATURES
     domains = {}
     for f in features:
