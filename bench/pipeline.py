@@ -52,8 +52,8 @@ GOLD_MODEL = next(m for m in MODELS if m.name == "gold_customer_features")
 #: what the RFM step computes: the gold model's RFM columns
 RFM_COLUMNS = ("customer_id", "as_of_date", "first_purchase_date", "last_purchase_date", "recency_days",
                "frequency", "monetary", "r_score", "f_score", "m_score")
-#: the model's CTE that holds every feature with the three scores, and the one that holds the features
-RFM_SCORED, RFM_BASE = "scored", "base"
+#: the model's CTE that holds the RFM measures with their three scores (ranked on their own)
+RFM_SCORES = "rfm_scores"
 FACT = naming.fq("txn", "fact_transactions")
 GOLD_FEATURES = naming.fq("gold", "gold_customer_features")
 BUILD_TARGET_SECONDS = 30.0
@@ -203,39 +203,22 @@ def _reads(tree: exp.Expression) -> set[str]:
 def rfm_tree() -> exp.Select:
     """The gold model's own SQL, cut down to its RFM scores.
 
-    The model's CTEs as they are up to ``scored`` (the features joined with the
-    three scores), read for the RFM columns alone. Its ``base`` keeps only the
-    RFM columns, and the joins and CTEs that nothing kept reads are dropped:
-    every join dropped from ``base`` is a LEFT JOIN that brings at most one row
-    per customer (a summary grouped by customer, a rank-1 pick, the customer's
-    current version), so dropping it changes no row, and the result is checked
-    against the built gold table before it is timed.
+    The model computes its RFM measures and scores in CTEs of their own
+    (``rfm``, ``rfm_scores``) before joining them to the other features, so the
+    RFM step is the model's CTEs that ``rfm_scores`` reads, as they are, and a
+    select of the RFM columns from it.
     """
     model = sqlfiles.query(GOLD_MODEL.path)
     ctes = {cte.alias: cte.this for cte in model.args["with_"].expressions}
-    base = ctes[RFM_BASE]
-    base.set("expressions", [e for e in base.expressions if e.alias_or_name in RFM_COLUMNS])
-    missing = set(RFM_COLUMNS) - {e.alias_or_name for e in base.expressions} - {"r_score", "f_score", "m_score"}
-    if missing:
-        raise RuntimeError(f"the gold model's {RFM_BASE} CTE no longer computes {sorted(missing)}: "
-                           "update bench/pipeline.py's rfm_tree")
-    joins = list(base.args.get("joins") or [])
-    kept: list[exp.Join] = []
-    while True:
-        wanted = {c.table for part in (*base.expressions, *(j.args.get("on") for j in kept)) if part
-                  for c in part.find_all(exp.Column)}
-        more = [j for j in joins if j not in kept and j.this.alias_or_name in wanted]
-        if not more:
-            break
-        kept.extend(more)
-    base.set("joins", [j for j in joins if j in kept])
-    needed, todo = set(), [RFM_SCORED]
+    if RFM_SCORES not in ctes:
+        raise RuntimeError(f"the gold model has no {RFM_SCORES} CTE any more: update bench/pipeline.py's rfm_tree")
+    needed, todo = set(), [RFM_SCORES]
     while todo:
         name = todo.pop()
         if name not in needed:
             needed.add(name)
             todo.extend(_reads(ctes[name]) & ctes.keys())
-    select = exp.select(*[exp.column(c) for c in RFM_COLUMNS]).from_(RFM_SCORED)
+    select = exp.select(*[exp.column(c) for c in RFM_COLUMNS]).from_(RFM_SCORES)
     for name, body in ctes.items():
         if name in needed:
             select = select.with_(name, as_=body)

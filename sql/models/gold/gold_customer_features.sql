@@ -196,7 +196,9 @@ current_customers as (
 
 ),
 
-base as (
+-- The RFM measures and scores on their own: ranked on these few columns (three sorts of
+-- a narrow table are cheap; of every column of base they were not), then joined to the rest.
+rfm as (
 
     select
         s.customer_id,
@@ -205,7 +207,36 @@ base as (
         s.last_purchase_date,
         datediff(p.as_of_date, s.last_purchase_date) as recency_days,
         s.frequency,
-        cast(round(s.purchase_amount - coalesce(s.refund_amount, 0), 2) as decimal(18, 2)) as monetary,
+        cast(round(s.purchase_amount - coalesce(s.refund_amount, 0), 2) as decimal(18, 2)) as monetary
+    from purchase_summary as s
+    cross join params as p
+
+),
+
+rfm_scores as (
+
+    select
+        *,
+        cast(least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc))) as int) as r_score,
+        cast(least(5, 1 + floor(5 * percent_rank() over (order by frequency asc))) as int) as f_score,
+        cast(least(5, 1 + floor(5 * percent_rank() over (order by monetary asc))) as int) as m_score
+    from rfm
+
+),
+
+base as (
+
+    select
+        r.customer_id,
+        r.as_of_date,
+        r.first_purchase_date,
+        r.last_purchase_date,
+        r.recency_days,
+        r.frequency,
+        r.monetary,
+        r.r_score,
+        r.f_score,
+        r.m_score,
         -- divided in cents, so a half cent is exact on every engine: DuckDB divides
         -- a DECIMAL as DOUBLE, where 36.105 is 36.10499.. and would round down
         cast(round(s.purchase_amount * 100 / s.frequency) / 100 as decimal(18, 2)) as avg_order_value,
@@ -244,7 +275,8 @@ base as (
                     else 0
                 end
         end as age_years
-    from purchase_summary as s
+    from rfm_scores as r
+    inner join purchase_summary as s on r.customer_id = s.customer_id
     cross join params as p
     left join previous_purchase as d on s.customer_id = d.customer_id
     left join category_ranking as cat on s.customer_id = cat.customer_id and cat.category_rank = 1
@@ -253,37 +285,12 @@ base as (
 
 ),
 
-rfm_scores as (
-
-    -- ranked on the three measures alone, then joined back: far cheaper than
-    -- sorting every column of base three times
-    select
-        customer_id,
-        cast(least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc))) as int) as r_score,
-        cast(least(5, 1 + floor(5 * percent_rank() over (order by frequency asc))) as int) as f_score,
-        cast(least(5, 1 + floor(5 * percent_rank() over (order by monetary asc))) as int) as m_score
-    from base
-
-),
-
-scored as (
-
-    select
-        b.*,
-        r.r_score,
-        r.f_score,
-        r.m_score
-    from base as b
-    inner join rfm_scores as r on b.customer_id = r.customer_id
-
-),
-
 segmented as (
 
     select
         *,
         cast(floor((f_score + m_score + 1) / 2) as int) as fm_score
-    from scored
+    from base
 
 ),
 
