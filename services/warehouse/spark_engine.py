@@ -100,6 +100,9 @@ class SparkWarehouse:
 
     dialect = "databricks"
     engine = "Spark"
+    #: no multi-statement transactions (see the module docstring); models are written as on Databricks
+    transactional = False
+    in_process = False
 
     def __init__(self, session: SparkSession, *, key_constraints: bool = False):
         self.session = session
