@@ -38,6 +38,9 @@ import sqlglot
 from databricks.sql.parameters.native import dbsql_parameter_from_primitive
 from sqlglot import exp
 
+from services.warehouse.databricks_engine import DatabricksWarehouse
+from services.warehouse.databricks_identity import ServicePrincipal, ServicePrincipalCredentials
+from services.warehouse.databricks_settings import DatabricksSettings
 from tests.services.warehouse.fake_sql import SqlWarehouseSession, refused
 from tests.services.warehouse.fake_volumes import FakeVolumes
 
@@ -179,3 +182,31 @@ class FakeConnector:
     # -- what a test asserts afterwards ----------------------------------------------
     def most_parameters(self) -> int:
         return max((len(p or {}) for _, p in self.sent), default=0)
+
+
+#: the staging volume of ``fake_databricks`` warehouses
+VOLUME = "/Volumes/retail/app/staging"
+
+
+def fake_databricks(root: str | Path, *, database: duckdb.DuckDBPyConnection | str | Path | None = None,
+                    env: dict[str, str] | None = None, server_timezone: str = "UTC"):
+    """(a DatabricksWarehouse as the app's service principal would use it, its FakeConnector) on DuckDB.
+
+    Every table lives in catalog ``retail`` (DuckDB schemas ``retail__<seed schema>``) and bulk
+    rows are staged in ``VOLUME``, a folder under ``root``.
+    """
+    class _Config:  # the SDK config the credentials would make: no network in tests
+        host = "https://adb-1.1.azuredatabricks.net"
+
+        def authenticate(self):
+            return {"Authorization": "Bearer test"}
+
+    volumes = FakeVolumes(Path(root) / "volumes", VOLUME)
+    connector = FakeConnector(database, volumes=volumes, server_timezone=server_timezone)
+    settings = DatabricksSettings.from_sources({
+        "DATABRICKS_HOST": _Config.host, "DATABRICKS_WAREHOUSE_ID": "fake", "SEGMENT_STUDIO_CATALOG": "retail",
+        "SEGMENT_STUDIO_VOLUME": VOLUME, **(env or {})})
+    credentials = ServicePrincipalCredentials(settings.host, config_factory=lambda **_: _Config())
+    warehouse = DatabricksWarehouse(settings, ServicePrincipal(), credentials=credentials, connect=connector,
+                                    files=volumes)
+    return warehouse, connector

@@ -96,8 +96,8 @@ class SqlWarehouseSession:
         return sqlglot.parse_one(text, read="duckdb").subquery(node.alias_or_name)
 
     def relocate(self, tree: exp.Expression) -> exp.Expression:
-        """A copy of ``tree`` with every ``[catalog.]schema.x`` moved to its DuckDB schema."""
-        tree = tree.copy()
+        """``tree`` with every ``[catalog.]schema.x`` moved to its DuckDB schema, in place: every
+        statement run here is a tree of its own (parsed from the text sent, or built from copies)."""
         for node in list(tree.find_all(exp.Table, exp.Column)):
             db = node.args.get("db")
             if not isinstance(db, exp.Identifier):
@@ -210,9 +210,12 @@ class SqlWarehouseSession:
         names = ([c.name for c in insert.this.expressions] if isinstance(insert.this, exp.Schema)
                  else self._columns_of(target))
         rows = f"_replace_rows_{next(_temporary)}"
+        query = insert.expression.copy()
+        if insert.args.get("with_") is not None:  # WITH ... INSERT INTO t REPLACE WHERE ... SELECT: the CTEs are the query's
+            query.set("with_", insert.args["with_"].copy())
         alias = exp.TableAlias(this=exp.to_identifier("q"), columns=[exp.to_identifier(n, quoted=True) for n in names])
         stage = exp.Create(this=exp.to_table(rows), kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-                           expression=exp.select("*").from_(exp.Subquery(this=insert.expression.copy(), alias=alias)))
+                           expression=exp.select("*").from_(exp.Subquery(this=query, alias=alias)))
         outside = exp.select(exp.func("COUNT", exp.Star())).from_(rows).where(
             exp.not_(exp.func("COALESCE", predicate.copy(), exp.false())))
 
