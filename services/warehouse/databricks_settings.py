@@ -15,7 +15,8 @@ SEGMENT_STUDIO_SCHEMA_<SOURCE>   [databricks.schemas] <source> = "catalog.schema
 SEGMENT_STUDIO_STATEMENT_TIMEOUT statement_timeout_seconds
 SEGMENT_STUDIO_CONNECT_TIMEOUT   connect_timeout_seconds
 SEGMENT_STUDIO_RETRIES           retries
-SEGMENT_STUDIO_VOLUME            volume            /Volumes/<catalog>/<schema>/<volume> (app.yaml:
+SEGMENT_STUDIO_VOLUME            volume            /Volumes/<catalog>/<schema>/<volume> or
+                                                   <catalog>.<schema>.<volume> (app.yaml:
                                                    valueFrom staging-volume)
 
 The volume is where bulk rows are staged as Parquet on their way into a
@@ -136,9 +137,14 @@ def _volume(path: str | None) -> str | None:
     if path is None:
         return None
     path = path.rstrip("/")
+    parts = path.split(".")
+    if len(parts) == 3 and not path.startswith("/"):
+        # catalog.schema.volume, as a bundle names the volume resource: the path it stands for
+        path = "/Volumes/" + "/".join(parts)
     if not _VOLUME.match(path):
-        raise ConfigError(f"SEGMENT_STUDIO_VOLUME={path!r} is not a Unity Catalog volume path; "
-                          "use /Volumes/<catalog>/<schema>/<volume> (app.yaml binds it from the staging-volume resource)")
+        raise ConfigError(f"SEGMENT_STUDIO_VOLUME={path!r} is not a Unity Catalog volume; use "
+                          "/Volumes/<catalog>/<schema>/<volume> or <catalog>.<schema>.<volume> (app.yaml binds it "
+                          "from the staging-volume resource)")
     return path
 
 
