@@ -36,16 +36,19 @@ def save(warehouse: Warehouse, *, job_id: str, segment_id: str, destination: str
     again. Elsewhere (Databricks SQL) they never leave it: one ``INSERT ... SELECT`` copies
     them, where appending would upload a million ids back to the warehouse they came from.
     """
-    clear(warehouse, job_id)
     n = len(customer_ids)
     if members is not None and not warehouse.in_process:
+        # One statement that replaces the job's rows (REPLACE WHERE, atomic on Delta): a re-run
+        # of the job, or this statement run twice, leaves one snapshot.
         constants = {"job_id": job_id, "segment_id": segment_id, "destination": destination, "target": target or ""}
         select = exp.select(*[literal(v).as_(k, quoted=True) for k, v in constants.items()],
                             exp.cast(column("customer_id", table="m"), "STRING").as_("customer_id", quoted=True)
                             ).from_(members.subquery("m"))
-        warehouse.execute(exp.insert(select, SNAPSHOTS, columns=[exp.to_identifier(c, quoted=True)
-                                                                 for c in (*constants, "customer_id")]))
+        insert = exp.insert(select, SNAPSHOTS)
+        insert.set("where", equals("job_id", job_id))
+        warehouse.execute(insert)
         return n
+    clear(warehouse, job_id)
     table = pa.table({
         "job_id": pa.repeat(job_id, n), "segment_id": pa.repeat(segment_id, n),
         "destination": pa.repeat(destination, n), "target": pa.repeat(target or "", n),
