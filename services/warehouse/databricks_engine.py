@@ -328,9 +328,10 @@ class DatabricksWarehouse:
 
         return (DatabricksError, OSError)
 
-    def target_columns(self, table: str) -> list[tuple[str, str]]:
-        """(column, full Databricks type) of a table, in order; read once per table and kept."""
-        if table not in self._target_columns:
+    def target_columns(self, table: str, *, fresh: bool = False) -> list[tuple[str, str]]:
+        """(column, full Databricks type) of a table, in order; read once per table and kept
+        (``fresh`` reads it again)."""
+        if fresh or table not in self._target_columns:
             schema, name = table.split(".")
             loc = self.placement.location(schema)
             query = (exp.select("column_name", "full_data_type")
@@ -351,31 +352,7 @@ class DatabricksWarehouse:
                               f"statement's {PARAMETERS} parameters go through Unity Catalog. Set SEGMENT_STUDIO_VOLUME "
                               "to /Volumes/<catalog>/<schema>/<volume> (app.yaml binds it from the staging-volume "
                               "resource; docs/deploy-databricks.md)")
-        known = {name for name, _ in self.target_columns(table)}
-        if not set(data.column_names) <= known:
-            self._target_columns.pop(table, None)  # the table may have gained columns since it was read
-            known = {name for name, _ in self.target_columns(table)}
-        unknown = sorted(set(data.column_names) - known)
-        if unknown:
-            raise WarehouseError(f"loading into {table}: no column(s) {', '.join(unknown)} there")
-        payload, present = staging.parquet(data)
-        directory = staging.load_directory(volume)
-        files, errors = self._files_api(), self._files_errors()
-        copy = staging.copy_into(table, directory, self.target_columns(table), present)
-        try:
-            try:
-                staging.upload(files, directory, payload)
-            except errors as exc:
-                raise WarehouseError(f"staging {data.num_rows:,} rows for {table} in the volume {volume} failed: {exc}. "
-                                     f"{self.identity.description} needs READ VOLUME and WRITE VOLUME on it") from exc
-            try:
-                self.execute(copy)
-            except WarehouseUnavailableError:
-                # The answer may have been lost after the load committed: COPY INTO skips files it
-                # has loaded, so running it again adds the rows at most once.
-                self.execute(copy)
-        finally:
-            staging.remove(files, directory, errors)
+        staging.load(self, table, data, volume=volume, files=self._files_api(), errors=self._files_errors())
 
     # -- metadata --------------------------------------------------------
     def _information_schema(self, view: str, catalog: str | None) -> exp.Table:

@@ -34,11 +34,16 @@ from __future__ import annotations
 import io
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
+
+from services.errors import WarehouseError, WarehouseUnavailableError
+
+if TYPE_CHECKING:  # typing only: the engine imports this module
+    from services.warehouse.databricks_engine import DatabricksWarehouse
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +104,37 @@ def upload(files: Any, directory: str, payload: bytes) -> str:
 
 def remove(files: Any, directory: str, errors: tuple[type[BaseException], ...]) -> None:
     """Remove the load's file and directory; a failure only leaves a loaded file behind, so it is logged."""
+    for remove_one, path in ((files.delete, f"{directory}/{FILE_NAME}"), (files.delete_directory, directory)):
+        try:
+            remove_one(path)
+        except errors as exc:
+            log.warning("could not remove %s of a staged load: %s", path, exc)
+
+
+def load(engine: DatabricksWarehouse, table: str, data: pa.Table, *, volume: str, files: Any,
+         errors: tuple[type[BaseException], ...]) -> None:
+    """Steps 1-4 above for ``data`` into ``table``; ``files`` is the SDK's Files API and ``errors``
+    what it raises."""
+    known = {name for name, _ in engine.target_columns(table)}
+    if not set(data.column_names) <= known:
+        known = {name for name, _ in engine.target_columns(table, fresh=True)}  # it may have gained columns
+    unknown = sorted(set(data.column_names) - known)
+    if unknown:
+        raise WarehouseError(f"loading into {table}: no column(s) {', '.join(unknown)} there")
+    payload, present = parquet(data)
+    directory = load_directory(volume)
+    copy = copy_into(table, directory, engine.target_columns(table), present)
     try:
-        files.delete(f"{directory}/{FILE_NAME}")
-        files.delete_directory(directory)
-    except errors as exc:
-        log.warning("could not remove the staged load %s: %s", directory, exc)
+        try:
+            upload(files, directory, payload)
+        except errors as exc:
+            raise WarehouseError(f"staging {data.num_rows:,} rows for {table} in the volume {volume} failed: {exc}. "
+                                 f"{engine.identity.description} needs READ VOLUME and WRITE VOLUME on it") from exc
+        try:
+            engine.execute(copy)
+        except WarehouseUnavailableError:
+            # The answer may have been lost after the load committed: COPY INTO skips files it
+            # has loaded, so running it again adds the rows at most once.
+            engine.execute(copy)
+    finally:
+        remove(files, directory, errors)

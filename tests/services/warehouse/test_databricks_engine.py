@@ -10,6 +10,7 @@ from decimal import Decimal
 import pandas as pd
 import pyarrow as pa
 import pytest
+from databricks.sdk.errors import InternalError
 from databricks.sql import exc as dbx
 from databricks.sql.backend.thrift_backend import _retry_policy
 from sqlglot import exp
@@ -447,3 +448,14 @@ def test_without_a_host_the_sdk_finds_the_workspace(connector):
     credentials = ServicePrincipalCredentials(None, config_factory=CountingConfig)
     DatabricksWarehouse(settings, ServicePrincipal(), credentials=credentials, connect=connector).execute("SELECT 1")
     assert connector.connections[0].kwargs["server_hostname"] == "job-workspace.cloud.databricks.com"
+
+
+def test_a_failed_upload_leaves_no_load_folder_behind(built, volumes, monkeypatch):
+    def refuse(file_path, contents, *, overwrite=None):
+        raise InternalError("the upload was cut off")
+
+    monkeypatch.setattr(volumes, "upload", refuse)
+    with pytest.raises(WarehouseError, match="the upload was cut off"):
+        built.append(RUNS, pa.table({"run_id": [f"r{i}" for i in range(300)]}))
+    loads = volumes.local(f"{VOLUME}/segment-studio/loads")
+    assert loads.is_dir() and list(loads.iterdir()) == []
