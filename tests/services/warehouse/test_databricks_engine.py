@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from databricks.sdk.errors import InternalError
 from databricks.sql import exc as dbx
@@ -459,3 +460,38 @@ def test_a_failed_upload_leaves_no_load_folder_behind(built, volumes, monkeypatc
         built.append(RUNS, pa.table({"run_id": [f"r{i}" for i in range(300)]}))
     loads = volumes.local(f"{VOLUME}/segment-studio/loads")
     assert loads.is_dir() and list(loads.iterdir()) == []
+
+
+# -- the fake does what Delta and the volumes do ----------------------------------
+def test_the_fake_replaces_merges_and_reads_files_as_delta_does(connector, volumes, tmp_path):
+    cursor = connector(session_configuration={"TIMEZONE": "UTC"}).cursor()
+
+    def run(sql, params=None):
+        return cursor.execute(sql, params).fetchall_arrow().to_pylist()
+
+    run("INSERT INTO t REPLACE WHERE batch_id = 'b1' SELECT 'b1', 10, 50")
+    run("INSERT INTO t REPLACE WHERE batch_id = 'b1' SELECT 'b1', 10, 50")  # the same again: still one row
+    assert run("SELECT x, n FROM t WHERE batch_id = 'b1'") == [{"x": 10, "n": 50}]
+    with pytest.raises(dbx.ServerOperationError, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        run("INSERT INTO t REPLACE WHERE batch_id = 'b1' SELECT 'b9', 1, 1")
+    with pytest.raises(dbx.ServerOperationError, match="MULTIPLE_SOURCE_ROW"):
+        run("MERGE INTO t USING (SELECT 'b2' AS b UNION ALL SELECT 'b2') AS s ON t.batch_id = s.b "
+            "WHEN MATCHED THEN UPDATE SET n = 0")
+    with pytest.raises(dbx.ServerOperationError, match="UNSUPPORTED_SUBQUERY"):
+        run("MERGE INTO t USING (SELECT 'b2' AS b) AS s ON t.batch_id = s.b "
+            "WHEN MATCHED AND t.x IN (SELECT 2) THEN DELETE")
+    run("INSERT OVERWRITE t SELECT 'b7', 7, 7")
+    assert run("SELECT batch_id FROM t") == [{"batch_id": "b7"}]
+    # A file in the volume, put there through the Files API, read with read_files and loaded once.
+    pq.write_table(pa.table({"batch_id": ["f1", "f2"], "x": [1, 2], "n": [3, 4]}), tmp_path / "f.parquet")
+    volumes.create_directory(f"{VOLUME}/drop")
+    volumes.upload(f"{VOLUME}/drop/f.parquet", (tmp_path / "f.parquet").open("rb"))
+    assert run(f"SELECT COUNT(*) AS c FROM read_files('{VOLUME}/drop', format => 'parquet')") == [{"c": 2}]
+    copy = f"COPY INTO t FROM (SELECT batch_id, x, n FROM '{VOLUME}/drop') FILEFORMAT = PARQUET"
+    assert run(copy) == [{"num_affected_rows": 2, "num_inserted_rows": 2}]
+    assert run(copy) == [{"num_affected_rows": 0, "num_inserted_rows": 0}]  # the file was loaded already
+    assert run("SELECT COUNT(*) AS c FROM t") == [{"c": 3}]
+    with pytest.raises(dbx.ServerOperationError, match="PATH_NOT_FOUND"):
+        run("SELECT * FROM read_files('/Volumes/retail/app/nowhere', format => 'parquet')")
+    assert len(connector.refused) == 4
+    connector.refused.clear()
