@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import databricks.sdk
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -495,3 +496,20 @@ def test_the_fake_replaces_merges_and_reads_files_as_delta_does(connector, volum
         run("SELECT * FROM read_files('/Volumes/retail/app/nowhere', format => 'parquet')")
     assert len(connector.refused) == 4
     connector.refused.clear()
+
+
+def test_the_files_api_is_made_once_as_the_warehouses_own_identity(settings, connector, monkeypatch):
+    made = []
+
+    class Client:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            self.files = object()
+
+    monkeypatch.setattr(databricks.sdk, "WorkspaceClient", Client)
+    user = DatabricksWarehouse(settings, OnBehalfOfUser("token-of-ana"), connect=connector)
+    assert user._files_api() is user._files_api()
+    credentials = ServicePrincipalCredentials(settings.host, config_factory=CountingConfig)
+    DatabricksWarehouse(settings, ServicePrincipal(), credentials=credentials, connect=connector)._files_api()
+    assert made[0] == {"host": settings.host, "token": "token-of-ana", "auth_type": "pat"}
+    assert isinstance(made[1]["config"], CountingConfig) and len(made) == 2
