@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from sqlglot import exp
@@ -26,8 +26,10 @@ from services.exports import identifiers
 from services.governance.registry import registration_rows
 from services.pipeline import reconcile
 from services.pipeline.models import MODELS, Model, create_all, materialise
+from services.pipeline.statements import BATCHES_TABLE
 from services.quality.checks import run_checks
 from services.segments.campaigns import install_samples
+from services.sqlterms import column, equals, literal, timestamp_literal
 from services.warehouse import Warehouse, count_rows
 
 Progress = Callable[[str, float], None]
@@ -93,8 +95,11 @@ def _run_model(warehouse: Warehouse, model: Model, run_id: str, params: dict, ti
                          upstream_changed=_upstream_needs_rebuild(warehouse, model, changed))
     timings[model.name] = time.perf_counter() - t0
     if result.changed:
-        # None: rebuilt from everything landed; otherwise the batches it took in.
-        changed[model.name] = None if result.how == "full" else result.batches
+        # None: rebuilt from everything landed; otherwise the batches it took in (with any an
+        # unfinished build left, see _left_by_unfinished_builds).
+        before = changed.get(model.name, ())
+        changed[model.name] = (None if result.how == "full" or before is None
+                               else tuple(dict.fromkeys((*before, *result.batches))))
     warehouse.append(naming.fq("ingest", "audit_transforms"), pd.DataFrame([{
         "audit_id": clock.new_id("trf"), "run_id": run_id, "model_name": model.name,
         "target_table": model.target_fq, "rows_written": result.rows if result.changed else 0, "started_ts": started,
@@ -102,6 +107,31 @@ def _run_model(warehouse: Warehouse, model: Model, run_id: str, params: dict, ti
         "status": "succeeded" if result.changed else "skipped",
     }]))
     return result.rows
+
+
+def _left_by_unfinished_builds(warehouse: Warehouse, run_id: str) -> dict[str, tuple[str, ...]]:
+    """Batches that builds since the last successful one recorded, by model.
+
+    A build that stopped part way (failed, or its process killed) recorded the
+    batches of the models it finished and never ran the ones after them. This
+    build takes those batches as changed, so the models downstream of them
+    (dim_customer) and the reconciliation still see them: a build repairs
+    whatever an interrupted one left (services/pipeline/models.py).
+    """
+    runs = naming.fq("app", "app_build_runs")
+    last_success = exp.select(exp.func("MAX", column("started_ts"))).from_(runs).where(equals("status", "succeeded"))
+    unfinished = exp.select(column("run_id")).from_(runs).where(exp.and_(
+        exp.NEQ(this=column("status"), expression=literal("succeeded")),
+        exp.NEQ(this=column("run_id"), expression=literal(run_id)),
+        exp.GT(this=column("started_ts"), expression=exp.func(
+            "COALESCE", last_success.subquery(), timestamp_literal(datetime(1900, 1, 1))))))
+    left = warehouse.arrow(exp.select(column("model_name"), column("batch_id")).from_(BATCHES_TABLE)
+                           .where(column("run_id").isin(query=unfinished))
+                           .order_by(column("model_name"), column("batch_id")))
+    found: dict[str, tuple[str, ...]] = {}
+    for row in left.to_pylist():
+        found[row["model_name"]] = (*found.get(row["model_name"], ()), row["batch_id"])
+    return found
 
 
 def _upstream_needs_rebuild(warehouse: Warehouse, model: Model, changed: dict[str, tuple[str, ...] | None]) -> bool:
@@ -152,7 +182,7 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     params = {"as_of_date": as_of}
-    changed: dict[str, tuple[str, ...] | None] = {}
+    changed: dict[str, tuple[str, ...] | None] = dict(_left_by_unfinished_builds(warehouse, run_id))
     _record_run(warehouse, run_id, started_ts=started, status="running")
     try:
         for i, model in enumerate(SILVER):

@@ -54,6 +54,12 @@ def local(value: str) -> Path:
     return ROOT / value.replace("${workspace.file_path}/", "").removeprefix("./")
 
 
+def bound(resource: str) -> str:
+    """What Databricks Apps puts in a ``valueFrom`` variable: a warehouse's id, a volume's path
+    (https://learn.microsoft.com/azure/databricks/dev-tools/databricks-apps/environment-variables)."""
+    return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging"}[resource]
+
+
 # -- app.yaml ----------------------------------------------------------------
 def test_app_command_runs_streamlit_on_the_apps_port():
     command = APP["command"]
@@ -63,7 +69,7 @@ def test_app_command_runs_streamlit_on_the_apps_port():
 
 
 def test_every_app_env_var_is_read_by_settings():
-    values = {e["name"]: e.get("value", "bound-by-databricks") for e in APP["env"]}
+    values = {e["name"]: e.get("value") or bound(e["valueFrom"]) for e in APP["env"]}
     values["SEGMENT_STUDIO_SETTINGS_FILE"] = str(ROOT / values["SEGMENT_STUDIO_SETTINGS_FILE"])
     unread = set(values) - names_read_by_settings(values)
     assert unread == set()
@@ -72,7 +78,7 @@ def test_every_app_env_var_is_read_by_settings():
 def test_app_settings_choose_databricks_and_the_settings_file_exists():
     path = ROOT / next(e["value"] for e in APP["env"] if e["name"] == "SEGMENT_STUDIO_SETTINGS_FILE")
     assert path.is_file()
-    settings = Settings.from_env({e["name"]: e.get("value", "w-123") for e in APP["env"]}
+    settings = Settings.from_env({e["name"]: e.get("value") or bound(e["valueFrom"]) for e in APP["env"]}
                                  | {"SEGMENT_STUDIO_SETTINGS_FILE": str(path)})
     assert settings.engine == "databricks"
     assert settings.databricks.resolved_http_path == "/sql/1.0/warehouses/w-123"
@@ -82,9 +88,23 @@ def test_value_from_names_a_resource_of_the_app():
     bound = {e["valueFrom"] for e in APP["env"] if "valueFrom" in e}
     app = BUNDLE["resources"]["apps"]["segment_studio"]
     resources = {r["name"]: r for r in app["resources"]}
-    assert bound == {"sql-warehouse"}
+    assert bound == {"sql-warehouse", "staging-volume"}
     assert bound <= resources.keys()
     assert resources["sql-warehouse"]["sql_warehouse"]["permission"] == "CAN_USE"
+    volume = resources["staging-volume"]["uc_securable"]
+    assert (volume["securable_type"], volume["permission"]) == ("VOLUME", "WRITE_VOLUME")
+
+
+def test_the_jobs_stage_in_the_volume_the_app_is_bound_to():
+    app = BUNDLE["resources"]["apps"]["segment_studio"]
+    [volume] = [r["uc_securable"]["securable_full_name"] for r in app["resources"] if "uc_securable" in r]
+    default = BUNDLE["variables"]["staging_volume"]["default"]
+    for job in JOBS.values():
+        for parameters in job_parameters(job):
+            assert split(parameters)[0]["SEGMENT_STUDIO_VOLUME"] == volume == "${var.staging_volume}"
+    # The bundle names the volume catalog.schema.volume; the setting takes that as its /Volumes path.
+    settings = Settings.from_env({"SEGMENT_STUDIO_VOLUME": default})
+    assert settings.databricks.volume == "/Volumes/" + default.replace(".", "/")
 
 
 # -- databricks.yml ----------------------------------------------------------
@@ -169,9 +189,10 @@ def test_the_guide_names_every_setting_and_the_grants():
     for name in ["SEGMENT_STUDIO_ENGINE", "SEGMENT_STUDIO_SETTINGS_FILE", "DATABRICKS_WAREHOUSE_ID",
                  "DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "SEGMENT_STUDIO_IDENTITY", "SEGMENT_STUDIO_CATALOG",
                  "SEGMENT_STUDIO_SCHEMA_TXN", "SEGMENT_STUDIO_STATEMENT_TIMEOUT", "SEGMENT_STUDIO_CONNECT_TIMEOUT",
-                 "SEGMENT_STUDIO_RETRIES"]:
+                 "SEGMENT_STUDIO_RETRIES", "SEGMENT_STUDIO_VOLUME"]:
         assert name in DOC, name
-    for grant in ["USE CATALOG", "USE SCHEMA", "SELECT", "MODIFY", "CREATE TABLE", "CAN USE"]:
+    for grant in ["USE CATALOG", "USE SCHEMA", "SELECT", "MODIFY", "CREATE TABLE", "CAN USE", "READ VOLUME",
+                  "WRITE VOLUME", "CREATE VOLUME"]:
         assert grant in DOC, grant
     for command in ["databricks bundle validate", "databricks bundle deploy", "databricks bundle run"]:
         assert command in DOC, command

@@ -286,7 +286,8 @@ def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: Compi
         rows, excluded = selection.exclusions(rows, request)
         report("saving the membership snapshot", 0.35)
         snapshots.save(warehouse, job_id=job.job_id, segment_id=job.segment_id, destination=dest.name,
-                       target=target, customer_ids=selection.member_ids(rows))
+                       target=target, customer_ids=selection.member_ids(rows),
+                       members=selection.kept_ids(dest, request, audience_query))
         previous, added, removed = None, None, None
         if request.mode == "diff":
             previous = snapshots.baseline_job(warehouse, segment_id=job.segment_id, destination=dest.name,

@@ -121,6 +121,14 @@ def member_ids(rows: pa.Table) -> pa.Array:
     return rows.column(_KEY).combine_chunks()
 
 
+def kept_ids(dest: Destination, request: ExportRequest, audience_query: exp.Select) -> exp.Select:
+    """``SELECT customer_id`` of the members ``exclusions`` keeps, computed in the warehouse: what
+    ``member_ids`` holds after ``fetch_members`` and ``exclusions``, for a snapshot that stays there."""
+    projected = projection(dest, request, source(dest, request, audience_query))
+    return (exp.select(exp.column(_KEY, quoted=True).as_("customer_id", quoted=True))
+            .from_(projected.subquery("p")).where(kept(request)))
+
+
 def public(rows: pa.Table) -> pa.Table:
     return rows.drop_columns([c for c in (_KEY, _SPLIT, _REASON) if c in rows.column_names])
 

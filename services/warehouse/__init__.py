@@ -41,6 +41,13 @@ class Warehouse(Protocol):
     dialect: str
     #: human-readable engine name for the UI.
     engine: str
+    #: whether ``transaction`` is one real transaction (all statements land or none). Where it
+    #: is not (Databricks SQL, Spark), a write that must be atomic is one statement of its own:
+    #: services/pipeline/models.py says how each model is written there.
+    transactional: bool
+    #: whether the data lives in this process, so rows the app already holds are appended
+    #: without an upload (DuckDB); elsewhere a copy of data the warehouse has stays inside it.
+    in_process: bool
 
     def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:
         """Run a query and return its rows as an Arrow table."""
@@ -55,7 +62,7 @@ class Warehouse(Protocol):
         """Run a statement that returns nothing of interest."""
 
     def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
-        """Run (query, params) pairs in one transaction: all land or none."""
+        """Run (query, params) pairs in order; in one transaction (all land or none) where ``transactional``."""
 
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:
         """Insert rows by column name into an existing table; return the count."""

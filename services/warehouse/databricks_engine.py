@@ -3,20 +3,35 @@
 Every query is a sqlglot tree by the time it is sent: SQL text from services
 (already Databricks SQL, rendered by ``sqlfiles``) is parsed once and cached.
 The tree is then placed (seed schemas -> the configured ``catalog.schema``,
-see ``placement``), lists bound in IN are expanded to one marker each (see
+see ``placement``), lists bound in IN become one ARRAY parameter each (see
 ``parameters``), and it is rendered in the databricks dialect with ``:name``
 markers that the connector binds natively.
+
+Statements as the platform takes them:
+
+* one statement per call: "SQL warehouses don't support multi-statement
+  queries" (maintainer, databricks/databricks-sql-python#214), so a text of
+  two statements is refused here, before it is sent;
+* at most ``PARAMETERS`` (255) bound parameters and ``VALUE_BYTES`` of
+  values per statement (databricks-sql-python v4.4.0 docs/parameters.md
+  § Limitations): ``append`` sends a small write as one ``INSERT ... VALUES``
+  within both, and anything larger through the staging volume (``staging``:
+  Parquet, the Files API, one ``COPY INTO``);
+* datetimes are bound as TIMESTAMP (the connector's inference) and every
+  session runs in UTC (``databricks_identity.connect_arguments``), so a naive
+  datetime, which the app always means as UTC, is read as the instant it is.
 
 One ``DatabricksWarehouse`` serves one identity. The connector's connections
 may not be shared between threads (DB-API threadsafety 1), and Streamlit runs
 each session on its own thread, so connections live in a small pool and
 each call checks one out for its duration.
 
-Transactions: Databricks SQL commits every statement on its own (Delta),
-so ``transaction`` runs its statements in order on one connection and stops
-at the first failure; it cannot undo the statements before it. For a model
-rebuilt in full the next build repairs that; an incremental append stopped
-between its INSERT and its batch record would take that batch in twice.
+Transactions: Databricks SQL commits every statement on its own (Delta), so
+``transactional`` is False and ``transaction`` runs its statements in order on
+one connection, stopping at the first failure; it cannot undo the statements
+before it. Writes that must be atomic are one statement each (``INSERT
+OVERWRITE``, ``MERGE``, ``INSERT ... REPLACE WHERE``, ``COPY INTO``): see
+services/pipeline/models.py.
 """
 
 from __future__ import annotations
@@ -26,17 +41,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlglot
 from databricks.sql import exc as dbx
 from sqlglot import exp
 
-from services.errors import QueryError, WarehouseError, WarehouseUnavailableError
-from services.warehouse import Query, first_cell, first_line
+from services.errors import ConfigError, QueryError, WarehouseError, WarehouseUnavailableError
+from services.warehouse import Query, first_cell, first_line, staging
 from services.warehouse.databricks_identity import (
     Identity,
     OnBehalfOfUser,
@@ -44,13 +61,15 @@ from services.warehouse.databricks_identity import (
     connect_arguments,
 )
 from services.warehouse.databricks_settings import DatabricksSettings
-from services.warehouse.parameters import expand_in_lists
+from services.warehouse.parameters import lists_as_arrays
 from services.warehouse.placement import Placement, place
 
 DIALECT = "databricks"
-#: rows per INSERT ... VALUES statement in ``append``; keeps each statement's
-#: parameter count (rows x columns) in the low thousands
-APPEND_PARAMETERS = 2_000
+#: bound parameters per statement: "at most 255 parameter markers" (connector docs/parameters.md)
+PARAMETERS = 255
+#: bytes of bound values per statement: the documented cap is 1 MB for all of them; half leaves
+#: room for how the connector encodes each value
+VALUE_BYTES = 500_000
 #: a pooled connection idle longer than this is closed rather than reused: the
 #: warehouse ends idle sessions, and a dead one would fail the next query
 IDLE_SECONDS = 600.0
@@ -59,14 +78,37 @@ IDLE_SECONDS = 600.0
 @lru_cache(maxsize=2048)
 def _parsed(text: str) -> exp.Expression:
     try:
-        return sqlglot.parse_one(text, read=DIALECT)
+        statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except sqlglot.errors.ParseError as exc:
         raise QueryError(f"cannot read the query as Databricks SQL: {exc}") from None
+    if len(statements) != 1:
+        # A SQL warehouse runs one statement per call (databricks/databricks-sql-python#214).
+        raise QueryError(f"Databricks SQL runs one statement per call and this text holds {len(statements)} "
+                         f"(query starts: {first_line(text)}); send them one by one (sqlfiles.statements)")
+    return statements[0]
 
 
 @lru_cache(maxsize=2048)
 def _rendered(tree_sql: str, placement: Placement) -> str:
     return place(_parsed(tree_sql), placement).sql(dialect=DIALECT)
+
+
+def _bindable(value: Any) -> Any:
+    """A value as the connector can bind it: Python scalars, UTC datetimes, lists of them."""
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # Bound as TIMESTAMP either way; an aware one keeps its offset in the text the connector sends.
+        return value.astimezone(UTC)
+    if isinstance(value, (list, tuple)):
+        return [_bindable(v) for v in value]
+    return value
+
+
+def _value_bytes(values) -> int:
+    return sum(len(v) if isinstance(v, (str, bytes)) else 16 for v in values)
 
 
 _REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|invalid access token|token (has )?expired", re.I)
@@ -77,10 +119,15 @@ class DatabricksWarehouse:
 
     dialect = DIALECT
     engine = "Databricks SQL"
+    #: every statement commits on its own: see the module docstring
+    transactional = False
+    in_process = False
 
     def __init__(self, settings: DatabricksSettings, identity: Identity, *,
                  credentials: ServicePrincipalCredentials | None = None,
-                 connect: Callable[..., Any] | None = None, pool_size: int = 4):
+                 connect: Callable[..., Any] | None = None, files: Any | None = None, pool_size: int = 4):
+        """``connect`` stands for ``databricks.sql.connect`` and ``files`` for the SDK's Files API
+        (``WorkspaceClient().files``) in tests; both are made on first use otherwise."""
         self.settings = settings
         self.identity = identity
         self.placement = settings.placement
@@ -88,9 +135,11 @@ class DatabricksWarehouse:
         self._credentials = credentials or (ServicePrincipalCredentials(settings.host)
                                             if not isinstance(identity, OnBehalfOfUser) else None)
         self._connect = connect
+        self._files = files
         self._pool_size = pool_size
         self._idle: list[tuple[float, Any]] = []  # (when it was returned, connection), newest last
         self._lock = threading.Lock()
+        self._target_columns: dict[str, list[tuple[str, str]]] = {}
 
     @property
     def path(self) -> str:
@@ -105,11 +154,15 @@ class DatabricksWarehouse:
     # -- rendering -------------------------------------------------------
     def prepare(self, query: Query, params: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """(SQL text, parameters) exactly as they are sent to the warehouse."""
-        has_lists = any(isinstance(v, (list, tuple, set, frozenset)) for v in (params or {}).values())
-        if isinstance(query, str) and not has_lists:
-            return _rendered(query, self.placement), dict(params or {})
+        bound = {name: _bindable(value) for name, value in (params or {}).items()}
+        has_lists = any(isinstance(v, (list, set, frozenset)) for v in bound.values())
+        if isinstance(query, str) and not has_lists and len(bound) <= PARAMETERS:
+            return _rendered(query, self.placement), bound
         tree = _parsed(query) if isinstance(query, str) else query
-        tree, bound = expand_in_lists(tree, params)
+        tree, bound = lists_as_arrays(tree, bound)
+        if len(bound) > PARAMETERS:
+            raise QueryError(f"a statement binds at most {PARAMETERS} parameters on Databricks SQL and this one has "
+                             f"{len(bound)}; pass a list as one ARRAY parameter or load rows with append")
         return place(tree, self.placement).sql(dialect=DIALECT), bound
 
     # -- connections -----------------------------------------------------
@@ -229,29 +282,77 @@ class DatabricksWarehouse:
                 cursor.close()
 
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:
-        """INSERT ... VALUES with every value a bound parameter, in batches.
+        """Insert rows by column name (columns the rows lack are NULL); one statement either way.
 
-        Meant for the app's own small writes (audit rows, the query log, the
-        segment library); bulk data reaches Databricks through its own
-        ingestion, not through the app.
+        Rows that fit one statement's parameters (``PARAMETERS``, ``VALUE_BYTES``) go as one
+        ``INSERT ... VALUES`` of bound values: the app's own small writes (an audit row, a saved
+        segment). Anything larger goes through the staging volume (``staging``).
         """
         if len(data) == 0:
             return 0
         if isinstance(data, pd.DataFrame):
             data = pa.Table.from_pandas(data, preserve_index=False)
-        columns = data.column_names
-        rows = data.to_pylist()  # Python values (datetime, Decimal, None) the connector can bind
-        per_statement = max(1, APPEND_PARAMETERS // max(1, len(columns)))
+        rows = data.to_pylist() if data.num_rows * data.num_columns <= PARAMETERS else None
+        if rows is not None and _value_bytes(v for row in rows for v in row.values()) <= VALUE_BYTES:
+            self.execute(*self._insert_values(table, data.column_names, rows))
+        else:
+            self._load_through_volume(table, data)
+        return data.num_rows
+
+    @staticmethod
+    def _insert_values(table: str, columns: list[str], rows: list[dict[str, Any]]) -> tuple[exp.Insert, dict[str, Any]]:
         target = exp.Schema(this=exp.to_table(table), expressions=[exp.to_identifier(c, quoted=True) for c in columns])
-        statements = []
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start:start + per_statement]
-            params = {f"v{r}_{c}": row[name] for r, row in enumerate(batch) for c, name in enumerate(columns)}
-            values = exp.values([exp.Tuple(expressions=[exp.Placeholder(this=f"v{r}_{c}") for c in range(len(columns))])
-                                 for r in range(len(batch))])
-            statements.append((exp.Insert(this=target.copy(), expression=values), params))
-        self.transaction(statements)
-        return len(rows)
+        params = {f"v{r}_{c}": row[name] for r, row in enumerate(rows) for c, name in enumerate(columns)}
+        values = exp.values([exp.Tuple(expressions=[exp.Placeholder(this=f"v{r}_{c}") for c in range(len(columns))])
+                             for r in range(len(rows))])
+        return exp.Insert(this=target, expression=values), params
+
+    # -- the staging volume ----------------------------------------------
+    def _files_api(self) -> Any:
+        """The SDK's Files API as this identity (``WorkspaceClient().files``), made on first use."""
+        with self._lock:
+            if self._files is None:
+                from databricks.sdk import WorkspaceClient
+
+                if isinstance(self.identity, OnBehalfOfUser):
+                    # auth_type pins the user's token: an App's environment also holds the SP's OAuth secret.
+                    client = WorkspaceClient(host=self.settings.host, token=self.identity.token, auth_type="pat")
+                else:
+                    client = WorkspaceClient(config=self._credentials.config())
+                self._files = client.files
+            return self._files
+
+    @staticmethod
+    def _files_errors() -> tuple[type[BaseException], ...]:
+        from databricks.sdk.errors import DatabricksError
+
+        return (DatabricksError, OSError)
+
+    def target_columns(self, table: str, *, fresh: bool = False) -> list[tuple[str, str]]:
+        """(column, full Databricks type) of a table, in order; read once per table and kept
+        (``fresh`` reads it again)."""
+        if fresh or table not in self._target_columns:
+            schema, name = table.split(".")
+            loc = self.placement.location(schema)
+            query = (exp.select("column_name", "full_data_type")
+                     .from_(self._information_schema("columns", loc.catalog))
+                     .where(exp.and_(exp.column("table_schema").eq(exp.Placeholder(this="schema")),
+                                     exp.column("table_name").eq(exp.Placeholder(this="table"))))
+                     .order_by("ordinal_position"))
+            rows = self.arrow(query, {"schema": loc.schema, "table": name}).to_pylist()
+            if not rows:
+                raise WarehouseError(f"cannot load rows into {table}: the table does not exist at {loc}.{name}")
+            self._target_columns[table] = [(r["column_name"], r["full_data_type"]) for r in rows]
+        return self._target_columns[table]
+
+    def _load_through_volume(self, table: str, data: pa.Table) -> None:
+        volume = self.settings.volume
+        if not volume:
+            raise ConfigError(f"loading {data.num_rows:,} rows into {table} needs a staging volume: more than one "
+                              f"statement's {PARAMETERS} parameters go through Unity Catalog. Set SEGMENT_STUDIO_VOLUME "
+                              "to /Volumes/<catalog>/<schema>/<volume> (app.yaml binds it from the staging-volume "
+                              "resource; docs/deploy-databricks.md)")
+        staging.load(self, table, data, volume=volume, files=self._files_api(), errors=self._files_errors())
 
     # -- metadata --------------------------------------------------------
     def _information_schema(self, view: str, catalog: str | None) -> exp.Table:

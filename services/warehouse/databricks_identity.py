@@ -105,7 +105,8 @@ def connect_arguments(settings: DatabricksSettings, identity: Identity, *,
     socket operation has the same bound, so an unreachable or cold warehouse
     fails within ``connect_timeout_seconds`` with a message instead of the
     connector's defaults (30 attempts over 15 minutes). The server cancels a
-    statement that runs past ``statement_timeout_seconds``.
+    statement that runs past ``statement_timeout_seconds``. Every session runs
+    in UTC.
     """
     if isinstance(identity, OnBehalfOfUser):
         hostname, auth = settings.hostname, {"access_token": identity.token}
@@ -119,7 +120,11 @@ def connect_arguments(settings: DatabricksSettings, identity: Identity, *,
         **auth,
         "server_hostname": hostname,
         "http_path": settings.resolved_http_path,
-        "session_configuration": {"STATEMENT_TIMEOUT": str(settings.statement_timeout_seconds)},
+        # TIMEZONE: every timestamp the app writes or binds is UTC, and a datetime parameter is bound as
+        # TIMESTAMP and read in the session zone (https://docs.databricks.com/sql/language-manual/parameters/
+        # timezone.html; databricks-sql-connector==4.9.0:databricks/sql/parameters/native.py TimestampParameter).
+        # The warehouse's default may be set to another zone by an admin; the session's wins.
+        "session_configuration": {"STATEMENT_TIMEOUT": str(settings.statement_timeout_seconds), "TIMEZONE": "UTC"},
         # Native parameters (``:name`` markers sent separately), never inlined into the text.
         "use_inline_params": False,
         "user_agent_entry": "segment-studio",

@@ -15,6 +15,15 @@ SEGMENT_STUDIO_SCHEMA_<SOURCE>   [databricks.schemas] <source> = "catalog.schema
 SEGMENT_STUDIO_STATEMENT_TIMEOUT statement_timeout_seconds
 SEGMENT_STUDIO_CONNECT_TIMEOUT   connect_timeout_seconds
 SEGMENT_STUDIO_RETRIES           retries
+SEGMENT_STUDIO_VOLUME            volume            /Volumes/<catalog>/<schema>/<volume> or
+                                                   <catalog>.<schema>.<volume> (app.yaml:
+                                                   valueFrom staging-volume)
+
+The volume is where bulk rows are staged as Parquet on their way into a
+table (``COPY INTO``): a Unity Catalog volume the app's identity may write
+(WRITE VOLUME). A Databricks App gets its path from a volume resource
+(``valueFrom`` resolves a UC volume to its ``/Volumes/...`` path,
+https://learn.microsoft.com/azure/databricks/dev-tools/databricks-apps/environment-variables).
 """
 
 from __future__ import annotations
@@ -31,7 +40,8 @@ from services.warehouse.placement import Location, Placement
 IDENTITIES = ("service_principal", "user")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 _FILE_KEYS = {"host", "warehouse_id", "http_path", "identity", "catalog", "schemas",
-              "statement_timeout_seconds", "connect_timeout_seconds", "retries"}
+              "statement_timeout_seconds", "connect_timeout_seconds", "retries", "volume"}
+_VOLUME = re.compile(r"^/Volumes(/[A-Za-z0-9_][A-Za-z0-9_-]*){3}(/[A-Za-z0-9_.-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class DatabricksSettings:
     connect_timeout_seconds: int = 60
     #: attempts per request before giving up, within connect_timeout_seconds
     retries: int = 3
+    #: Unity Catalog volume (``/Volumes/<catalog>/<schema>/<volume>``) where bulk rows are staged
+    volume: str | None = None
 
     @property
     def hostname(self) -> str:
@@ -113,11 +125,27 @@ class DatabricksSettings:
             connect_timeout_seconds=seconds("SEGMENT_STUDIO_CONNECT_TIMEOUT", "connect_timeout_seconds", 60,
                                             low=5, high=3600),
             retries=seconds("SEGMENT_STUDIO_RETRIES", "retries", 3, low=1, high=60),
+            volume=_volume(text("SEGMENT_STUDIO_VOLUME", "volume")),
         )
 
 
 def bare_hostname(host: str) -> str:
     return re.sub(r"^https?://", "", host).rstrip("/")
+
+
+def _volume(path: str | None) -> str | None:
+    if path is None:
+        return None
+    path = path.rstrip("/")
+    parts = path.split(".")
+    if len(parts) == 3 and not path.startswith("/"):
+        # catalog.schema.volume, as a bundle names the volume resource: the path it stands for
+        path = "/Volumes/" + "/".join(parts)
+    if not _VOLUME.match(path):
+        raise ConfigError(f"SEGMENT_STUDIO_VOLUME={path!r} is not a Unity Catalog volume; use "
+                          "/Volumes/<catalog>/<schema>/<volume> or <catalog>.<schema>.<volume> (app.yaml binds it "
+                          "from the staging-volume resource)")
+    return path
 
 
 def _check_name(name: str, where: str) -> None:

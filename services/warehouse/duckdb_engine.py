@@ -27,6 +27,8 @@ class DuckDBWarehouse:
 
     dialect = "duckdb"
     engine = "DuckDB"
+    transactional = True
+    in_process = True
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, threads: int | None = None):
         self.path = str(path)

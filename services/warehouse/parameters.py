@@ -1,12 +1,23 @@
 """Bound parameters for Databricks SQL: named markers, and lists in IN.
 
-Native parameters bind one scalar (or one ARRAY) per marker, so
-``x IN (:ids)`` with a list for ``ids`` cannot be bound as it stands: the
-server would compare ``x`` with an array. ``expand_in_lists`` rewrites the
-tree instead, one marker per element (``x IN (:ids_0, :ids_1, ...)``), so the
-values stay bound parameters and never become SQL text. An empty list makes
-the IN predicate false (``x IN ()`` is not valid SQL). A list used anywhere
-else (``array_contains(:ids, x)``) is left as one ARRAY parameter.
+Native parameters bind one scalar (or one ARRAY) per marker, and a statement
+may carry at most 255 of them ("A query executed with native parameters can
+contain at most 255 parameter markers", databricks-sql-python v4.4.0
+docs/parameters.md § Limitations; the server's own message says 256). So
+``x IN (:ids)`` with a list for ``ids`` is not expanded to one marker per
+element, which a few hundred ids would push over the limit: it becomes
+``ARRAY_CONTAINS(:ids, x)`` with the whole list bound as one ARRAY parameter
+(the connector sends a Python list as one ``ArrayParameter``,
+databricks-sql-connector==4.9.0:databricks/sql/parameters/native.py
+``dbsql_parameter_from_primitive``). The values stay bound parameters and
+never become SQL text. An empty list makes the IN predicate false (an empty
+array has no element type to bind). A list used anywhere else
+(``array_contains(:ids, x)`` written by hand) is left as it is.
+
+Keep a list's elements of one Python type: the connector infers each
+element's SQL type on its own (an int past the INT range becomes BIGINT).
+Sets have no order and are bound sorted, so the same set gives the same
+parameters (and the warehouse's result cache a hit) on every call.
 """
 
 from __future__ import annotations
@@ -22,38 +33,38 @@ def _is_list(value: Any) -> bool:
 
 
 def _ordered(value: Any) -> list[Any]:
-    # Sets have no order; sorting keeps the rendered text (and so the
-    # warehouse's query cache and our tests) stable between runs.
     return sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
 
 
-def expand_in_lists(tree: exp.Expression, params: Mapping[str, Any] | None) -> tuple[exp.Expression, dict[str, Any]]:
-    """``(tree, params)`` with every list bound inside an IN expanded to one marker per element."""
+def lists_as_arrays(tree: exp.Expression, params: Mapping[str, Any] | None) -> tuple[exp.Expression, dict[str, Any]]:
+    """``(tree, params)`` with every list bound inside an IN turned into one ARRAY parameter.
+
+    ``x IN (:ids)`` becomes ``ARRAY_CONTAINS(:ids, x)``; an IN mixing scalar
+    markers and lists becomes their OR; every list value is bound as a list.
+    """
     params = dict(params or {})
     lists = {name for name, value in params.items() if _is_list(value)}
     if not lists:
         return tree, params
+    for name in lists:
+        params[name] = _ordered(params[name])
     tree = tree.copy()
-    expanded: set[str] = set()
     for node in list(tree.find_all(exp.In)):
         markers = node.expressions
-        if not any(isinstance(m, exp.Placeholder) and m.name in lists for m in markers):
+        listed = [m for m in markers if isinstance(m, exp.Placeholder) and m.name in lists]
+        if not listed:
             continue
-        items: list[exp.Expression] = []
-        for marker in markers:
-            if not (isinstance(marker, exp.Placeholder) and marker.name in lists):
-                items.append(marker)
-                continue
-            name = marker.name
-            for i, value in enumerate(_ordered(params[name])):
-                params[f"{name}_{i}"] = value
-                items.append(exp.Placeholder(this=f"{name}_{i}"))
-            expanded.add(name)
-        if items:
-            node.set("expressions", items)
-        else:
+        scalars = [m for m in markers if m not in listed]
+        alternatives: list[exp.Expression] = []
+        if scalars:
+            alternatives.append(exp.In(this=node.this.copy(), expressions=scalars))
+        alternatives += [exp.ArrayContains(this=exp.Placeholder(this=m.name), expression=node.this.copy())
+                         for m in listed if params[m.name]]
+        if not alternatives:
             node.replace(exp.false())
+        else:
+            node.replace(alternatives[0] if len(alternatives) == 1 else exp.paren(exp.or_(*alternatives), copy=False))
     still_used = {p.name for p in tree.find_all(exp.Placeholder)}
-    for name in expanded - still_used:
+    for name in lists - still_used:
         del params[name]
     return tree, params

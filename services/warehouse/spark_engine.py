@@ -19,12 +19,16 @@ What OSS Spark without Delta Lake cannot do, and what this engine does about it:
   engine removes those clauses from ``CREATE TABLE`` unless it is told the
   catalog takes them (``key_constraints=True``). Keys are verified by the
   data-quality checks on every engine anyway.
-* ``DELETE``, ``UPDATE`` and ``MERGE`` need a table format that supports row
-  changes (Delta). On parquet tables Spark refuses them and the engine
-  raises ``WarehouseError`` saying so. The silver models (append by batch,
-  merge by key), the batch bookkeeping and the build-run record use
-  ``DELETE``; the gold models (``TRUNCATE`` + ``INSERT``) and every segment
-  query run as written. Configure a Delta-enabled session to run the rest.
+* ``DELETE``, ``UPDATE``, ``MERGE`` and ``INSERT ... REPLACE WHERE`` need a
+  table format that supports row changes (Delta). On parquet tables Spark
+  refuses them and the engine raises ``WarehouseError`` saying so. Spark has
+  no transactions, so models are written as on Databricks
+  (services/pipeline/models.py): the full models with ``INSERT OVERWRITE``,
+  which runs here, the incremental ones (silver, by batch or key) with
+  ``REPLACE WHERE`` and ``MERGE``, which need Delta, as do the batch
+  bookkeeping and the build-run record. Every segment query runs as written.
+  ``COPY INTO`` and ``read_files`` are Databricks SQL's own. Configure a
+  Delta-enabled session to run the rest.
 * ``local_session`` keeps Spark's in-memory catalog: tables are forgotten
   when the session ends, and a new session refuses to reuse a warehouse
   directory holding their files (LOCATION_ALREADY_EXISTS), so each local
@@ -32,8 +36,9 @@ What OSS Spark without Delta Lake cannot do, and what this engine does about it:
   Catalog keeps its tables.
 * There are no multi-statement transactions on Spark (nor on Delta):
   ``transaction`` runs its statements in order and stops at the first
-  failure, so statements that ran before it stay. The pipeline writes its
-  batch bookkeeping last, so a failed build is redone on the next run.
+  failure, so statements that ran before it stay (``transactional`` is
+  False). The pipeline writes each model's batch bookkeeping after its data,
+  so a failed build is repaired by the next run.
 """
 
 from __future__ import annotations
@@ -64,8 +69,6 @@ DATABRICKS_LIKE_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
-#: statements that need a table format with row changes (Delta)
-ROW_CHANGES = ("DELETE", "UPDATE", "MERGE")
 
 
 def local_session(*, warehouse_dir: str | Path | None = None, master: str = "local[2]",
@@ -100,6 +103,9 @@ class SparkWarehouse:
 
     dialect = "databricks"
     engine = "Spark"
+    #: no multi-statement transactions (see the module docstring); models are written as on Databricks
+    transactional = False
+    in_process = False
 
     def __init__(self, session: SparkSession, *, key_constraints: bool = False):
         self.session = session
@@ -133,10 +139,14 @@ class SparkWarehouse:
 
     def _error(self, exc: BaseException, sql: str) -> WarehouseError:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
-        if verb in ROW_CHANGES:
-            message += (" (DELETE, UPDATE and MERGE need Delta tables; this Spark session writes plain "
-                        "parquet tables, see services/warehouse/spark_engine.py)")
+        try:
+            tree = sqlglot.parse_one(sql, read=self.dialect) if sql.strip() else None
+        except sqlglot.errors.ParseError:
+            tree = None
+        if isinstance(tree, (exp.Delete, exp.Update, exp.Merge)) or (
+                isinstance(tree, exp.Insert) and tree.args.get("where") is not None):
+            message += (" (DELETE, UPDATE, MERGE and INSERT ... REPLACE WHERE need Delta tables; this Spark "
+                        "session writes plain parquet tables, see services/warehouse/spark_engine.py)")
         return WarehouseError(f"Spark query failed: {message} (query starts: {first_line(sql)})")
 
     def _collect(self, query: Query, params: Mapping[str, Any] | None) -> pa.Table:

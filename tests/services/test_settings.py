@@ -32,6 +32,13 @@ def test_databricks_from_the_environment():
     assert db.placement.location(naming.schema("gold")) == Location("retail", "studio_gold")
     assert db.placement.location(naming.schema("ops")) == Location("retail", naming.schema("ops"))
     assert db.statement_timeout_seconds == 120
+    assert db.volume is None
+
+
+@pytest.mark.parametrize("given", ["/Volumes/retail/app/staging", "/Volumes/retail/app/staging/",
+                                   "retail.app.staging"])
+def test_the_staging_volume_is_a_volume_path_however_it_is_named(given):
+    assert Settings.from_env({"SEGMENT_STUDIO_VOLUME": given}).databricks.volume == "/Volumes/retail/app/staging"
 
 
 def test_settings_file_under_the_environment(tmp_path):
@@ -55,6 +62,9 @@ def test_settings_file_under_the_environment(tmp_path):
     pytest.param({"SEGMENT_STUDIO_STATEMENT_TIMEOUT": "soon"}, "must be a whole number", id="timeout-text"),
     pytest.param({"SEGMENT_STUDIO_RETRIES": "100"}, "between 1 and 60", id="retries-range"),
     pytest.param({"SEGMENT_STUDIO_CONNECT_TIMEOUT": "1"}, "between 5 and 3600", id="connect-range"),
+    pytest.param({"SEGMENT_STUDIO_VOLUME": "/tmp/staging"}, "not a Unity Catalog volume", id="volume-path"),
+    pytest.param({"SEGMENT_STUDIO_VOLUME": "/Volumes/retail/app"}, "not a Unity Catalog volume", id="volume-short"),
+    pytest.param({"SEGMENT_STUDIO_VOLUME": "retail.app.st aging"}, "not a Unity Catalog volume", id="volume-name"),
     pytest.param({"SEGMENT_STUDIO_SETTINGS_FILE": "/nonexistent/settings.toml"}, "cannot read it", id="no-file"),
 ])
 def test_bad_values_are_config_errors(env, message):

@@ -1,20 +1,26 @@
-"""The Databricks SQL engine against a recording fake of the connector."""
+"""The Databricks SQL engine against a fake of the connector that executes on DuckDB."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
+import databricks.sdk
+import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from databricks.sdk.errors import InternalError
 from databricks.sql import exc as dbx
 from databricks.sql.backend.thrift_backend import _retry_policy
 from sqlglot import exp
 
 from services import naming, sqlfiles
-from services.errors import QueryError, WarehouseUnavailableError
-from services.warehouse.databricks_engine import DatabricksWarehouse
+from services.errors import ConfigError, QueryError, WarehouseError, WarehouseUnavailableError
+from services.pipeline.models import create_all
+from services.warehouse.databricks_engine import PARAMETERS, DatabricksWarehouse
 from services.warehouse.databricks_identity import (
     OnBehalfOfUser,
     ServicePrincipal,
@@ -23,12 +29,17 @@ from services.warehouse.databricks_identity import (
 )
 from services.warehouse.databricks_settings import DatabricksSettings
 from tests.services.warehouse.fake_connector import FakeConnector
+from tests.services.warehouse.fake_volumes import FakeVolumes
 
+VOLUME = "/Volumes/retail/app/staging"
 ENV = {"DATABRICKS_HOST": "https://adb-42.7.azuredatabricks.net/", "DATABRICKS_WAREHOUSE_ID": "abc123",
-       "SEGMENT_STUDIO_CATALOG": "retail", "SEGMENT_STUDIO_SCHEMA_TXN": "pos_prod.transactions"}
+       "SEGMENT_STUDIO_CATALOG": "retail", "SEGMENT_STUDIO_SCHEMA_TXN": "pos_prod.transactions",
+       "SEGMENT_STUDIO_VOLUME": VOLUME}
 TXN = naming.schema("txn")
 FACT = naming.fq("txn", "fact_transactions")
 PLACED_FACT = "pos_prod.transactions." + naming.table("fact_transactions")
+RUNS = naming.fq("app", "app_build_runs")
+PLACED_RUNS = "retail." + RUNS
 
 
 class CountingConfig:
@@ -51,28 +62,48 @@ def settings():
 
 
 @pytest.fixture
-def connector():
-    return FakeConnector()
+def volumes(tmp_path):
+    return FakeVolumes(tmp_path / "volumes", VOLUME)
+
+
+@pytest.fixture
+def connector(volumes):
+    connector = FakeConnector(volumes=volumes)
+    # A table in the session's own catalog and schema, for the statements below.
+    connector.database.execute("CREATE TABLE t (batch_id VARCHAR, x INTEGER, n INTEGER)")
+    connector.database.execute("INSERT INTO t VALUES ('b1', 1, 5), ('b2', 2, 2), ('b3', 3, 9), ('b4', 4, 7)")
+    yield connector
+    assert connector.refused == []  # a test that provokes a refusal clears the list after checking it
 
 
 def user_warehouse(settings, connector, token="token-of-ana"):
-    return DatabricksWarehouse(settings, OnBehalfOfUser(token), connect=connector)
+    return DatabricksWarehouse(settings, OnBehalfOfUser(token), connect=connector, files=connector.volumes)
+
+
+@pytest.fixture
+def built(settings, connector):
+    """A warehouse with every table of the DDL created through the engine."""
+    warehouse = user_warehouse(settings, connector)
+    create_all(warehouse)
+    connector.connections[0].sent.clear()
+    return warehouse
 
 
 # -- parameters --------------------------------------------------------------
 def test_tree_with_named_parameter_is_sent_as_placed_text_and_native_parameters(settings, connector):
-    warehouse = user_warehouse(settings, connector)
+    fact = f"pos_prod__transactions.{naming.table('fact_transactions')}"  # where the fake keeps the placed table
+    connector.database.execute(f"CREATE SCHEMA pos_prod__transactions; CREATE TABLE {fact} (posted_date DATE); "
+                               f"INSERT INTO {fact} VALUES (DATE '2024-05-01'), (DATE '2024-05-02')")
     query = (exp.select(exp.func("COUNT", exp.Star())).from_(FACT)
              .where(exp.column("posted_date").eq(exp.Placeholder(this="as_of_date"))))
-    warehouse.scalar(query, {"as_of_date": date(2024, 5, 1)})
+    assert user_warehouse(settings, connector).scalar(query, {"as_of_date": date(2024, 5, 1)}) == 1
     assert connector.sent == [(f"SELECT COUNT(*) FROM {PLACED_FACT} WHERE posted_date = :as_of_date",
                                {"as_of_date": date(2024, 5, 1)})]
 
 
-def test_sql_text_from_a_model_file_is_placed_and_keeps_its_markers(settings, connector):
-    warehouse = user_warehouse(settings, connector)
+def test_sql_text_from_a_model_file_is_placed_and_keeps_its_markers(built, connector):
     text = sqlfiles.render(sqlfiles.query("models/gold/gold_customer_features.sql"), "databricks")
-    warehouse.execute(text, {"as_of_date": None})
+    assert built.arrow(text, {"as_of_date": None}).num_rows == 0  # it runs: every table it reads exists, empty
     sent, params = connector.sent[0]
     assert ":as_of_date" in sent and params == {"as_of_date": None}
     assert f"{TXN}." not in sent
@@ -84,25 +115,33 @@ def test_no_parameters_sends_none(settings, connector):
     assert connector.sent == [("SELECT 1", None)]
 
 
-@pytest.mark.parametrize("values, sql, params", [
-    pytest.param(["b1", "b2", "b3"], "SELECT * FROM t WHERE batch_id IN (:ids_0, :ids_1, :ids_2) AND n > :n",
-                 {"ids_0": "b1", "ids_1": "b2", "ids_2": "b3", "n": 3}, id="list"),
-    pytest.param(("b1",), "SELECT * FROM t WHERE batch_id IN (:ids_0) AND n > :n", {"ids_0": "b1", "n": 3},
-                 id="tuple-of-one"),
-    pytest.param({"b2", "b1"}, "SELECT * FROM t WHERE batch_id IN (:ids_0, :ids_1) AND n > :n",
-                 {"ids_0": "b1", "ids_1": "b2", "n": 3}, id="set-sorted"),
-    pytest.param([], "SELECT * FROM t WHERE FALSE AND n > :n", {"n": 3}, id="empty-is-false"),
+@pytest.mark.parametrize("values, sql, params, batches", [
+    pytest.param(["b1", "b2", "b3"], "SELECT batch_id FROM t WHERE ARRAY_CONTAINS(:ids, batch_id) AND n > :n",
+                 {"ids": ["b1", "b2", "b3"], "n": 3}, ["b1", "b3"], id="list"),
+    pytest.param(("b1",), "SELECT batch_id FROM t WHERE ARRAY_CONTAINS(:ids, batch_id) AND n > :n",
+                 {"ids": ["b1"], "n": 3}, ["b1"], id="tuple-of-one"),
+    pytest.param({"b4", "b1"}, "SELECT batch_id FROM t WHERE ARRAY_CONTAINS(:ids, batch_id) AND n > :n",
+                 {"ids": ["b1", "b4"], "n": 3}, ["b1", "b4"], id="set-sorted"),
+    pytest.param([], "SELECT batch_id FROM t WHERE FALSE AND n > :n", {"n": 3}, [], id="empty-is-false"),
 ])
-def test_lists_in_in_become_one_marker_each(settings, connector, values, sql, params):
-    query = exp.select("*").from_("t").where(exp.and_(
+def test_a_list_in_in_is_one_array_parameter(settings, connector, values, sql, params, batches):
+    query = exp.select("batch_id").from_("t").where(exp.and_(
         exp.column("batch_id").isin(exp.Placeholder(this="ids")), exp.column("n") > exp.Placeholder(this="n")))
-    user_warehouse(settings, connector).execute(query, {"ids": values, "n": 3})
-    assert connector.sent == [(sql, params)]
+    rows = user_warehouse(settings, connector).arrow(query.order_by("batch_id"), {"ids": values, "n": 3})
+    assert rows.column("batch_id").to_pylist() == batches
+    assert connector.sent == [(sql + " ORDER BY batch_id", params)]
 
 
-def test_lists_in_sql_text_are_expanded_too_and_not_in_keeps_its_not(settings, connector):
-    user_warehouse(settings, connector).execute("SELECT * FROM t WHERE NOT x IN (:ids)", {"ids": [1, 2]})
-    assert connector.sent == [("SELECT * FROM t WHERE NOT x IN (:ids_0, :ids_1)", {"ids_0": 1, "ids_1": 2})]
+def test_a_thousand_ids_stay_one_parameter(settings, connector):
+    ids = [f"b{i}" for i in range(1_000)]
+    assert user_warehouse(settings, connector).scalar("SELECT COUNT(*) FROM t WHERE batch_id IN (:ids)", {"ids": ids}) == 4
+    assert connector.most_parameters() == 1
+
+
+def test_lists_in_sql_text_become_arrays_and_not_in_keeps_its_not(settings, connector):
+    rows = user_warehouse(settings, connector).arrow("SELECT x FROM t WHERE NOT x IN (:ids) ORDER BY x", {"ids": [1, 2]})
+    assert rows.column("x").to_pylist() == [3, 4]
+    assert connector.sent == [("SELECT x FROM t WHERE NOT ARRAY_CONTAINS(:ids, x) ORDER BY x", {"ids": [1, 2]})]
 
 
 def test_a_list_outside_in_stays_one_array_parameter(settings, connector):
@@ -110,41 +149,160 @@ def test_a_list_outside_in_stays_one_array_parameter(settings, connector):
     assert connector.sent == [("SELECT ARRAY_CONTAINS(:ids, x) FROM t", {"ids": [1, 2]})]
 
 
-def test_arrow_results_come_back_as_fetched(settings, connector):
-    connector.results.append(pa.table({"customer_id": ["c1", "c2"], "n": [3, 4]}))
+def test_arrow_results_are_the_rows_the_warehouse_holds(settings, connector):
     warehouse = user_warehouse(settings, connector)
-    assert warehouse.arrow("SELECT customer_id, n FROM t").to_pylist() == [
-        {"customer_id": "c1", "n": 3}, {"customer_id": "c2", "n": 4}]
-    connector.results.append(pa.table({"n": [7]}))
-    assert warehouse.df("SELECT n FROM t")["n"].tolist() == [7]
-    connector.results.append(pa.table({"n": pa.array([], pa.int64())}))
-    assert warehouse.scalar("SELECT n FROM t") is None
+    assert warehouse.arrow("SELECT batch_id, n FROM t WHERE x <= 2 ORDER BY x").to_pylist() == [
+        {"batch_id": "b1", "n": 5}, {"batch_id": "b2", "n": 2}]
+    assert warehouse.df("SELECT SUM(n) AS n FROM t")["n"].tolist() == [23]
+    assert warehouse.scalar("SELECT n FROM t WHERE x > 10") is None
 
 
-def test_append_binds_every_value_in_batches(settings, connector, monkeypatch):
-    import services.warehouse.databricks_engine as engine
+# -- what the platform refuses -----------------------------------------------
+def test_the_fake_refuses_what_the_server_refuses(connector):
+    cursor = connector(session_configuration={}).cursor()
+    with pytest.raises(dbx.ServerOperationError, match="Parameterized query has too many parameters: 257 parameters "
+                                                       "were given but the limit is 256"):
+        cursor.execute("SELECT " + ", ".join(f":p{i}" for i in range(257)), {f"p{i}": i for i in range(257)})
+    with pytest.raises(dbx.ServerOperationError, match="PARSE_SYNTAX_ERROR.*'INSERT'"):
+        cursor.execute("DELETE FROM t WHERE x = 1; INSERT INTO t VALUES ('b9', 9, 9)")
+    with pytest.raises(dbx.ServerOperationError, match="UNBOUND_SQL_PARAMETER.*ids"):
+        cursor.execute("SELECT * FROM t WHERE ARRAY_CONTAINS(:ids, x)", {})
+    with pytest.raises(dbx.NotSupportedError, match="Could not infer parameter type"):
+        cursor.execute("SELECT :v", {"v": object()})
+    assert connector.database.execute("SELECT COUNT(*) FROM t").fetchone() == (4,)  # nothing of the two ran
+    assert len(connector.refused) == 4
+    connector.refused.clear()
 
-    monkeypatch.setattr(engine, "APPEND_PARAMETERS", 4)
-    rows = pa.table({"run_id": ["r1", "r2", "r3"], "rows": [1, None, 3]})
-    assert user_warehouse(settings, connector).append(naming.fq("app", "app_build_runs"), rows) == 3
-    target = "retail." + naming.fq("app", "app_build_runs")
+
+def test_the_engine_sends_one_statement_per_call(settings, connector):
+    with pytest.raises(QueryError, match="one statement per call and this text holds 2"):
+        user_warehouse(settings, connector).execute("DELETE FROM t WHERE x = 1; INSERT INTO t VALUES ('b9', 9, 9)")
+    assert connector.sent == []
+
+
+def test_the_engine_never_sends_more_parameters_than_the_limit(settings, connector):
+    params = {f"p{i}": i for i in range(PARAMETERS + 1)}
+    with pytest.raises(QueryError, match="at most 255 parameters"):
+        user_warehouse(settings, connector).scalar("SELECT " + " + ".join(f":p{i}" for i in params), params)
+    assert connector.sent == []
+
+
+# -- append: small writes bound, bulk through the volume -----------------------
+def test_a_small_append_is_one_insert_of_bound_values(built, connector, volumes):
+    rows = pa.table({"run_id": ["r1", "r2"], "started_ts": [datetime(2024, 5, 1, 10), datetime(2024, 5, 1, 11)],
+                     "status": ["succeeded", "failed"], "customers": [1, None]})
+    assert built.append(RUNS, rows) == 2
     assert connector.sent == [
-        (f"INSERT INTO {target} (`run_id`, `rows`) VALUES (:v0_0, :v0_1), (:v1_0, :v1_1)",
-         {"v0_0": "r1", "v0_1": 1, "v1_0": "r2", "v1_1": None}),
-        (f"INSERT INTO {target} (`run_id`, `rows`) VALUES (:v0_0, :v0_1)", {"v0_0": "r3", "v0_1": 3}),
+        (f"INSERT INTO {PLACED_RUNS} (`run_id`, `started_ts`, `status`, `customers`) VALUES "
+         "(:v0_0, :v0_1, :v0_2, :v0_3), (:v1_0, :v1_1, :v1_2, :v1_3)",
+         {"v0_0": "r1", "v0_1": datetime(2024, 5, 1, 10), "v0_2": "succeeded", "v0_3": 1,
+          "v1_0": "r2", "v1_1": datetime(2024, 5, 1, 11), "v1_2": "failed", "v1_3": None}),
     ]
+    assert built.arrow(f"SELECT run_id, customers, engine FROM {RUNS} ORDER BY run_id").to_pylist() == [
+        {"run_id": "r1", "customers": 1, "engine": None}, {"run_id": "r2", "customers": None, "engine": None}]
+    assert volumes.calls == []
 
 
+def test_a_bulk_append_is_staged_in_the_volume_and_copied_in_once(built, connector, volumes):
+    n = 1_000
+    rows = pd.DataFrame({"run_id": [f"r{i:04d}" for i in range(n)], "status": "succeeded",
+                         "started_ts": pd.Timestamp("2024-05-01 10:00"), "gold_rows": range(n),
+                         "message": None})
+    assert built.append(RUNS, rows) == n
+    [(copy, params)] = [s for s in connector.sent if s[0].startswith("COPY INTO")]
+    assert copy.startswith(f"COPY INTO {PLACED_RUNS} FROM (SELECT CAST(`run_id` AS STRING) AS `run_id`, "
+                           "CAST(`started_ts` AS TIMESTAMP) AS `started_ts`, CAST(NULL AS TIMESTAMP) AS `finished_ts`")
+    assert f"FROM '{VOLUME}/segment-studio/loads/" in copy and copy.endswith("FILEFORMAT = PARQUET")
+    assert params is None and connector.most_parameters() <= PARAMETERS
+    [upload] = [path for call, path in volumes.calls if call == "upload"]
+    assert upload.endswith("/part-0.parquet") and upload.rsplit("/", 2)[0] in copy
+    assert volumes.leftovers() == []  # the staged file and its folder are gone
+    summary = built.arrow(f"SELECT COUNT(*) AS n, SUM(gold_rows) AS s, MIN(started_ts) AS ts, "
+                          f"COUNT(message) AS m FROM {RUNS}").to_pylist()[0]
+    assert summary == {"n": n, "s": sum(range(n)), "ts": datetime(2024, 5, 1, 10, tzinfo=UTC), "m": 0}
+
+
+def test_a_copy_whose_answer_was_lost_is_run_again_and_lands_once(built, connector, volumes):
+    connector.fail_on("COPY INTO", dbx.RequestError("connection reset"), after=True)
+    rows = pa.table({"run_id": [f"r{i}" for i in range(300)], "status": ["ok"] * 300,
+                     "started_ts": [datetime(2024, 5, 1)] * 300})
+    assert built.append(RUNS, rows) == 300
+    assert sum(1 for s, _ in connector.sent if s.startswith("COPY INTO")) == 2
+    assert built.scalar(f"SELECT COUNT(*) FROM {RUNS}") == 300
+    assert volumes.leftovers() == []
+
+
+def test_a_bulk_append_without_a_volume_says_which_setting(connector):
+    settings = DatabricksSettings.from_sources({k: v for k, v in ENV.items() if k != "SEGMENT_STUDIO_VOLUME"})
+    warehouse = user_warehouse(settings, connector)
+    with pytest.raises(ConfigError, match="SEGMENT_STUDIO_VOLUME"):
+        warehouse.append(RUNS, pa.table({"run_id": [f"r{i}" for i in range(300)]}))
+
+
+def test_a_volume_the_identity_cannot_write_is_named(built, connector):
+    built.settings = DatabricksSettings.from_sources({**ENV, "SEGMENT_STUDIO_VOLUME": "/Volumes/retail/app/other"})
+    with pytest.raises(WarehouseError, match="/Volumes/retail/app/other failed.*READ VOLUME and WRITE VOLUME"):
+        built.append(RUNS, pa.table({"run_id": [f"r{i}" for i in range(300)]}))
+    assert built.scalar(f"SELECT COUNT(*) FROM {RUNS}") == 0
+
+
+def test_a_column_the_table_lacks_is_refused_before_anything_is_staged(built, volumes):
+    with pytest.raises(WarehouseError, match="no column\\(s\\) colour there"):
+        built.append(RUNS, pa.table({"run_id": [f"r{i}" for i in range(300)], "colour": ["red"] * 300}))
+    assert volumes.calls == []
+
+
+def test_big_values_go_through_the_volume_even_in_a_few_rows(built, connector, volumes):
+    rows = pa.table({"run_id": ["r1", "r2"], "status": ["ok", "ok"], "started_ts": [datetime(2024, 5, 1)] * 2,
+                     "message": ["x" * 400_000, "y" * 400_000]})
+    built.append(RUNS, rows)
+    assert any(call == "upload" for call, _ in volumes.calls)
+    assert built.scalar(f"SELECT SUM(LENGTH(message)) FROM {RUNS}") == 800_000
+
+
+# -- time zone -----------------------------------------------------------------
+def test_timestamps_are_utc_whatever_the_warehouse_default_zone(settings, volumes):
+    connector = FakeConnector(volumes=volumes, server_timezone="America/Los_Angeles")
+    warehouse = user_warehouse(settings, connector)
+    create_all(warehouse)
+    naive, aware = datetime(2024, 5, 1, 10), datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    warehouse.append(RUNS, pa.table({"run_id": ["naive", "aware"], "status": ["ok", "ok"],
+                                     "started_ts": pa.array([naive, aware.replace(tzinfo=None)], pa.timestamp("us"))}))
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {RUNS} WHERE started_ts = :ts", {"ts": aware}) == 1
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {RUNS} WHERE started_ts = :ts", {"ts": naive}) == 1
+    assert warehouse.scalar("SELECT current_setting('TimeZone')") == "UTC"
+    # A session that did not set TIMEZONE reads the same naive value in the warehouse's zone: 7 hours later.
+    other = connector(catalog="retail").cursor()
+    other.execute(f"SELECT COUNT(*) AS n FROM {PLACED_RUNS} WHERE started_ts = :ts", {"ts": naive})
+    assert other.fetchall_arrow().column("n").to_pylist() == [0]
+
+
+def test_decimals_dates_and_numpy_values_bind(built):
+    built.execute(f"INSERT INTO {PLACED_RUNS} (run_id, status, started_ts, as_of_date, gold_rows) "
+                  "VALUES (:id, :status, :ts, :day, :rows)",
+                  {"id": "r1", "status": "ok", "ts": pd.Timestamp("2024-05-01 10:00"), "day": date(2024, 4, 30),
+                   "rows": pd.Series([7]).iloc[0]})
+    assert built.arrow(f"SELECT as_of_date, gold_rows FROM {RUNS}").to_pylist() == [
+        {"as_of_date": date(2024, 4, 30), "gold_rows": 7}]
+    assert built.scalar("SELECT :d * 2", {"d": Decimal("1.25")}) == Decimal("2.50")
+
+
+# -- metadata ------------------------------------------------------------------
 def test_metadata_reads_the_placed_catalogs_information_schema(settings, connector):
-    connector.results.append(pa.table({"table_name": ["a", "b"]}))
-    assert user_warehouse(settings, connector).tables(TXN) == ["a", "b"]
+    connector.database.execute("CREATE SCHEMA pos_prod__transactions")
+    for name in ("b", "a"):
+        connector.database.execute(f"CREATE TABLE pos_prod__transactions.{name} (k VARCHAR, amount DECIMAL(18, 2))")
+    warehouse = user_warehouse(settings, connector)
+    assert warehouse.tables(TXN) == ["a", "b"]
     assert connector.sent == [("SELECT table_name FROM pos_prod.information_schema.tables "
                                "WHERE table_schema = :schema ORDER BY table_name", {"schema": "transactions"})]
+    assert warehouse.columns(TXN, "a") == [("k", "STRING"), ("amount", "DECIMAL")]
+    assert warehouse.target_columns(f"{TXN}.a") == [("k", "string"), ("amount", "decimal(18,2)")]
 
 
 def test_schemas_answers_with_seed_names(settings, connector):
-    connector.results.extend([pa.table({"schema_name": ["transactions", "other"]}),
-                              pa.table({"schema_name": [naming.schema("gold"), "default"]})])
+    for schema in ("pos_prod__transactions", "pos_prod__other", f"retail__{naming.schema('gold')}", "retail__default"):
+        connector.database.execute(f"CREATE SCHEMA {schema}")
     assert user_warehouse(settings, connector).schemas() == sorted([TXN, naming.schema("gold")])
     assert [s for s, _ in connector.sent] == ["SELECT schema_name FROM pos_prod.information_schema.schemata",
                                               "SELECT schema_name FROM retail.information_schema.schemata"]
@@ -157,7 +315,7 @@ def test_connect_gets_timeouts_capped_retries_and_native_parameters(settings, co
     assert kwargs["server_hostname"] == "adb-42.7.azuredatabricks.net"
     assert kwargs["http_path"] == "/sql/1.0/warehouses/abc123"
     assert kwargs["catalog"] == "retail"
-    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "300"}
+    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "300", "TIMEZONE": "UTC"}
     assert kwargs["use_inline_params"] is False
     assert kwargs["_retry_stop_after_attempts_count"] == 3
     assert kwargs["_retry_stop_after_attempts_duration"] == 60.0
@@ -174,7 +332,7 @@ def test_configured_bounds_reach_the_connector(connector):
                                                 "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/other"})
     user_warehouse(settings, connector).execute("SELECT 1")
     kwargs = connector.connections[0].kwargs
-    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "45"}
+    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "45", "TIMEZONE": "UTC"}
     assert (kwargs["_retry_stop_after_attempts_count"], kwargs["_retry_stop_after_attempts_duration"],
             kwargs["_socket_timeout"], kwargs["http_path"]) == (2, 20.0, 20.0, "/sql/1.0/warehouses/other")
 
@@ -292,3 +450,66 @@ def test_without_a_host_the_sdk_finds_the_workspace(connector):
     credentials = ServicePrincipalCredentials(None, config_factory=CountingConfig)
     DatabricksWarehouse(settings, ServicePrincipal(), credentials=credentials, connect=connector).execute("SELECT 1")
     assert connector.connections[0].kwargs["server_hostname"] == "job-workspace.cloud.databricks.com"
+
+
+def test_a_failed_upload_leaves_no_load_folder_behind(built, volumes, monkeypatch):
+    def refuse(file_path, contents, *, overwrite=None):
+        raise InternalError("the upload was cut off")
+
+    monkeypatch.setattr(volumes, "upload", refuse)
+    with pytest.raises(WarehouseError, match="the upload was cut off"):
+        built.append(RUNS, pa.table({"run_id": [f"r{i}" for i in range(300)]}))
+    loads = volumes.local(f"{VOLUME}/segment-studio/loads")
+    assert loads.is_dir() and list(loads.iterdir()) == []
+
+
+# -- the fake does what Delta and the volumes do ----------------------------------
+def test_the_fake_replaces_merges_and_reads_files_as_delta_does(connector, volumes, tmp_path):
+    cursor = connector(session_configuration={"TIMEZONE": "UTC"}).cursor()
+
+    def run(sql, params=None):
+        return cursor.execute(sql, params).fetchall_arrow().to_pylist()
+
+    run("INSERT INTO t REPLACE WHERE batch_id = 'b1' SELECT 'b1', 10, 50")
+    run("INSERT INTO t REPLACE WHERE batch_id = 'b1' SELECT 'b1', 10, 50")  # the same again: still one row
+    assert run("SELECT x, n FROM t WHERE batch_id = 'b1'") == [{"x": 10, "n": 50}]
+    with pytest.raises(dbx.ServerOperationError, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        run("INSERT INTO t REPLACE WHERE batch_id = 'b1' SELECT 'b9', 1, 1")
+    with pytest.raises(dbx.ServerOperationError, match="MULTIPLE_SOURCE_ROW"):
+        run("MERGE INTO t USING (SELECT 'b2' AS b UNION ALL SELECT 'b2') AS s ON t.batch_id = s.b "
+            "WHEN MATCHED THEN UPDATE SET n = 0")
+    with pytest.raises(dbx.ServerOperationError, match="UNSUPPORTED_SUBQUERY"):
+        run("MERGE INTO t USING (SELECT 'b2' AS b) AS s ON t.batch_id = s.b "
+            "WHEN MATCHED AND t.x IN (SELECT 2) THEN DELETE")
+    run("INSERT OVERWRITE t SELECT 'b7', 7, 7")
+    assert run("SELECT batch_id FROM t") == [{"batch_id": "b7"}]
+    # A file in the volume, put there through the Files API, read with read_files and loaded once.
+    pq.write_table(pa.table({"batch_id": ["f1", "f2"], "x": [1, 2], "n": [3, 4]}), tmp_path / "f.parquet")
+    volumes.create_directory(f"{VOLUME}/drop")
+    volumes.upload(f"{VOLUME}/drop/f.parquet", (tmp_path / "f.parquet").open("rb"))
+    assert run(f"SELECT COUNT(*) AS c FROM read_files('{VOLUME}/drop', format => 'parquet')") == [{"c": 2}]
+    copy = f"COPY INTO t FROM (SELECT batch_id, x, n FROM '{VOLUME}/drop') FILEFORMAT = PARQUET"
+    assert run(copy) == [{"num_affected_rows": 2, "num_inserted_rows": 2}]
+    assert run(copy) == [{"num_affected_rows": 0, "num_inserted_rows": 0}]  # the file was loaded already
+    assert run("SELECT COUNT(*) AS c FROM t") == [{"c": 3}]
+    with pytest.raises(dbx.ServerOperationError, match="PATH_NOT_FOUND"):
+        run("SELECT * FROM read_files('/Volumes/retail/app/nowhere', format => 'parquet')")
+    assert len(connector.refused) == 4
+    connector.refused.clear()
+
+
+def test_the_files_api_is_made_once_as_the_warehouses_own_identity(settings, connector, monkeypatch):
+    made = []
+
+    class Client:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            self.files = object()
+
+    monkeypatch.setattr(databricks.sdk, "WorkspaceClient", Client)
+    user = DatabricksWarehouse(settings, OnBehalfOfUser("token-of-ana"), connect=connector)
+    assert user._files_api() is user._files_api()
+    credentials = ServicePrincipalCredentials(settings.host, config_factory=CountingConfig)
+    DatabricksWarehouse(settings, ServicePrincipal(), credentials=credentials, connect=connector)._files_api()
+    assert made[0] == {"host": settings.host, "token": "token-of-ana", "auth_type": "pat"}
+    assert isinstance(made[1]["config"], CountingConfig) and len(made) == 2

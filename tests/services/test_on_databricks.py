@@ -1,0 +1,242 @@
+"""The app's writes on a SQL warehouse: everything the app does, through the fake Databricks warehouse.
+
+The fake connector refuses what Databricks SQL refuses (over 256 parameters,
+two statements in one call) and executes the rest on DuckDB, so these are
+real results. A warehouse of the small demo size is built through it from
+the same generator and seed as the session's DuckDB demo warehouse; then a
+segment is saved, every destination exports, a clustering run, a lookalike
+and a map are fitted and saved, and queries are logged, each on both engines
+where the answer can be compared. Nothing the app sends may be refused or
+pass 255 parameters, and no staged file may be left in the volume.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlglot import exp
+
+from services import naming
+from services.build import build
+from services.discovery import fitting, store
+from services.exports import jobs, snapshots
+from services.exports.base import ExportRequest
+from services.exports.destinations import DESTINATIONS
+from services.pipeline.models import MODELS
+from services.segments.catalog import load_catalog
+from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace, save_segment
+from services.sqlterms import column, equals
+from services.warehouse.databricks_engine import PARAMETERS
+from services.warehouse.querylog import LoggedWarehouse, read_entries
+from tests.conftest import SMALL_DEMO_CUSTOMERS
+from tests.services.warehouse.fake_connector import fake_databricks
+
+VIP = "sample-vip-champions-early-access"
+FEATURES = ("recency_days", "frequency", "monetary", "online_share", "discount_share")
+
+
+@pytest.fixture(scope="module")
+def on_databricks(tmp_path_factory):
+    """(warehouse, connector, build result): the demo build, run through the fake SQL warehouse."""
+    root = tmp_path_factory.mktemp("databricks")
+    warehouse, connector = fake_databricks(root, database=root / "warehouse.duckdb")
+    result = build(warehouse, customers=SMALL_DEMO_CUSTOMERS, seed=7)
+    yield warehouse, connector, result
+    # Everything the app sent was taken as Databricks SQL takes it, and the volume is clean.
+    assert connector.refused == []
+    assert connector.most_parameters() <= PARAMETERS
+    assert connector.volumes.leftovers() == []
+    warehouse.close()
+
+
+def rows(warehouse, table: str, *, skip: tuple[str, ...] = ()) -> list[dict]:
+    names = [c for c, _ in warehouse.columns(*table.split(".")) if c not in skip]
+    return warehouse.arrow(exp.select(*[column(c) for c in names]).from_(table)
+                           .order_by(*[column(c) for c in names])).to_pylist()
+
+
+# -- the build -------------------------------------------------------------------
+@pytest.mark.parametrize("table", sorted({m.target_fq for m in MODELS} | {naming.fq("txn", "stg_transactions")}))
+def test_the_build_gives_the_tables_duckdb_builds(on_databricks, demo_warehouse, table):
+    warehouse, _, _ = on_databricks
+    # Columns the build stamps with the time it ran differ by nature.
+    assert rows(warehouse, table, skip=("landed_ts",)) == rows(demo_warehouse, table, skip=("landed_ts",))
+
+
+def test_the_build_result_and_its_checks_match_duckdbs(on_databricks, demo_warehouse):
+    warehouse, connector, result = on_databricks
+    runs = naming.fq("app", "app_build_runs")
+    reference = demo_warehouse.arrow(exp.select("*").from_(runs).where(equals("status", "succeeded"))).to_pylist()[-1]
+    assert (result.as_of_date, result.customers, result.transactions, result.gold_rows) == (
+        reference["as_of_date"], reference["customers"], reference["transactions"], reference["gold_rows"])
+    quality = naming.fq("gov", "fact_data_quality")
+
+    def checks(w, run_id):
+        return sorted((r["check_name"], r["check_status"]) for r in w.arrow(
+            exp.select("check_name", "check_status").from_(quality).where(equals("run_id", run_id))).to_pylist())
+
+    assert checks(warehouse, result.run_id) == checks(demo_warehouse, reference["run_id"])
+    cache = naming.fq("app", "app_export_identifiers")
+    assert rows(warehouse, cache, skip=("computed_ts",)) == rows(demo_warehouse, cache, skip=("computed_ts",))
+    # The demo data (millions of values) went in through the volume, a COPY INTO per table.
+    assert sum(1 for sql, _ in connector.sent if sql.startswith("COPY INTO")) >= 10
+
+
+# -- saving a segment ------------------------------------------------------------------
+def test_saving_a_segment_counts_what_duckdb_counts(on_databricks, scratch_warehouse):
+    definition = SegmentDefinition.from_dict({"name": "Online champions", "rule": {
+        "kind": "group", "match": "all", "conditions": [
+            {"kind": "trait", "field": "rfm_segment", "op": "in", "values": ["Champions", "Loyal"]},
+            {"kind": "trait", "field": "online_share", "op": "gte", "value": 0.5}]}})
+    warehouse, _, _ = on_databricks
+    saved = [save_segment(Workspace(w), definition, author="ana@example.com", role="marketer")
+             for w in (warehouse, scratch_warehouse)]
+    assert saved[0].audience_size == saved[1].audience_size > 0
+    assert saved[0].sql_databricks == saved[1].sql_databricks
+
+
+# -- every destination ---------------------------------------------------------------
+class Collector:
+    """A webhook receiver that keeps every member it is sent."""
+
+    def __init__(self):
+        self.members: list[str] = []
+        self.lock = threading.Lock()
+
+    def handler(self):
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with collector.lock:
+                    collector.members += [m["customer_id"] for m in payload["members"]]
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        return Handler
+
+
+@pytest.fixture
+def webhook_url():
+    collector = Collector()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), collector.handler())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/audiences", collector
+    server.shutdown()
+    server.server_close()
+
+
+def export(warehouse, output: Path, **fields) -> jobs.Job:
+    queued = jobs.create_job(warehouse, ExportRequest(**{"segment_id": VIP, "version": 1, **fields}),
+                             user="ana@example.com", role="admin")
+    return jobs.run_job(warehouse, queued, output_dir=output)
+
+
+def snapshot(warehouse, job_id: str) -> list[str]:
+    return sorted(warehouse.arrow(snapshots.ids_of(job_id)).column(0).to_pylist())
+
+
+@pytest.mark.parametrize("name", sorted(DESTINATIONS))
+def test_every_destination_exports_what_duckdb_exports(on_databricks, scratch_warehouse, tmp_path, webhook_url,
+                                                       name):
+    warehouse, connector, _ = on_databricks
+    url, collector = webhook_url
+    fields = {"destination": name, **({"url": url} if name == "webhook" else {})}
+    done = {}
+    for label, w in (("databricks", warehouse), ("duckdb", scratch_warehouse)):
+        since = len(connector.sent)
+        full = export(w, tmp_path / label, **fields)
+        diff = export(w, tmp_path / label, **fields, mode="diff")
+        done[label] = (full, diff, snapshot(w, full.job_id), sorted(collector.members))
+        collector.members.clear()
+        if label == "databricks":
+            # The snapshot never left the warehouse: INSERT ... SELECT, no COPY INTO of a million ids.
+            sent = [sql for sql, _ in connector.sent[since:]]
+            placed = f"retail.{snapshots.SNAPSHOTS}"
+            assert any(sql.startswith(f"INSERT INTO {placed}") and " SELECT " in sql for sql in sent)
+            assert not any(sql.startswith(f"COPY INTO {placed}") for sql in sent)
+    (full, diff, ids, sent), (duck_full, duck_diff, duck_ids, duck_sent) = done["databricks"], done["duckdb"]
+    assert full.status == diff.status == "succeeded", full.message
+    assert (full.members, full.rows_exported, full.rows_excluded, full.excluded) == (
+        duck_full.members, duck_full.rows_exported, duck_full.rows_excluded, duck_full.excluded)
+    if name != "webhook":  # a webhook's checksum covers its bodies, which carry the job id; ``sent`` compares it
+        assert full.checksum == duck_full.checksum
+    assert ids == duck_ids and len(ids) == full.rows_exported
+    # Nothing changed between the two runs: the diff adds and removes no one, on either engine.
+    assert (diff.rows_added, diff.rows_removed) == (duck_diff.rows_added, duck_diff.rows_removed) == (0, 0)
+    assert sent == duck_sent
+
+
+# -- discovery -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def runs(on_databricks, scratch_warehouse):
+    """The same clustering run on both engines."""
+    warehouse, _, _ = on_databricks
+    return [fitting.run_clustering(w, load_catalog(w), features=FEATURES, k=4, scaling="log1p", random_state=0,
+                                   author="test@example.com")[0] for w in (warehouse, scratch_warehouse)]
+
+
+def test_a_clustering_run_is_saved_as_on_duckdb(on_databricks, scratch_warehouse, runs):
+    warehouse, _, _ = on_databricks
+    on_dbx, on_duck = runs
+    assert store.assignments(warehouse, on_dbx.run_id).to_dict() == store.assignments(scratch_warehouse,
+                                                                                      on_duck.run_id).to_dict()
+    loaded = store.load_run(warehouse, on_dbx.run_id)
+    assert loaded.cluster_ids == on_duck.cluster_ids and loaded.customers == on_duck.customers
+
+
+def test_a_lookalike_scores_every_customer_as_on_duckdb(on_databricks, scratch_warehouse):
+    warehouse, _, _ = on_databricks
+    seed = SegmentDefinition.from_dict({"name": "Champions", "rule": {"kind": "group", "match": "all", "conditions": [
+        {"kind": "trait", "field": "rfm_segment", "op": "in", "values": ["Champions"]}]}})
+    trained = [fitting.train_lookalike(Workspace(w), seed, author="test@example.com")[0]
+               for w in (warehouse, scratch_warehouse)]
+
+    def scores(w, model_id):
+        return w.arrow(
+            exp.select("customer_id", "score", "reach_pct").from_(store.SCORES_TABLE)
+            .where(equals("model_id", model_id)).order_by("customer_id")).to_pylist()
+
+    assert scores(warehouse, trained[0].model_id) == scores(scratch_warehouse, trained[1].model_id)
+    assert store.load_model(warehouse, trained[0].model_id).curve.equals(trained[1].curve)
+
+
+def test_a_map_is_saved_and_loads_back(on_databricks, runs):
+    warehouse, _, _ = on_databricks
+    run = runs[0]
+    fitting.compute_map(warehouse, load_catalog(warehouse), run.run_id, points=300, n_epochs=20)
+    frame = store.load_map(warehouse, run.run_id)
+    assert len(frame) == 300 and frame["customer_id"].is_unique
+    assignments = store.assignments(warehouse, run.run_id)
+    assert (frame.set_index("customer_id")["cluster_id"] == assignments.loc[frame["customer_id"]].to_numpy()).all()
+    assert store.load_run(warehouse, run.run_id).map_points == 300
+
+
+# -- the query log -------------------------------------------------------------------
+def test_the_query_log_is_written_in_batches_past_the_parameter_limit(on_databricks):
+    warehouse, connector, _ = on_databricks
+    logged = LoggedWarehouse(warehouse, batch_size=60)
+    features = naming.fq("gold", "gold_customer_features")
+    with logged.context(user="ana@example.com", page="builder", segment_id="seg-1"):
+        for _ in range(59):
+            logged.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(features))
+        since = len(connector.sent)
+        logged.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(features))  # the 60th fills the batch
+    assert logged.pending == 0
+    # Sixty rows of ten columns: more than one statement's parameters, so they went through the volume.
+    assert any(sql.startswith(f"COPY INTO retail.{naming.fq('ops', 'fact_logs')}") for sql, _ in connector.sent[since:])
+    entries = read_entries(warehouse)
+    mine = entries[entries["segment_id"] == "seg-1"]
+    assert len(mine) == 60 and set(mine["page"]) == {"builder"} and set(mine["user"]) == {"ana@example.com"}
+    assert (mine["rows"] == 1).all()
+
