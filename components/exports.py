@@ -130,3 +130,9 @@ def _download(path: Path, *, key: str) -> None:
     mime = "application/octet-stream" if path.suffix == ".parquet" else "text/csv"
     # A callable is read only when the button is clicked, not on every rerun of the live-status fragment.
     st.download_button(f"Download {path.name}", data=path.read_bytes, file_name=path.name, mime=mime, key=key)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def recent_jobs(path: str, limit: int = 5) -> pd.DataFrame:
+    """The newest export jobs, for Home (a few seconds stale is fine there; the Exports page reads live)."""
+    return jobs.history(get_warehouse(path), limit=limit)

@@ -24,7 +24,7 @@ from services import audit_log, naming
 from services.clock import now
 from services.errors import SpecError
 from services.segments.spec import SegmentDefinition
-from services.sqlterms import column, literal
+from services.sqlterms import column, literal, table
 from services.warehouse import Warehouse
 
 SEGMENTS = naming.fq("app", "app_segments")
@@ -127,10 +127,16 @@ class SegmentLibrary:
 
     # -- reading -------------------------------------------------------
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
-        query = exp.select("*").from_(SEGMENTS)
+        """Saved segments, yours before the samples, newest first; ``audience_size`` is the latest version's
+        member count when it was saved, so a picker can show sizes without counting anything."""
+        latest = exp.and_(exp.EQ(this=column("segment_id", table="v"), expression=column("segment_id", table="s")),
+                          exp.EQ(this=column("version", table="v"), expression=column("latest_version", table="s")))
+        query = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")), column("audience_size", table="v"))
+                 .from_(table(SEGMENTS, alias="s")).join(table(VERSIONS, alias="v"), on=latest, join_type="left"))
         if not include_archived:
-            query = query.where(exp.EQ(this=column("archived"), expression=exp.false()))
-        frame = self.warehouse.df(query.order_by(exp.column("is_sample"), exp.Ordered(this=exp.column("updated_ts"), desc=True)))
+            query = query.where(exp.EQ(this=column("archived", table="s"), expression=exp.false()))
+        frame = self.warehouse.df(query.order_by(column("is_sample", table="s"),
+                                                 exp.Ordered(this=column("updated_ts", table="s"), desc=True)))
         if search:
             needle = search.strip().lower()
             mask = (frame["name"].str.lower().str.contains(needle, regex=False)
