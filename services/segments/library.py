@@ -82,8 +82,9 @@ class SegmentLibrary:
     def save(self, definition: SegmentDefinition, *, author: str, segment_id: str | None = None,
              note: str = "", sql_databricks: str | None = None, audience_size: int | None = None,
              as_of_date: date | None = None, is_sample: bool = False, brief: dict | None = None,
-             role: str | None = None, new_id: str | None = None) -> SavedVersion:
-        """Save a new segment (no segment_id) or a new version of an existing one."""
+             role: str | None = None, new_id: str | None = None, action: str = "segment.save") -> SavedVersion:
+        """Save a new segment (no segment_id) or a new version of an existing one; ``action`` names it in
+        the audit log (a restore and a duplicate are saves, logged as what the user did)."""
         if not author:
             raise SpecError("a save needs an author")
         ts = now()
@@ -112,17 +113,18 @@ class SegmentLibrary:
                 "author": author, "created_ts": ts, "note": note or None,
                 "audience_size": audience_size, "as_of_date": as_of_date,
             }]).astype({"audience_size": "Int64"}))
-        audit_log.record(self.warehouse, actor=author, role=role, action="segment.save", object_type="segment",
+        audit_log.record(self.warehouse, actor=author, role=role, action=action, object_type="segment",
                          object_id=segment_id, object_version=version, row_count=audience_size,
                          details={"name": definition.name, "note": note})
         return self.get(segment_id, version)
 
-    def archive(self, segment_id: str, *, author: str, archived: bool = True) -> None:
+    def archive(self, segment_id: str, *, author: str, archived: bool = True, role: str | None = None) -> None:
         self._require(segment_id)
         with _lock_for(self.warehouse):
             self.warehouse.execute(exp.update(SEGMENTS, {"archived": exp.true() if archived else exp.false()},
                                               where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
-        audit_log.record(self.warehouse, actor=author, action="segment.archive" if archived else "segment.unarchive",
+        audit_log.record(self.warehouse, actor=author, role=role,
+                         action="segment.archive" if archived else "segment.unarchive",
                          object_type="segment", object_id=segment_id)
 
     # -- reading -------------------------------------------------------
