@@ -22,6 +22,10 @@ def segment_picker(label: str, segments: pd.DataFrame, *, key: str, default: str
     """A selectbox over ``segments`` (the library's list) that returns a segment id."""
     labels = {row.segment_id: size_label(row.name, row.audience_size) for row in segments.itertuples()}
     ids = list(labels)
+    if st.session_state.get(key) in ids:
+        # Chosen before (or by an action, a duplicate say): the session keeps it; a default would clash.
+        return container.selectbox(label, ids, format_func=labels.get, key=key, help=help)
+    st.session_state.pop(key, None)  # a segment no longer listed (archived, filtered out)
     return container.selectbox(label, ids, index=ids.index(default) if default in ids else 0,
                                format_func=labels.get, key=key, help=help)
 
