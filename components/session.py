@@ -33,8 +33,9 @@ def gate(permission: str, *, feature: str, reason: str) -> None:
 
 def refuse(message: str) -> None:
     """A refusal, and where to see who may do what and whom to ask."""
-    st.info(f"{message} An admin can change your role: see the Roles page for what each role may do.")
-    st.page_link("pages/admin.py", label="Roles: who may do what", icon=":material/admin_panel_settings:")
+    # A plain link: it works wherever the page runs (st.page_link needs the app's navigation).
+    st.info(f"{message} An admin can change your role: see [the Roles page](/admin) for what each role may do "
+            "and whom to ask.")
 
 
 def why_not(permission: str, doing: str) -> str | None:

@@ -168,7 +168,7 @@ def test_the_dq_override_is_confirmed_and_a_marketer_is_told_who_may(exports_app
     assert any("gold_customer_features: freshness" in e.value for e in marketer.error)
     run = marketer.button(key="exports_run")
     assert run.disabled and "a manager may override the gate" in run.help
-    assert any("see the Roles page" in i.value for i in marketer.info)
+    assert any("see [the Roles page](/admin)" in i.value for i in marketer.info)
 
     manager = exports_app(role="manager", user="boss@example.com", query={"segment": VIP})
     assert manager.button(key="exports_run").disabled
