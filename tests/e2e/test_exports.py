@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-
-from services.devserver import running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -18,14 +15,9 @@ VIP = "sample-vip-champions-early-access"
 
 
 @pytest.fixture(scope="module")
-def marketer_url(demo_warehouse_path, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e_exports")
-    warehouse = folder / "warehouse.duckdb"
-    shutil.copy(demo_warehouse_path, warehouse)  # a private copy: the app's process takes DuckDB's file lock
-    with running_app(warehouse, log=folder / "server.log",
-                     env={"SEGMENT_STUDIO_ROLE": "marketer", "SEGMENT_STUDIO_USER": "marketer@example.com",
-                          "SEGMENT_STUDIO_EXPORT_DIR": str(folder / "exports")}) as url:
-        yield url, folder / "exports"
+def marketer_url(served):
+    url, folder = served("marketer")
+    return url, folder / "exports"
 
 
 def test_run_a_csv_export_and_see_it_succeed_in_the_history(marketer_url, page, tmp_path):
