@@ -83,8 +83,9 @@ def _duplicate(segment_id: str) -> None:
         return
     cached_library.clear()
     st.session_state["library_chosen"] = copy.segment_id
-    _outcome("success", f"Duplicated as **{copy.definition.name}** (`{copy.segment_id}`, "
-                        f"{copy.audience_size or 0:,} members). It is selected below.")
+    # No user text in these messages: they are markdown, and names are shown as plain text elsewhere.
+    _outcome("success", f"Duplicated as a new segment (`{copy.segment_id}`, {copy.audience_size or 0:,} members): "
+                        "it is selected below.")
 
 
 def _restore(segment_id: str, version: int) -> None:
@@ -106,7 +107,7 @@ def _archive(segment_id: str, archive: bool) -> None:
         _outcome("error", f"Not {'archived' if archive else 'unarchived'}: {exc}")
         return
     cached_library.clear()
-    _outcome("success", f"{'Archived' if archive else 'Unarchived'} **{info['name']}**."
+    _outcome("success", f"{'Archived' if archive else 'Unarchived'} `{segment_id}`."
                         + (" Turn on *Show archived* to see it again." if archive else ""))
 
 
@@ -125,7 +126,7 @@ else:
               on_click=lambda: st.session_state.update(library_archive_asked=chosen),
               help=refused or "Hide it from the lists; exports and memberships of it keep working")
 if st.session_state.get("library_archive_asked") == chosen and not info["archived"]:
-    st.warning(f"Archive **{info['name']}**? It leaves the lists and pickers; its versions, exports and the "
+    st.warning("Archive this segment? It leaves the lists and pickers; its versions, exports and the "
                "segments that use it keep working, and you can unarchive it.")
     y, n = st.columns([1, 4])
     y.button("Yes, archive", type="primary", key="library_archive_confirm", on_click=_archive, args=(chosen, True))

@@ -39,7 +39,7 @@ with st.expander("New lookalike model", expanded=ui.cached_models(path).empty):
         size = saved_size(segments, seed_id)
         too_small = size is not None and size < MIN_SEED
         if too_small:
-            st.warning(f"{names[seed_id]} had {size:,} members when saved: a lookalike needs a seed of at least "
+            st.warning(f"This seed had {size:,} members when saved: a lookalike needs a seed of at least "
                        f"{MIN_SEED}. Pick a larger segment, or loosen its rule in the Segment Builder.")
         else:
             st.caption(f"The seed needs at least {MIN_SEED} members. A fifth of them is held out to measure "

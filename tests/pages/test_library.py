@@ -53,7 +53,7 @@ def test_a_duplicate_is_listed_and_selected_at_once(app):
 def test_archive_asks_first_and_is_audited_with_the_role(app):
     at = app(page="pages/library.py", role="marketer", user="mia@example.com", query={"segment": BEAUTY})
     at.button(key="library_archive").click().run()
-    assert any(w.value.startswith("Archive **Beauty enthusiasts**?") for w in at.warning)
+    assert any(w.value.startswith("Archive this segment?") for w in at.warning)
     assert BEAUTY in set(at.dataframe[0].value["id"])  # nothing archived yet
     at.button(key="library_archive_confirm").click().run()
     assert not at.exception, at.exception
