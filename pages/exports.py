@@ -143,6 +143,10 @@ def _start(req: ExportRequest, override_gate: bool) -> None:
 st.button("Run export", type="primary", key="exports_run", on_click=_run_export, args=(request, override, confirm),
           disabled=blocked_why is not None, help=blocked_why)
 pending = st.session_state.get("exports_pending")
+if pending and pending[0] != request:
+    # The form changed since the click: what was to be confirmed is not what the form asks now.
+    st.session_state.pop("exports_pending")
+    pending = None
 if pending:
     req, override_gate, asks = pending
     st.warning("Please confirm: " + " ".join(asks))
