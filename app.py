@@ -7,6 +7,7 @@ import streamlit as st
 from components import session
 from components.identity import current_identity
 from components.warehouse import query_attribution
+from services import rbac
 from services.errors import SegmentStudioError
 
 st.set_page_config(page_title="Segment Studio", page_icon=":material/groups:", layout="wide")
@@ -19,22 +20,30 @@ except SegmentStudioError as exc:
     st.error(f"Segment Studio cannot start: {exc}")
     st.stop()
 
+
+
+def page(script: str, title: str, icon: str, url_path: str) -> st.Page:
+    # A page the role may not use stays reachable by link (it explains why not) but leaves the menu.
+    shown = "visible" if rbac.may_open(identity.role, url_path) else "hidden"
+    return st.Page(script, title=title, icon=icon, url_path=url_path, visibility=shown)
+
+
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Segments": [
-        st.Page("pages/builder.py", title="Segment Builder", icon=":material/tune:", url_path="builder"),
-        st.Page("pages/library.py", title="Segment Library", icon=":material/folder_open:", url_path="library"),
-        st.Page("pages/exports.py", title="Exports", icon=":material/ios_share:", url_path="exports"),
+        page("pages/builder.py", "Segment Builder", ":material/tune:", "builder"),
+        page("pages/library.py", "Segment Library", ":material/folder_open:", "library"),
+        page("pages/exports.py", "Exports", ":material/ios_share:", "exports"),
     ],
     "Discover": [
-        st.Page("pages/clusters.py", title="Cluster Explorer", icon=":material/bubble_chart:", url_path="clusters"),
-        st.Page("pages/lookalikes.py", title="Lookalikes", icon=":material/group_add:", url_path="lookalikes"),
+        page("pages/clusters.py", "Cluster Explorer", ":material/bubble_chart:", "clusters"),
+        page("pages/lookalikes.py", "Lookalikes", ":material/group_add:", "lookalikes"),
     ],
     "Governance": [
-        st.Page("pages/data_quality.py", title="Data Quality", icon=":material/verified:", url_path="data_quality"),
-        st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
-        st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
-        st.Page("pages/admin.py", title="Roles", icon=":material/admin_panel_settings:", url_path="admin"),
+        page("pages/data_quality.py", "Data Quality", ":material/verified:", "data_quality"),
+        page("pages/cost.py", "Cost", ":material/payments:", "cost"),
+        page("pages/audit.py", "Audit log", ":material/history:", "audit"),
+        page("pages/admin.py", "Roles", ":material/admin_panel_settings:", "admin"),
     ],
 }
 with st.sidebar:
@@ -46,6 +55,6 @@ if settings.warm_up_maps:
 
     warm_up_maps()
 
-page = st.navigation(pages)
-with query_attribution(settings, identity.user, page.url_path or "home"):
-    page.run()
+current = st.navigation(pages)
+with query_attribution(settings, identity.user, current.url_path or "home"):
+    current.run()

@@ -93,17 +93,19 @@ def events_table(frame: pd.DataFrame) -> None:
         "details": frame["details"],
     })
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        "time": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-        "version": st.column_config.NumberColumn("version", format="%d"),
-        "rows": st.column_config.NumberColumn("rows", format="%d"),
-        "details": st.column_config.TextColumn("details", width="large"),
+        "time": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "actor": "Actor", "role": "Role", "action": "Action", "object": "Object", "checksum": "Checksum",
+        "version": st.column_config.NumberColumn("Version", format="%d"),
+        "rows": st.column_config.NumberColumn("Rows", format="%d"),
+        "details": st.column_config.TextColumn("Details", width="large"),
     })
 
 
 def counts_table(frame: pd.DataFrame) -> None:
     st.dataframe(frame.assign(last_event=_utc(frame["last_event"])), hide_index=True, width="stretch",
                  column_config={
-                     "events": st.column_config.NumberColumn("events", format="%d"),
-                     "rows": st.column_config.NumberColumn("rows affected", format="%d"),
-                     "last_event": st.column_config.DatetimeColumn("last event (UTC)", format="YYYY-MM-DD HH:mm"),
+                     "action": "Action",
+                     "events": st.column_config.NumberColumn("Events", format="%d"),
+                     "rows": st.column_config.NumberColumn("Rows affected", format="%d"),
+                     "last_event": st.column_config.DatetimeColumn("Last event (UTC)", format="YYYY-MM-DD HH:mm"),
                  })

@@ -21,6 +21,15 @@ from services import cost
 
 BILLING_TTL = 600
 QUERY_LOG_TTL = 30
+#: the query log's page (a url path) -> the title the navigation shows (app.py)
+PAGE_TITLES = {"home": "Home", "builder": "Segment Builder", "library": "Segment Library", "exports": "Exports",
+               "clusters": "Cluster Explorer", "lookalikes": "Lookalikes", "data_quality": "Data Quality",
+               "cost": "Cost", "audit": "Audit log", "admin": "Roles"}
+DISCOUNT_COLUMNS = {
+    "discount_id": "Discount", "billing_account_id": "Billing account", "resource_type": "Resource type",
+    "discount_pct": st.column_config.NumberColumn("Discount %", format="%.1f"),
+    "commitment_usd": st.column_config.NumberColumn("Commitment", format="$%.2f"), "description": "Description",
+    "effective_from": "From", "effective_to": "To"}
 
 
 @st.cache_data(ttl=BILLING_TTL, show_spinner=False)
@@ -74,6 +83,18 @@ def app_query_costs(path: str, price_per_warehouse_hour: float) -> cost.AppQuery
 
 
 # -- formatting and charts ----------------------------------------------------
+def by_page(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cost per page, each page by its title."""
+    return frame.assign(page=frame["page"].map(lambda p: PAGE_TITLES.get(p, p or "(no page)")))
+
+
+def by_segment(frame: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Cost per segment, each segment by its name (an id the library no longer knows stays an id)."""
+    names = dict(zip(segments["segment_id"], segments["name"]))
+    named = frame.assign(segment=frame["segment_id"].map(lambda s: names.get(s, s)))
+    return named[["segment", *[c for c in frame.columns if c != "segment_id"]]]
+
+
 def usd(value: float | None) -> str:
     return "-" if value is None or pd.isna(value) else f"${value:,.2f}"
 

@@ -62,6 +62,43 @@ def _field(option: Option, settings: Settings):
                                        help=help_text, key=key))
 
 
+def why_not_run(check: preflight.Preflight, missing: list[str], *, override: bool) -> str | None:
+    """Why the Run button is disabled (its help), or None when it may be clicked."""
+    if missing:
+        return f"Enter the {' and '.join(m.lower() for m in missing)} under Destination settings first"
+    if check.gate.blocked and not override:
+        return ("Failing critical data-quality checks block this export: tick the override first"
+                if check.may_override else "Failing critical data-quality checks block this export; a manager "
+                                           "may override the gate")
+    return None
+
+
+def confirmations(check: preflight.Preflight, *, override: bool) -> tuple[str, ...]:
+    """What a click on Run must have confirmed first: an empty audience, an overridden gate."""
+    asks = []
+    if check.usable == 0:
+        asks.append("this export sends nobody: the audience is empty here.")
+    if override and check.gate.blocked:
+        asks.append(f"it goes out despite failing critical checks ({check.gate.describe()}); the override is "
+                    "recorded in the audit log under your name.")
+    return tuple(a[0].upper() + a[1:] for a in asks)
+
+
+def seconds(value: float) -> str:
+    """A duration as a person says it: '0.4 s', '12 s', '3.5 min'."""
+    if value < 10:
+        return f"{value:.1f} s"
+    return f"{value:,.0f} s" if value < 120 else f"{value / 60:,.1f} min"
+
+
+def sent(job: jobs.Job) -> str:
+    """What a finished job sent: rows, and in a diff how many were added and removed."""
+    rows = f"{job.rows_exported or 0:,} row{'s' if (job.rows_exported or 0) != 1 else ''}"
+    if job.mode != "diff":
+        return rows
+    return f"{job.rows_added or 0:,} added, {job.rows_removed or 0:,} removed ({rows})"
+
+
 def rerun_request(request: ExportRequest, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
     """A past job's request with the secrets typed in the form above (job rows never keep them),
     and the labels of those its destination needs but the form does not hold."""
@@ -130,3 +167,9 @@ def _download(path: Path, *, key: str) -> None:
     mime = "application/octet-stream" if path.suffix == ".parquet" else "text/csv"
     # A callable is read only when the button is clicked, not on every rerun of the live-status fragment.
     st.download_button(f"Download {path.name}", data=path.read_bytes, file_name=path.name, mime=mime, key=key)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def recent_jobs(path: str, limit: int = 5) -> pd.DataFrame:
+    """The newest export jobs, for Home (a few seconds stale is fine there; the Exports page reads live)."""
+    return jobs.history(get_warehouse(path), limit=limit)

@@ -20,6 +20,11 @@ TTL = 300
 RED = "#B3261E"
 AMBER = "#B26A00"
 CRITICAL_ROW = "background-color: #FBE9E7"
+#: human headers of the check tables (failing checks, a check's history)
+CHECK_COLUMNS = {"dataset": "Dataset", "check_name": "Check", "severity": "Severity", "status": "Status",
+                 "source": "Source", "observed_value": "Observed", "threshold": "Threshold", "details": "Details"}
+TEAM_COLUMNS = {"remediation_team_id": "Team id", "team_name": "Team", "email": "Email", "on_call": "On call",
+                "escalation_email": "Escalation", "open_issues": "Open issues", "resolved_issues": "Resolved issues"}
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -108,11 +113,11 @@ def freshness_chart(frame: pd.DataFrame) -> go.Figure:
     """Age against SLA per dataset: a bar for the age, a marker for the SLA it must stay under."""
     colours = frame["status"].map({"pass": GREEN}).fillna(RED)
     fig = go.Figure()
-    fig.add_bar(y=frame["dataset"], x=frame["age_hours"], orientation="h", name="hours since last build",
-                marker_color=colours, hovertemplate="%{y}: %{x:.1f} h old<extra></extra>")
-    fig.add_scatter(y=frame["dataset"], x=frame["sla_hours"], mode="markers", name="SLA hours",
+    fig.add_bar(y=frame["dataset"], x=frame["age_days"], orientation="h", name="age of the newest data",
+                marker_color=colours, hovertemplate="%{y}: %{x:.1f} days old<extra></extra>")
+    fig.add_scatter(y=frame["dataset"], x=frame["sla_hours"] / 24, mode="markers", name="SLA",
                     marker=dict(symbol="line-ns-open", size=22, color=RED, line=dict(width=3)),
-                    hovertemplate="%{y}: SLA %{x:g} h<extra></extra>")
+                    customdata=frame["sla_hours"], hovertemplate="%{y}: SLA %{customdata:g} h<extra></extra>")
     fig.update_layout(height=80 + 40 * len(frame), margin=dict(l=0, r=10, t=10, b=0),
-                      xaxis=dict(title="hours"), legend=dict(orientation="h", y=-0.3))
+                      xaxis=dict(title="days"), legend=dict(orientation="h", y=-0.3))
     return fig

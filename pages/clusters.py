@@ -52,6 +52,9 @@ with st.expander("New clustering run", expanded=runs.empty):
     options = list(labels)
     features = st.multiselect("Features", options, default=[f for f in DEFAULT_FEATURES if f in options],
                               format_func=labels.get, key="clusters_features")
+    if "clusters_k_suggested" in st.session_state:
+        # A suggestion fills the k box (set before the box is drawn, which is when Streamlit allows it).
+        st.session_state["clusters_k"] = st.session_state.pop("clusters_k_suggested")
     c1, c2, c3 = st.columns(3)
     scaling = c1.selectbox("Scaling", list(SCALINGS), index=2, format_func=SCALINGS.get, key="clusters_scaling")
     algorithm = c2.selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get, key="clusters_algorithm")
@@ -59,22 +62,26 @@ with st.expander("New clustering run", expanded=runs.empty):
                         disabled=algorithm == "hdbscan", help="HDBSCAN finds its own number of clusters")
     c4, c5, c6 = st.columns(3)
     seed = c4.number_input("Random seed", min_value=0, value=0, step=1, key="clusters_seed")
+    no_features = None if features else "Pick at least one feature first"
     c5.button("Suggest k", key="clusters_suggest", on_click=request, args=("suggest",), disabled=not features,
-              width="stretch", help="k-means for k = 2..10 on a sample: the elbow and the silhouette")
+              width="stretch", help=no_features or "k-means for k = 2..10 on a sample: the elbow and the "
+                                                   "silhouette; the best k goes into the k box")
+    refused = session.why_not("run_clustering", "run clustering") or no_features
     c6.button("Run clustering", type="primary", key="clusters_run", on_click=request, args=("run",),
-              disabled=not (can_run and features), width="stretch")
+              disabled=refused is not None, width="stretch", help=refused)
     if st.session_state.get("clusters_suggestion_for") == (tuple(features), scaling):
         suggestion = ui.cached_suggestion(path, build_marker(path), tuple(features), scaling)
         st.plotly_chart(ui.elbow(suggestion.table, suggestion.best_k), key="clusters_elbow",
                         config={"displayModeBar": False})
-        st.caption(f"Suggested k = **{suggestion.best_k}** (best silhouette on a sample).")
+        st.caption(f"Suggested k = **{suggestion.best_k}** (best silhouette on a sample), now in the k box.")
 
 kind, _ = st.session_state.pop("clusters_request", (None, None))
 if kind == "suggest":
     with st.spinner("Trying k = 2..10 on a sample"):
         try:
-            ui.cached_suggestion(path, build_marker(path), tuple(features), scaling)
+            suggested = ui.cached_suggestion(path, build_marker(path), tuple(features), scaling)
             st.session_state["clusters_suggestion_for"] = (tuple(features), scaling)
+            st.session_state["clusters_k_suggested"] = int(suggested.best_k)
         except SegmentStudioError as exc:
             st.error(f"No suggestion: {exc}")
     st.rerun()
@@ -113,21 +120,25 @@ if run.profile is None:
     st.stop()
 names = {int(r.cluster_id): r.name for r in run.profile.summary.itertuples()}
 
-m1, m2, m3, m4 = st.columns(4)
+m1, m2, m3 = st.columns(3)
 m1.metric("Clusters", f"{len(run.cluster_ids)}")
 m2.metric("Customers", f"{run.customers:,}")
 m3.metric("Algorithm", store.ALGORITHM_SHORT.get(run.algorithm, run.algorithm))
-m4.metric("Scaling", run.scaling or "-")
-st.caption(f"Run `{run_id}` · features: {', '.join(labels.get(f, f) for f in run.features)} · as of "
-           f"{run.as_of_date} · use it in the Segment Builder as *Membership → in cluster*.")
+# Long values go in a caption: a metric cuts them short.
+st.caption(f"{meta['name']} · scaling: {SCALINGS.get(run.scaling, run.scaling or '-')} · features: "
+           f"{', '.join(labels.get(f, f) for f in run.features)} · as of {run.as_of_date} · use it in the Segment "
+           "Builder as *Membership → in cluster*.")
 
 summary = run.profile.summary
 st.dataframe(
     pd.DataFrame({"cluster": summary["cluster_id"], "name": summary["name"], "customers": summary["size"],
                   "share": summary["share"], "revenue share": summary["revenue_share"]}),
     hide_index=True, width="stretch", key="clusters_summary",
-    column_config={"share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-                   "revenue share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+    column_config={"cluster": "Cluster", "name": "Name",
+                   "customers": st.column_config.NumberColumn("Customers", format="localized"),
+                   "share": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
+                   "revenue share": st.column_config.ProgressColumn("Revenue share", format="percent", min_value=0,
+                                                                    max_value=1)})
 st.plotly_chart(ui.heatmap(run.profile.zscores, names, labels), key="clusters_heatmap",
                 config={"displayModeBar": False})
 st.caption("Each cell: how far the cluster's mean is from the population's, in standard deviations.")
@@ -154,7 +165,7 @@ with left:
                 f"({int(summary.loc[summary['cluster_id'] == cluster, 'size'].iloc[0]):,} customers). "
                 "Static: it keeps this run's assignments.")
     st.button("Save cluster as segment", type="primary", key="clusters_save_cluster", on_click=save_cluster,
-              args=(cluster,), disabled=not can_save)
+              args=(cluster,), disabled=not can_save, help=session.why_not("save_segments", "save segments"))
 with right:
     rule = run.profile.rules.get(cluster)
     if rule is None:
@@ -189,7 +200,8 @@ if not map_points:
             f"**{cost.duration_s:,.0f} s**, about **${cost.cost_usd:,.4f}** at "
             f"${settings.price_per_warehouse_hour:g} per warehouse-hour"
             + ("" if warm else " (including UMAP's one-time warm-up, still running)") + ".")
-    st.button("Compute the map", key="clusters_compute_map", on_click=request, args=("map",), disabled=not can_run)
+    st.button("Compute the map", key="clusters_compute_map", on_click=request, args=("map",), disabled=not can_run,
+              help=session.why_not("run_clustering", "compute maps"))
     if kind == "map":
         try:
             ui.run_with_progress(lambda: fitting.compute_map(get_warehouse(path), cat, run_id, points=points),
@@ -221,4 +233,4 @@ if chosen:
 
     st.button("Save selection as segment", key="clusters_save_selection", on_click=save_in_callback,
               args=("clusters", save_selection),
-              disabled=not can_save)
+              disabled=not can_save, help=session.why_not("save_segments", "save segments"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import cost, session
+from components.segments import cached_library
 from components.warehouse import ready_or_stop, warehouse_key
 from services.cost import DIMENSIONS
 from services.errors import SegmentStudioError
@@ -62,12 +63,14 @@ try:
 
     with st.expander("List price and discounts this month"):
         st.dataframe(cost.price_context(path, month), hide_index=True, width="stretch", column_config={
-            "list_cost_usd": st.column_config.NumberColumn("list cost", format="$%.2f"),
-            "net_cost_usd": st.column_config.NumberColumn("billed cost", format="$%.2f"),
-            "effective_discount": st.column_config.NumberColumn("effective discount", format="percent"),
+            "resource_type": "Resource type", "usage_quantity": "Usage",
+            "list_cost_usd": st.column_config.NumberColumn("List cost", format="$%.2f"),
+            "net_cost_usd": st.column_config.NumberColumn("Billed cost", format="$%.2f"),
+            "effective_discount": st.column_config.NumberColumn("Effective discount", format="percent"),
         })
         st.caption("Negotiated discounts in force:")
-        st.dataframe(cost.discounts_in_force(path, month), hide_index=True, width="stretch")
+        st.dataframe(cost.discounts_in_force(path, month), hide_index=True, width="stretch",
+                     column_config=cost.DISCOUNT_COLUMNS)
 
     st.subheader("Segment Studio's own footprint")
     footprint = cost.app_footprint(path)
@@ -88,12 +91,15 @@ try:
         q1.metric("Logged queries", f"{logged.queries:,}")
         q2.metric("Warehouse time", f"{logged.duration_s:,.1f} s")
         q3.metric("Estimated query cost", f"${logged.cost_usd:,.4f}")
-        money = {"duration_s": st.column_config.NumberColumn("time (s)", format="%.2f"),
-                 "cost_usd": st.column_config.NumberColumn("cost", format="$%.4f")}
+        money = {"queries": "Queries", "rows": st.column_config.NumberColumn("Rows", format="localized"),
+                 "duration_s": st.column_config.NumberColumn("Time (s)", format="%.2f"),
+                 "cost_usd": st.column_config.NumberColumn("Cost", format="$%.4f")}
         p1, p2 = st.columns(2)
         p1.markdown("**Per page**")
-        p1.dataframe(logged.by_page, hide_index=True, width="stretch", column_config=money)
+        p1.dataframe(cost.by_page(logged.by_page), hide_index=True, width="stretch",
+                     column_config={**money, "page": "Page"})
         p2.markdown("**Per segment**")
-        p2.dataframe(logged.by_segment, hide_index=True, width="stretch", column_config=money)
+        p2.dataframe(cost.by_segment(logged.by_segment, cached_library(path, "", True)), hide_index=True,
+                     width="stretch", column_config={**money, "segment": "Segment"})
 except SegmentStudioError as exc:
     st.error(f"The cost figures could not be computed: {exc}")

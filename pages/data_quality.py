@@ -44,13 +44,17 @@ try:
         counts = catalog["certification_status"].fillna("not certified").value_counts()
         st.caption(" · ".join(f"{status}: {n}" for status, n in counts.items()))
         st.dataframe(
-            shown.fillna({"certification_status": "not certified"})[["dataset", "layer", "owner", "owner_team", "classification", "sensitivity", "contains_pii",
-                   "certification_status", "certified_by", "certified_ts", "expires_ts"]],
+            shown.fillna({"certification_status": "not certified"})[
+                ["dataset", "layer", "owner", "owner_team", "classification", "sensitivity", "contains_pii",
+                 "certification_status", "certified_by", "certified_ts", "expires_ts"]],
             hide_index=True, width="stretch",
             column_config={
-                "certification_status": st.column_config.TextColumn("certification"),
-                "certified_ts": st.column_config.DatetimeColumn("certified", format="YYYY-MM-DD"),
-                "expires_ts": st.column_config.DatetimeColumn("expires", format="YYYY-MM-DD"),
+                "dataset": "Dataset", "layer": "Layer", "owner": "Owner", "owner_team": "Owner team",
+                "classification": "Classification", "sensitivity": "Sensitivity", "contains_pii": "Personal data",
+                "certification_status": st.column_config.TextColumn("Certification"),
+                "certified_by": "Certified by",
+                "certified_ts": st.column_config.DatetimeColumn("Certified", format="YYYY-MM-DD"),
+                "expires_ts": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD"),
             },
         )
 
@@ -72,7 +76,8 @@ try:
             totals["pass_rate"] = totals["passed"] / totals["checks"]
             st.caption("Pass rate per dataset over the window (checks passed / checks run, both sources)")
             st.dataframe(totals.sort_values("pass_rate").reset_index(), hide_index=True, width="stretch",
-                         column_config={"pass_rate": st.column_config.NumberColumn("pass rate", format="percent")})
+                         column_config={"dataset": "Dataset", "passed": "Passed", "checks": "Checks run",
+                                        "pass_rate": st.column_config.NumberColumn("Pass rate", format="percent")})
 
     elif section == "Failing checks":
         if failing.empty:
@@ -81,7 +86,8 @@ try:
             table = failing[["dataset", "check_name", "severity", "status", "source", "observed_value", "threshold",
                              "checked_ts", "details"]]
             st.dataframe(quality.highlight_critical(table), hide_index=True, width="stretch",
-                         column_config={"checked_ts": st.column_config.DatetimeColumn("checked",
+                         column_config={**quality.CHECK_COLUMNS,
+                                        "checked_ts": st.column_config.DatetimeColumn("Checked",
                                                                                      format="YYYY-MM-DD HH:mm")})
             labels = {i: f"{'CRITICAL · ' if row.critical else ''}{row.dataset} · {row.check_name} ({row.source})"
                       for i, row in failing.iterrows()}
@@ -91,7 +97,9 @@ try:
             runs, failed = len(history), int((history["status"] != "pass").sum())
             st.caption(f"{runs} runs, {failed} not passing · latest: {row['details']}")
             st.plotly_chart(quality.check_history_chart(history), key="dq_check_chart")
-            st.dataframe(history.iloc[::-1].head(20), hide_index=True, width="stretch")
+            st.dataframe(history.iloc[::-1].head(20), hide_index=True, width="stretch", column_config={
+                **quality.CHECK_COLUMNS, "run_id": "Run", "dq_id": "Result",
+                "checked_ts": st.column_config.DatetimeColumn("Checked", format="YYYY-MM-DD HH:mm")})
 
     elif section == "Issues":
         st.subheader(f"Open issues ({len(issues)})")
@@ -101,10 +109,15 @@ try:
             st.dataframe(issues[["issue_id", "dataset", "title", "severity", "status", "opened_ts", "team_name",
                                  "team_email", "on_call", "escalation_email"]],
                          hide_index=True, width="stretch",
-                         column_config={"opened_ts": st.column_config.DatetimeColumn("opened", format="YYYY-MM-DD")})
+                         column_config={"issue_id": "Issue", "dataset": "Dataset", "title": "Title",
+                                        "severity": "Severity", "status": "Status", "team_name": "Team",
+                                        "team_email": "Team email", "on_call": "On call",
+                                        "escalation_email": "Escalation",
+                                        "opened_ts": st.column_config.DatetimeColumn("Opened", format="YYYY-MM-DD")})
         st.subheader("Remediation teams")
         st.dataframe(quality.remediation_teams(path), hide_index=True, width="stretch", column_config={
-            "avg_hours_to_resolve": st.column_config.NumberColumn("avg hours to resolve", format="%.1f"),
+            **quality.TEAM_COLUMNS,
+            "avg_hours_to_resolve": st.column_config.NumberColumn("Average hours to resolve", format="%.1f"),
         })
 
     elif section == "Freshness":
@@ -112,14 +125,23 @@ try:
         if fresh.empty:
             st.info("The app's freshness checks have not run yet: they run after every build.")
         else:
-            stale = int((fresh["status"] != "pass").sum())
-            (st.error if stale else st.success)(
-                f"{stale} of {len(fresh)} datasets are older than their SLA" if stale
-                else f"All {len(fresh)} datasets the app checks are within their SLA")
+            stale = fresh.loc[fresh["status"] != "pass", "dataset"]
+            if stale.empty:
+                st.success(f"All {len(fresh)} datasets the app checks are within their SLA")
+            else:
+                st.error(f"{len(stale)} of {len(fresh)} datasets are older than their SLA: {', '.join(stale)}")
+            st.caption("Age: from the end of each dataset's newest data (its newest posting, as-of date or "
+                       "change) to the last check. Rebuilding old data does not make it fresh.")
             st.plotly_chart(quality.freshness_chart(fresh), key="dq_freshness_chart")
-            st.dataframe(fresh[["dataset", "age_hours", "sla_hours", "headroom_hours", "status", "checked_ts",
+            st.dataframe(fresh[["dataset", "age_days", "sla_hours", "headroom_hours", "status", "checked_ts",
                                 "details"]], hide_index=True, width="stretch",
-                         column_config={"checked_ts": st.column_config.DatetimeColumn("checked",
+                         column_config={"dataset": "Dataset",
+                                        "age_days": st.column_config.NumberColumn("Age (days)", format="%.1f"),
+                                        "sla_hours": st.column_config.NumberColumn("SLA (hours)", format="%g"),
+                                        "headroom_hours": st.column_config.NumberColumn("Headroom (hours)",
+                                                                                        format="%.1f"),
+                                        "status": "Status", "details": "Details",
+                                        "checked_ts": st.column_config.DatetimeColumn("Checked",
                                                                                      format="YYYY-MM-DD HH:mm")})
 
     elif section == "Reconciliation":
@@ -139,7 +161,10 @@ try:
             st.error(f"{mismatched} batch(es) do not match between source and target")
         st.dataframe(batches[["batch_id", "source_rows", "target_rows", "source_checksum", "target_checksum",
                               "status", "matched", "run_id", "finished_ts"]], hide_index=True, width="stretch",
-                     column_config={"finished_ts": st.column_config.DatetimeColumn("finished",
+                     column_config={"batch_id": "Batch", "source_rows": "Source rows", "target_rows": "Target rows",
+                                    "source_checksum": "Source checksum", "target_checksum": "Target checksum",
+                                    "status": "Status", "matched": "Matched", "run_id": "Run",
+                                    "finished_ts": st.column_config.DatetimeColumn("Finished",
                                                                                    format="YYYY-MM-DD HH:mm")})
 except SegmentStudioError as exc:
     st.error(f"This section could not be read: {exc}")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import session
+from components.pickers import segment_picker
 from components.segments import cached_library, library, workspace
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
@@ -29,6 +30,7 @@ if segments.empty:
 
 table = pd.DataFrame({
     "segment": segments["name"],
+    "members": segments["audience_size"],
     "id": segments["segment_id"],
     "owner": segments["owner"],
     "version": segments["latest_version"],
@@ -38,20 +40,20 @@ table = pd.DataFrame({
     "open": "/builder?segment=" + segments["segment_id"],
 })
 st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "open": st.column_config.LinkColumn("open", display_text="open in builder"),
-    "updated": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "segment": "Segment", "id": "Id", "owner": "Owner", "version": "Version", "sample": "Sample",
+    "archived": "Archived",
+    "members": st.column_config.NumberColumn("Members", format="localized", help="when the latest version was saved"),
+    "open": st.column_config.LinkColumn("Open", display_text="open in builder"),
+    "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm"),
 })
 
-names = dict(zip(segments["segment_id"], segments["name"]))
-default = st.query_params.get("segment")
-ids = list(names)
-chosen = st.selectbox("Segment", ids, index=ids.index(default) if default in ids else 0, format_func=names.get,
-                      key="library_chosen")
+chosen = segment_picker("Segment", segments, key="library_chosen", default=st.query_params.get("segment"))
 info = lib.info(chosen)
 latest = lib.get(chosen)
 st.subheader(info["name"])
 st.caption(f"`{chosen}` · owner {info['owner']} · version {info['latest_version']} · "
-           f"{latest.audience_size or 0:,} members when saved (as of {latest.as_of_date})")
+           f"{latest.audience_size or 0:,} members when saved (as of {latest.as_of_date})"
+           + (" · archived" if info["archived"] else ""))
 if info.get("description"):
     st.write(info["description"])
 if info.get("brief"):
@@ -61,29 +63,86 @@ if info.get("brief"):
     b2.markdown(f"**Channel**  \n{brief.get('channel', '')}")
     b3.markdown(f"**Offer**  \n{brief.get('offer', '')}")
     b4.markdown(f"**KPI**  \n{brief.get('kpi', '')} · holdout {brief.get('holdout_pct', 0)}%")
+if info["is_sample"]:
+    st.caption("A sample campaign: a read-only template. Duplicate it, or open it in the builder and save it as a "
+               "new segment of your own.")
 st.markdown(f"**Rule:** {latest.definition.rule.describe()}")
+
+
+# Actions run in callbacks, before the rerun draws the page: the list, the picker and the
+# versions below then show what the action made (they showed the state before it).
+def _outcome(kind: str, message: str) -> None:
+    st.session_state["library_outcome"] = (kind, message)
+
+
+def _duplicate(segment_id: str) -> None:
+    try:
+        copy = duplicate_segment(workspace(path), segment_id, author=identity.user, role=identity.role)
+    except SegmentStudioError as exc:
+        _outcome("error", f"Not duplicated: {exc}")
+        return
+    cached_library.clear()
+    st.session_state["library_chosen"] = copy.segment_id
+    # No user text in these messages: they are markdown, and names are shown as plain text elsewhere.
+    _outcome("success", f"Duplicated as a new segment (`{copy.segment_id}`, {copy.audience_size or 0:,} members): "
+                        "it is selected below.")
+
+
+def _restore(segment_id: str, version: int) -> None:
+    try:
+        restored = restore_segment(workspace(path), segment_id, version, author=identity.user, role=identity.role)
+    except SegmentStudioError as exc:
+        _outcome("error", f"Not restored: {exc}")
+        return
+    cached_library.clear()
+    _outcome("success", f"Restored: version {restored.version} now has the definition of version {version} "
+                        f"({restored.audience_size or 0:,} members today).")
+
+
+def _archive(segment_id: str, archive: bool) -> None:
+    st.session_state["library_archive_asked"] = None
+    try:
+        lib.archive(segment_id, author=identity.user, role=identity.role, archived=archive)
+    except SegmentStudioError as exc:
+        _outcome("error", f"Not {'archived' if archive else 'unarchived'}: {exc}")
+        return
+    cached_library.clear()
+    _outcome("success", f"{'Archived' if archive else 'Unarchived'} `{segment_id}`."
+                        + (" Turn on *Show archived* to see it again." if archive else ""))
+
 
 a1, a2, a3 = st.columns(3)
 a1.link_button("Open in builder", f"/builder?segment={chosen}", width="stretch")
 can_save = rbac.can(identity.role, "save_segments")
-if a2.button("Duplicate", disabled=not can_save, width="stretch", key="library_duplicate"):
-    try:
-        copy = duplicate_segment(workspace(path), chosen, author=identity.user, role=identity.role)
-    except SegmentStudioError as exc:
-        st.error(f"Not duplicated: {exc}")
-    else:
-        cached_library.clear()
-        st.success(f"Duplicated as {copy.definition.name} ({copy.segment_id}, {copy.audience_size:,} members)")
-archive_label = "Unarchive" if info["archived"] else "Archive"
-if a3.button(archive_label, disabled=not rbac.can(identity.role, "archive_segments"), width="stretch",
-             key="library_archive"):
-    lib.archive(chosen, author=identity.user, archived=not info["archived"])
-    cached_library.clear()
-    st.rerun()
+a2.button("Duplicate", disabled=not can_save, width="stretch", key="library_duplicate", on_click=_duplicate,
+          args=(chosen,), help=session.why_not("save_segments", "save segments") or "A new segment with this definition")
+may_archive = rbac.can(identity.role, "archive_segments")
+refused = session.why_not("archive_segments", "archive segments")
+if info["archived"]:
+    a3.button("Unarchive", disabled=not may_archive, width="stretch", key="library_unarchive", on_click=_archive,
+              args=(chosen, False), help=refused or "Back in the lists and pickers")
+else:
+    a3.button("Archive", disabled=not may_archive, width="stretch", key="library_archive",
+              on_click=lambda: st.session_state.update(library_archive_asked=chosen),
+              help=refused or "Hide it from the lists; exports and memberships of it keep working")
+if st.session_state.get("library_archive_asked") == chosen and not info["archived"]:
+    st.warning("Archive this segment? It leaves the lists and pickers; its versions, exports and the "
+               "segments that use it keep working, and you can unarchive it.")
+    y, n = st.columns([1, 4])
+    y.button("Yes, archive", type="primary", key="library_archive_confirm", on_click=_archive, args=(chosen, True))
+    n.button("Cancel", key="library_archive_cancel",
+             on_click=lambda: st.session_state.update(library_archive_asked=None))
+outcome = st.session_state.pop("library_outcome", None)
+if outcome:
+    (st.success if outcome[0] == "success" else st.error)(outcome[1])
 
 st.subheader("Versions")
 versions = lib.versions(chosen)
-st.dataframe(versions, hide_index=True, width="stretch")
+st.dataframe(versions, hide_index=True, width="stretch", column_config={
+    "version": "Version", "name": "Name", "author": "Author", "note": "Note",
+    "created_ts": st.column_config.DatetimeColumn("Saved", format="YYYY-MM-DD HH:mm"),
+    "audience_size": st.column_config.NumberColumn("Members when saved", format="localized"),
+    "as_of_date": st.column_config.DateColumn("Data as of")})
 numbers = list(versions["version"])
 if len(numbers) >= 2:
     d1, d2 = st.columns(2)
@@ -102,13 +161,7 @@ if len(numbers) >= 2:
             st.code("\n".join(diff.definition_diff), language="diff")
     else:
         st.caption("The two versions have the same definition.")
-restore = st.selectbox("Restore a version", numbers, key="library_restore_version")
-if st.button(f"Restore version {restore} as a new version", disabled=not can_save, key="library_restore"):
-    try:
-        restored = restore_segment(workspace(path), chosen, int(restore), author=identity.user, role=identity.role)
-    except SegmentStudioError as exc:
-        st.error(f"Not restored: {exc}")
-    else:
-        cached_library.clear()
-        st.success(f"Restored: version {restored.version} now has the definition of version {restore} "
-                   f"({restored.audience_size:,} members today)")
+restore = st.selectbox("Restore a version", numbers, key=f"library_restore_version_{chosen}")
+st.button(f"Restore version {restore} as a new version", disabled=not can_save, key="library_restore",
+          on_click=_restore, args=(chosen, int(restore)),
+          help=session.why_not("save_segments", "save segments") or "Saves its definition as the newest version")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from components import lookalikes as ui, session
+from components.pickers import saved_size, segment_picker
 from components.progress import progress_bar
 from components.segment_actions import save_definition, save_in_callback, saved_notice
 from components.segments import cached_library, workspace
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.discovery.fitting import train_lookalike
-from services.discovery.lookalike import ALGORITHMS, MAX_REACH, MIN_SEED
+from services.discovery.lookalike import ALGORITHMS, MAX_REACH, MIN_SEED, WEIGHT_UNITS, describe_factors
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
 
@@ -32,11 +32,21 @@ with st.expander("New lookalike model", expanded=ui.cached_models(path).empty):
     if not names:
         st.info("No saved segments to use as a seed: save one in the Segment Builder first.")
     else:
-        seed_id = st.selectbox("Seed segment", list(names), format_func=names.get, key="lookalikes_seed")
+        seed_id = segment_picker("Seed segment", segments, key="lookalikes_seed",
+                                 help=f"A seed needs at least {MIN_SEED} members: sizes as last saved")
         algorithm = st.radio("Model", list(ALGORITHMS), format_func=ALGORITHMS.get, horizontal=True,
                              key="lookalikes_algorithm")
-        st.caption(f"The seed needs at least {MIN_SEED} members. A fifth of them is held out to measure quality.")
-        st.button("Train lookalike", type="primary", key="lookalikes_train", disabled=not can_train,
+        size = saved_size(segments, seed_id)
+        too_small = size is not None and size < MIN_SEED
+        if too_small:
+            st.warning(f"This seed had {size:,} members when saved: a lookalike needs a seed of at least "
+                       f"{MIN_SEED}. Pick a larger segment, or loosen its rule in the Segment Builder.")
+        else:
+            st.caption(f"The seed needs at least {MIN_SEED} members. A fifth of them is held out to measure "
+                       "quality.")
+        why = session.why_not("run_lookalikes", "train lookalike models") or (
+            f"The seed is smaller than {MIN_SEED} members" if too_small else None)
+        st.button("Train lookalike", type="primary", key="lookalikes_train", disabled=why is not None, help=why,
                   on_click=lambda: st.session_state.update(lookalikes_request=True))
         if not can_train:
             st.caption(f"Your role ({identity.role}) cannot train lookalike models.")
@@ -63,7 +73,8 @@ ids = list(models["model_id"])
 current = st.session_state.get("lookalikes_selected_model")
 if current not in ids:
     current = ids[0]
-described = {r.model_id: f"{r.name} · {r.algorithm} · {r.created_ts:%Y-%m-%d %H:%M}" for r in models.itertuples()}
+described = {r.model_id: f"{r.name} · {ALGORITHMS.get(r.algorithm, r.algorithm)} · {r.created_ts:%Y-%m-%d %H:%M}"
+             for r in models.itertuples()}
 # Keyed by the current model, so a newly trained model replaces what the picker showed.
 model_id = st.selectbox("Model", ids, index=ids.index(current), format_func=described.get,
                         key=f"lookalikes_model_{current}")
@@ -87,8 +98,12 @@ def reach_view() -> None:
                f"outside it · as of {model.as_of_date}")
     st.plotly_chart(ui.reach_curve(model.curve, reach), key="lookalikes_curve", config={"displayModeBar": False})
 
-    name = st.text_input("Segment name", value=f"Lookalikes of {model.seed.name} at {reach:g}%",
-                         key=f"lookalikes_name_{reach}")
+    # The name follows the reach until the user types one; then it stays theirs (it reset on every move).
+    name_key, suggested = f"lookalikes_name_{model.model_id}", f"Lookalikes of {model.seed.name} at {reach:g}%"
+    if st.session_state.get(name_key, suggested) == st.session_state.get(f"{name_key}_suggested", suggested):
+        st.session_state[name_key] = suggested
+    st.session_state[f"{name_key}_suggested"] = suggested
+    name = st.text_input("Segment name", key=name_key)
     include_seed = st.toggle("Include the seed's own members", key="lookalikes_include_seed",
                              disabled=not model.seed_segment_id)
 
@@ -98,21 +113,25 @@ def reach_view() -> None:
             path, definition, user=identity.user, role=identity.role,
             note=f"lookalike model {model.model_id} at {reach:g}% reach"))
 
-    st.button("Save as segment", type="primary", key="lookalikes_save", on_click=save, disabled=not can_save)
+    st.button("Save as segment", type="primary", key="lookalikes_save", on_click=save, disabled=not can_save,
+              help=session.why_not("save_segments", "save segments"))
     saved_notice("lookalikes")
 
 
 reach_view()
 
 st.subheader("What sets the seed apart")
-factors = model.factors.head(8)
-st.dataframe(pd.DataFrame({
-    "feature": [FEATURES_BY_NAME[f].label if f in FEATURES_BY_NAME else f for f in factors["feature"]],
-    "seed has": factors["direction"],
-    "weight": factors["weight"],
-    "seed mean": factors["seed_mean"],
-    "everyone else": factors["base_mean"],
-}), hide_index=True, width="stretch", key="lookalikes_factors",
-    column_config={"weight": st.column_config.NumberColumn(format="%+.2f"),
-                   "seed mean": st.column_config.NumberColumn(format="%.2f"),
-                   "everyone else": st.column_config.NumberColumn(format="%.2f")})
+factors = describe_factors(model.factors.head(8), model.algorithm)
+units = {f: FEATURES_BY_NAME[f].unit for f in factors["feature"] if f in FEATURES_BY_NAME}
+factors["unit"] = factors["feature"].map(units).fillna("")
+factors["feature"] = [FEATURES_BY_NAME[f].label if f in FEATURES_BY_NAME else f for f in factors["feature"]]
+st.dataframe(factors[["feature", "seed has", "seed mean", "everyone else", "unit", "model weight"]],
+             hide_index=True, width="stretch", key="lookalikes_factors", column_config={
+                 "feature": "Feature", "seed has": "Seed has", "unit": "Unit",
+                 "seed mean": st.column_config.NumberColumn("Seed average", format="%.2f"),
+                 "everyone else": st.column_config.NumberColumn("Everyone else", format="%.2f"),
+                 "model weight": st.column_config.NumberColumn(
+                     f"Model weight ({WEIGHT_UNITS.get(model.algorithm, 'model units')})", format="%+.2f",
+                     help="How much the model leans on the feature once the others are known: features that "
+                          "move together share it, so its sign can differ from the averages")})
+st.caption("*Seed has* compares the averages; the model weight is the model's own measure, ordered by size.")

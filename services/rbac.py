@@ -35,6 +35,45 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: page (its url path) -> the permission that opens it; a page not listed is open to every role.
+#: The navigation shows a role only the pages it may open; a link to another still explains why not.
+PAGES: dict[str, str] = {
+    "exports": "export",
+    "data_quality": "view_data_quality",
+    "cost": "view_cost",
+    "audit": "view_cost",
+}
+
+
+def may_open(role: str, page: str) -> bool:
+    return can(role, PAGES[page]) if page in PAGES else True
+
+
+def allowed_roles(action: str) -> tuple[str, ...]:
+    """The roles that may do ``action``, least trusted first."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"unknown action {action!r}")
+    return tuple(r for r in ROLES if r in PERMISSIONS[action])
+
+#: how the Roles page names each action
+ACTION_LABELS: dict[str, str] = {
+    "view_segments": "See segments",
+    "build_segments": "Build segments",
+    "save_segments": "Save segments",
+    "archive_segments": "Archive segments",
+    "view_pii": "See personal data in clear",
+    "run_clustering": "Run clustering",
+    "run_lookalikes": "Train lookalike models",
+    "export": "Export segments",
+    "export_unmasked": "Export identifiers in clear",
+    "view_data_quality": "See data quality",
+    "override_dq_gate": "Override the data-quality gate",
+    "view_cost": "See cost and the audit log",
+    "change_roles": "Change roles",
+    "rebuild_warehouse": "Rebuild the warehouse",
+}
+
+
 def can(role: str, action: str) -> bool:
     if action not in PERMISSIONS:
         raise KeyError(f"unknown action {action!r}")

@@ -13,7 +13,7 @@ from sqlglot import exp
 from services import audit_log, naming
 from services.clock import now
 from services.errors import SpecError
-from services.rbac import ROLES, require
+from services.rbac import ROLES, RoleMap, require
 from services.warehouse import Warehouse
 
 ASSIGNMENTS = naming.fq("app", "app_role_assignments")
@@ -50,3 +50,10 @@ def assign_role(warehouse: Warehouse, email: str, role: str, *, by: str, by_role
     ])
     audit_log.record(warehouse, actor=by, role=by_role, action="role.change", object_type="user", object_id=email,
                      details={"from": previous, "to": role, "note": note})
+
+
+def admins(warehouse: Warehouse, role_map: RoleMap) -> list[str]:
+    """Who holds the admin role by name (file or app), so a refused user knows whom to ask."""
+    assigned = assignments(warehouse)
+    named = {**role_map.users, **dict(zip(assigned["email"], assigned["role"]))}
+    return sorted(email for email, role in named.items() if role == "admin")

@@ -6,6 +6,7 @@ import os
 import sys
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -14,11 +15,17 @@ import pytest
 os.environ.setdefault("SEGMENT_STUDIO_WARM_UP_MAPS", "0")
 
 from services.build import build
+from services.demo.calendar import DEMO_END
 from services.pipeline.models import create_all
+from services.quality import run_checks
 from services.segments.conditions import KINDS
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 SMALL_DEMO_CUSTOMERS = 3_000
+#: when the demo's data-quality checks are read as run: the morning after the demo data's last day.
+#: Freshness is the data's age at the check, so a build checked by today's clock would make every
+#: test depend on the date it runs (the demo data never ages; the calendar does).
+DEMO_CHECKED = datetime.combine(DEMO_END + timedelta(days=1), time(6, 0))
 
 
 @pytest.fixture
@@ -35,7 +42,8 @@ def demo_warehouse_path(tmp_path_factory):
     """A small demo warehouse file built once; tests must not modify it."""
     path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
     warehouse = DuckDBWarehouse(path)
-    build(warehouse, customers=SMALL_DEMO_CUSTOMERS, seed=7)
+    result = build(warehouse, customers=SMALL_DEMO_CUSTOMERS, seed=7)
+    run_checks(warehouse, run_id=result.run_id, checked_ts=DEMO_CHECKED)
     warehouse.close()
     return path
 

@@ -145,7 +145,9 @@ class LookalikeModel(BaseEstimator):
             "feature": list(self.features_), "weight": weight,
             "seed_mean": np.nanmean(values[y == 1], axis=0), "base_mean": np.nanmean(values[y == 0], axis=0),
         })
-        frame["direction"] = np.where(frame["weight"] >= 0, "more", "less")
+        # The seed has more or less of a feature by the means: a multivariate weight can point the
+        # other way (two features that move together share the credit), so it never says which.
+        frame["direction"] = _direction(frame)
         return frame.reindex(frame["weight"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
     def reach(self, reach_pct: float) -> ReachPoint:
@@ -175,6 +177,23 @@ class LookalikeModel(BaseEstimator):
     def members(self, reach_pct: float) -> pd.Index:
         """Customer ids within the reach (the in-memory twin of the SQL membership)."""
         return self.eligible_index_[self.reach_pct_ <= float(reach_pct)]
+
+
+#: what a factor's weight measures, per algorithm
+WEIGHT_UNITS = {"logistic": "log-odds per standard deviation", "boosting": "AUC lost when shuffled"}
+
+
+def _direction(factors: pd.DataFrame) -> np.ndarray:
+    return np.where(factors["seed_mean"] >= factors["base_mean"], "more", "less")
+
+
+def describe_factors(factors: pd.DataFrame, algorithm: str) -> pd.DataFrame:
+    """"What sets the seed apart", as shown: the direction from the seed-vs-base means (also for models
+    saved when it came from the weight), the means, and the model's weight (in ``WEIGHT_UNITS``)."""
+    return pd.DataFrame({
+        "feature": factors["feature"], "seed has": _direction(factors), "seed mean": factors["seed_mean"],
+        "everyone else": factors["base_mean"], "model weight": factors["weight"],
+    })
 
 
 def _auc(positive: np.ndarray, negative: np.ndarray) -> float:

@@ -141,6 +141,8 @@ class Option:
     env: str = ""
     #: the Settings field a form starts from (the app's export folder), when not the request's default
     setting: str = ""
+    #: a job cannot start without it (a webhook's URL); the form says so before the click
+    required: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in _REQUEST_FIELDS:
@@ -228,6 +230,10 @@ class Destination:
         if self.fixed_schema:
             return replace(request, attributes=(), identifiers="hashed")
         return request
+
+    def missing(self, request: ExportRequest) -> list[str]:
+        """Labels of the required options ``request`` leaves empty: a job needs them to start."""
+        return [option.label for option in self.options if option.required and not getattr(request, option.name)]
 
     def target(self, request: ExportRequest) -> str:
         """Where the output goes, part of the key that diff exports compare against ("" for files)."""

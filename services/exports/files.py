@@ -282,7 +282,9 @@ class FileDestination(Destination):
             detail = {"removals_path": str(removal_file), "removals": removals.num_rows,
                       "removals_checksum": self._write(removals, removal_file, lambda f: None)}
         checksum = self._write(rows, final, ctx.progress)
-        return Delivered(rows=rows.num_rows, checksum=checksum, output_path=str(final), detail=detail)
+        # Rows sent are the removals too: a diff of 237 removals and no adds sent 237 rows, not 0.
+        return Delivered(rows=rows.num_rows + detail.get("removals", 0), checksum=checksum, output_path=str(final),
+                         detail=detail)
 
     def _write(self, rows: pa.Table, final: Path, progress: Callable[[float], None]) -> str:
         if self.file_format == "parquet":

@@ -159,13 +159,16 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
     passes the one holding its cached catalog).
 
     Raises SpecError when the destination does not accept the request's
-    options, PermissionDeniedError when the role may not export (or not in
+    options or a required one is empty (a webhook without its URL), PermissionDeniedError when the role may not export (or not in
     clear), and ExportError when a failing critical data-quality check on
     the segment's inputs blocks it and no manager overrode the gate.
     """
     rbac.require(role, "export")
     dest = destination(request.destination)
     request = dest.normalise(request)
+    missing = dest.missing(request)
+    if missing:
+        raise SpecError(f"{dest.label} needs {' and '.join(m.lower() for m in missing)} before an export can start")
     if request.identifiers == "clear":
         rbac.require(role, "export_unmasked")
     workspace = workspace or Workspace(warehouse)

@@ -21,6 +21,7 @@ from services.errors import PermissionDeniedError, SpecError
 from services.exports import audience, selection
 from services.exports.base import ExportRequest, src
 from services.exports.destinations import destination
+from services.exports.snapshots import JOBS
 from services.governance.registry import dataset_id
 from services.pii import pii_policy
 from services.quality.checks import CheckResult
@@ -30,10 +31,13 @@ from services.segments.compiler import CompiledSegment
 from services.segments.library import SavedVersion
 from services.segments.spec import Behavior, walk
 from services.segments.workspace import Workspace
+from services.sqlterms import column, equals
 from services.warehouse import Warehouse
 
 # Fixed costs of a job besides its rows: compiling, the snapshot, the audit row.
 JOB_OVERHEAD_S = 1.0
+#: how many of a destination's latest succeeded jobs its measured rate is taken from
+RATE_SAMPLE = 20
 
 
 def compile_saved(warehouse: Warehouse, segment_id: str, version: int | None = None, *,
@@ -89,6 +93,36 @@ def dq_gate(warehouse: Warehouse, compiled: CompiledSegment) -> DqGate:
     return DqGate(datasets, failing)
 
 
+# -- how long it should take ------------------------------------------------------------
+@dataclass(frozen=True)
+class Rate:
+    """Seconds per row sent to a destination, and what that figure rests on."""
+
+    seconds_per_row: float
+    jobs: int  # past jobs it was measured on; 0: the destination's typical rate
+
+    def basis(self, label: str) -> str:
+        if not self.jobs:
+            return f"a typical rate for a {label} (no past export there to measure yet)"
+        return f"the rate measured on the last {self.jobs} {label} export{'s' if self.jobs != 1 else ''}"
+
+
+def measured_rate(warehouse: Warehouse, destination_name: str) -> Rate:
+    """Seconds per row of the destination's latest succeeded jobs (their time beyond the fixed overhead,
+    over the rows they sent), or its declared typical rate when none has run yet."""
+    past = warehouse.df(
+        exp.select("rows_exported", "started_ts", "finished_ts").from_(JOBS)
+        .where(exp.and_(equals("destination", destination_name), equals("status", "succeeded"),
+                        exp.GT(this=column("rows_exported"), expression=exp.convert(0)),
+                        column("started_ts").is_(exp.null()).not_(), column("finished_ts").is_(exp.null()).not_()))
+        .order_by(exp.Ordered(this=column("finished_ts"), desc=True)).limit(RATE_SAMPLE))
+    if past.empty:
+        return Rate(destination(destination_name).seconds_per_row, 0)
+    seconds = (pd.to_datetime(past["finished_ts"]) - pd.to_datetime(past["started_ts"])).dt.total_seconds()
+    working = (seconds - JOB_OVERHEAD_S).clip(lower=0).sum()
+    return Rate(float(working / past["rows_exported"].astype("float64").sum()), len(past))
+
+
 # -- the check itself ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Preflight:
@@ -108,6 +142,8 @@ class Preflight:
     gate: DqGate
     may_override: bool
     estimate: ActionEstimate
+    #: what the estimate rests on (measured past jobs, or the destination's typical rate)
+    estimate_basis: str = ""
 
     @property
     def excluded(self) -> int:
@@ -148,13 +184,15 @@ def preflight(warehouse: Warehouse, request: ExportRequest, *, role: str, price_
         counts = eligible_rows.dropna(subset=[f"p_{name}"]).groupby(f"p_{name}")["n"].sum()
         found[name] = {str(k): int(v) for k, v in counts.items()}
     policy = pii_policy(warehouse, dataset_id("txn", "dim_customer"))
-    duration = JOB_OVERHEAD_S + usable * dest.seconds_per_row
+    rate = measured_rate(warehouse, dest.name)
+    duration = JOB_OVERHEAD_S + usable * rate.seconds_per_row
     return Preflight(
         destination=dest.name, members=members, split_groups=split_groups, control_excluded=control,
         eligible=members - control, usable=usable, problems=found, expected_match_rate=dest.expected_match_rate,
         pii_columns=policy, may_export_clear=rbac.can(role, "export_unmasked"), identifiers=request.identifiers,
         gate=dq_gate(warehouse, compiled), may_override=rbac.can(role, "override_dq_gate"),
         estimate=estimate_action_cost(duration, price_per_warehouse_hour),
+        estimate_basis=rate.basis(dest.label),
     )
 
 

@@ -91,7 +91,7 @@ class WebhookDestination(Destination):
     label = "Webhook (JSON batches)"
     options = (
         Option("url", "URL", help="Where the batches are POSTed (http or https)",
-               placeholder="https://example.com/hooks/audience", check=checked_url),
+               placeholder="https://example.com/hooks/audience", check=checked_url, required=True),
         Option("auth_header", "Auth header", help="Sent with every batch, 'Name: value' (a bare value is sent as "
                "Authorization); never stored", placeholder="Authorization: Bearer ...",
                env="SEGMENT_STUDIO_WEBHOOK_AUTH"),

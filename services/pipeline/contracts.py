@@ -26,7 +26,9 @@ Tests, each with a ``severity`` (critical or warning):
 * ``accepted_range``: ``min``, ``max``, ``min_exclusive``;
 * ``relationships``: the value is a ``field`` of ``to`` (``source.table``), in its
   ``current`` rows when that flag column is given;
-* ``freshness`` (``hours`` when no SLA is in force), ``row_count``,
+* ``freshness``: ``loaded_at``, the column whose newest value dates the data (of this model,
+  or ``source.table.column`` upstream; a date counts as the end of its day), and ``hours``
+  when no SLA is in force; then ``row_count``,
   ``row_count_change`` (``max_change_pct``), ``reconciled`` (raw -> fact): on the table.
 
 What a failing test puts in doubt among the gold features follows from the
@@ -65,7 +67,7 @@ TEST_OPTIONS: dict[str, frozenset[str]] = {
     "accepted_values": frozenset({"values"}),
     "accepted_range": frozenset({"min", "max", "min_exclusive"}),
     "relationships": frozenset({"to", "field", "current"}),
-    "freshness": frozenset({"hours"}),
+    "freshness": frozenset({"hours", "loaded_at"}),
     "row_count": frozenset(),
     "row_count_change": frozenset({"max_change_pct"}),
     "reconciled": frozenset(),
@@ -212,6 +214,12 @@ class _Reader:
             raise self.fail(where, "needs a min, a max or both")
         if kind == "one_current" and options.get("flag") not in columns:
             raise self.fail(where, "needs the flag column that marks the current row")
+        if kind == "freshness":
+            if not isinstance(options.get("loaded_at"), str):
+                raise self.fail(where, "needs loaded_at: the column whose newest value dates the data")
+            options["loaded_at"] = self.ref(options["loaded_at"], model_ref, columns, f"{where} loaded_at")
+            if options["loaded_at"].count(".") != 2:
+                raise self.fail(where, "loaded_at must name a column (source.table.column), not a table")
         if kind == "relationships":
             if not isinstance(options.get("to"), str) or len(options["to"].split(".")) != 2 \
                     or not isinstance(options.get("field"), str):

@@ -9,7 +9,7 @@ object) for one view of the page:
     check_history       every result of one check, oldest first
     open_issues         unresolved issues with their remediation team
     remediation_teams   every team and how many issues it has open and resolved
-    freshness           the app's freshness checks: age against SLA hours
+    freshness           the app's freshness checks: the data's age against SLA hours
     last_reconciliation the latest raw -> fact reconciliation, counts and checksums
     ingest_batches      the latest stg -> raw load of every landed batch
 
@@ -129,13 +129,14 @@ def remediation_teams(warehouse: Warehouse) -> pd.DataFrame:
 
 # -- freshness ---------------------------------------------------------------
 def freshness(warehouse: Warehouse) -> pd.DataFrame:
-    """The latest app freshness check per dataset: hours since its model last finished vs SLA hours."""
+    """The latest app freshness check per dataset: the age of its newest data vs SLA hours."""
     latest = latest_results(warehouse)
     frame = latest[latest["check_name"] == "freshness"].reset_index(drop=True)
     frame = frame.rename(columns={"observed_value": "age_hours", "threshold": "sla_hours"})
     frame["headroom_hours"] = frame["sla_hours"] - frame["age_hours"]
-    columns = ["dataset_id", "age_hours", "sla_hours", "headroom_hours", "status", "severity", "checked_ts",
-               "details"]
+    frame["age_days"] = frame["age_hours"] / 24
+    columns = ["dataset_id", "age_hours", "age_days", "sla_hours", "headroom_hours", "status", "severity",
+               "checked_ts", "details"]
     return _labelled(frame[columns].sort_values("headroom_hours", na_position="first").reset_index(drop=True))
 
 
@@ -219,14 +220,36 @@ class Summary:
     reconciled: bool | None
 
 
+@dataclass(frozen=True)
+class Health:
+    """The data-quality headline: what fails now (either source) and what is open."""
+
+    failing_checks: int
+    failing_critical: int
+    open_issues: int
+
+    def describe(self) -> str:
+        checks = "every check passes" if not self.failing_checks else (
+            f"{self.failing_checks} check{'s' if self.failing_checks != 1 else ''} failing"
+            + (f" ({self.failing_critical} critical)" if self.failing_critical else ", none critical"))
+        return f"{checks} · {self.open_issues} open issue{'s' if self.open_issues != 1 else ''}"
+
+
+def health(failing: pd.DataFrame, issues: pd.DataFrame) -> Health:
+    """The headline from ``failing_checks`` and ``open_issues``: Home and the Data Quality page both count so."""
+    return Health(failing_checks=len(failing), failing_critical=int(failing["critical"].sum()),
+                  open_issues=len(issues))
+
+
 def summarize(catalog: pd.DataFrame, failing: pd.DataFrame, issues: pd.DataFrame,
               recon: Reconciliation | None) -> Summary:
     """The page's headline numbers, from frames the page already holds."""
+    headline = health(failing, issues)
     return Summary(
         datasets=len(catalog),
         certified=int((catalog["certification_status"] == "certified").sum()),
-        failing_checks=len(failing),
-        failing_critical=int(failing["critical"].sum()),
-        open_issues=len(issues),
+        failing_checks=headline.failing_checks,
+        failing_critical=headline.failing_critical,
+        open_issues=headline.open_issues,
         reconciled=None if recon is None else recon.status == "matched",
     )

@@ -1,33 +1,27 @@
-"""Checks read from the audit trail: freshness, volume and reconciliation.
+"""Checks on a table as a whole: freshness, volume and reconciliation.
 
-These judge a table by what the pipeline recorded about it, not by its rows:
-when the model that writes it last finished (``ingest.audit_transforms``), how
-many rows the previous build left (the ``row_count`` check's own stored
-results) and whether raw -> fact reconciled (``txn.audit_recon``).
+These judge a table by what it holds and what the pipeline recorded about it:
+how old its newest data is (the contract's ``loaded_at`` column) against the SLA
+in ``gov.ref_sla``, how many rows the previous build left (the ``row_count``
+check's own stored results) and whether raw -> fact reconciled (``txn.audit_recon``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from sqlglot import exp
 
 from services import naming
-from services.pipeline.models import MODELS
 from services.quality.specs import CheckSpec, Outcome
 from services.sqlterms import column, equals
 from services.warehouse import Warehouse
 
-TRANSFORMS = naming.fq("ingest", "audit_transforms")
 RECON = naming.fq("txn", "audit_recon")
 SLA = naming.fq("gov", "ref_sla")
 QUALITY = naming.fq("gov", "fact_data_quality")
 BUILD_RUNS = naming.fq("app", "app_build_runs")
-
-# A skipped incremental model found nothing new to load: its table is as
-# fresh as the run that skipped it.
-UP_TO_DATE = ("succeeded", "skipped")
 
 
 @dataclass(frozen=True)
@@ -45,14 +39,6 @@ def utc_naive(ts: datetime) -> datetime:
     return ts
 
 
-def _model_of(spec: CheckSpec) -> str:
-    target = naming.fq(spec.source, spec.table)
-    for model in MODELS:
-        if model.target_fq == target:
-            return model.name
-    raise ValueError(f"no pipeline model writes {target}; freshness cannot be checked")
-
-
 def _sla_hours(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> tuple[float, str]:
     today = exp.cast(exp.Literal.string(ctx.checked_ts.date().isoformat()), "DATE")
     in_force = exp.and_(
@@ -67,21 +53,41 @@ def _sla_hours(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> tuple[flo
     return float(hours), "ref_sla"
 
 
+def newest(warehouse: Warehouse, loaded_at: tuple[str, str, str]) -> tuple[datetime, str] | None:
+    """When the newest data ends, and how to say it: a timestamp, or a date counted to the end of its day."""
+    source, table, name = loaded_at
+    found = warehouse.scalar(exp.select(exp.Max(this=column(name))).from_(naming.fq(source, table)))
+    if found is None or found != found:  # NULL, or NaT from an empty table
+        return None
+    if isinstance(found, datetime):
+        ended = utc_naive(found)
+        return ended, f"{ended:%Y-%m-%d %H:%M} UTC"
+    return datetime.combine(found, time()) + timedelta(days=1), f"{found:%Y-%m-%d} (to the end of that day)"
+
+
 def freshness(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> Outcome:
-    model = _model_of(spec)
+    """The data's age against the SLA: hours from the end of the newest data to the check.
+
+    Not the time since the model last ran: rebuilding 35-day-old data leaves it 35 days old.
+    """
     hours, sla_from = _sla_hours(warehouse, spec, ctx)
-    finished = warehouse.scalar(
-        exp.select(exp.Max(this=column("finished_ts"))).from_(TRANSFORMS)
-        .where(exp.and_(equals("model_name", model), column("status").isin(*[exp.Literal.string(s) for s in UP_TO_DATE])))
-    )
-    if finished is None:
-        return Outcome(False, None, hours, f"never built: no succeeded or skipped run of {model} in audit_transforms")
-    finished = utc_naive(finished)
-    age = (ctx.checked_ts - finished).total_seconds() / 3600
+    if spec.loaded_at is None:
+        raise ValueError(f"the freshness check of {spec.dataset_id} names no loaded_at column")
+    name = spec.loaded_at[2]
+    found = newest(warehouse, spec.loaded_at)
+    if found is None:
+        return Outcome(False, None, hours, f"no data: {name} has no value")
+    ended, said = found
+    age = (ctx.checked_ts - ended).total_seconds() / 3600
     passed = age <= hours
     return Outcome(passed, round(age, 2), hours,
-                   f"{model} last finished {finished:%Y-%m-%d %H:%M} UTC, {age:.1f} h before the check; "
+                   f"newest {name} {said}, {describe_age(age)} before the check; "
                    f"SLA {hours:g} h ({sla_from})" + ("" if passed else ": stale"))
+
+
+def describe_age(hours: float) -> str:
+    """'5.2 h' under two days, '34.6 days' beyond: how a person says an age."""
+    return f"{hours:.1f} h" if abs(hours) < 48 else f"{hours / 24:.1f} days"
 
 
 def _row_count(warehouse: Warehouse, spec: CheckSpec) -> int:

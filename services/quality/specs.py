@@ -71,6 +71,8 @@ class CheckSpec:
     parent: tuple[str, str, str] | None = None
     #: boolean column of the parent that marks the rows to look in (SCD2 current)
     parent_flag: str | None = None
+    #: (source, table, column) whose newest value dates the data a freshness check measures
+    loaded_at: tuple[str, str, str] | None = None
     #: freshness when ref_sla has no SLA in force for the dataset
     default_freshness_hours: float = 24.0
     #: largest row-count change from the previous build, in percent
@@ -174,8 +176,10 @@ def _from_contract(contract: Contract, test: DataTest) -> CheckSpec:
         settings.update(parent=(source, table, options["field"]), parent_flag=options.get("current"))
     elif test.kind == "one_current":
         settings["parent_flag"] = options["flag"]
-    elif test.kind == "freshness" and "hours" in options:
-        settings["default_freshness_hours"] = options["hours"]
+    elif test.kind == "freshness":
+        settings["loaded_at"] = tuple(options["loaded_at"].split("."))
+        if "hours" in options:
+            settings["default_freshness_hours"] = options["hours"]
     elif test.kind == "row_count_change" and "max_change_pct" in options:
         settings["max_change_pct"] = options["max_change_pct"]
     return CheckSpec(contract.source, contract.table, _KIND_OF_TEST[test.kind], test.severity, test.columns,

@@ -24,7 +24,7 @@ from services import audit_log, naming
 from services.clock import now
 from services.errors import SpecError
 from services.segments.spec import SegmentDefinition
-from services.sqlterms import column, literal
+from services.sqlterms import column, literal, table
 from services.warehouse import Warehouse
 
 SEGMENTS = naming.fq("app", "app_segments")
@@ -82,8 +82,9 @@ class SegmentLibrary:
     def save(self, definition: SegmentDefinition, *, author: str, segment_id: str | None = None,
              note: str = "", sql_databricks: str | None = None, audience_size: int | None = None,
              as_of_date: date | None = None, is_sample: bool = False, brief: dict | None = None,
-             role: str | None = None, new_id: str | None = None) -> SavedVersion:
-        """Save a new segment (no segment_id) or a new version of an existing one."""
+             role: str | None = None, new_id: str | None = None, action: str = "segment.save") -> SavedVersion:
+        """Save a new segment (no segment_id) or a new version of an existing one; ``action`` names it in
+        the audit log (a restore and a duplicate are saves, logged as what the user did)."""
         if not author:
             raise SpecError("a save needs an author")
         ts = now()
@@ -112,25 +113,32 @@ class SegmentLibrary:
                 "author": author, "created_ts": ts, "note": note or None,
                 "audience_size": audience_size, "as_of_date": as_of_date,
             }]).astype({"audience_size": "Int64"}))
-        audit_log.record(self.warehouse, actor=author, role=role, action="segment.save", object_type="segment",
+        audit_log.record(self.warehouse, actor=author, role=role, action=action, object_type="segment",
                          object_id=segment_id, object_version=version, row_count=audience_size,
                          details={"name": definition.name, "note": note})
         return self.get(segment_id, version)
 
-    def archive(self, segment_id: str, *, author: str, archived: bool = True) -> None:
+    def archive(self, segment_id: str, *, author: str, archived: bool = True, role: str | None = None) -> None:
         self._require(segment_id)
         with _lock_for(self.warehouse):
             self.warehouse.execute(exp.update(SEGMENTS, {"archived": exp.true() if archived else exp.false()},
                                               where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
-        audit_log.record(self.warehouse, actor=author, action="segment.archive" if archived else "segment.unarchive",
+        audit_log.record(self.warehouse, actor=author, role=role,
+                         action="segment.archive" if archived else "segment.unarchive",
                          object_type="segment", object_id=segment_id)
 
     # -- reading -------------------------------------------------------
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
-        query = exp.select("*").from_(SEGMENTS)
+        """Saved segments, yours before the samples, newest first; ``audience_size`` is the latest version's
+        member count when it was saved, so a picker can show sizes without counting anything."""
+        latest = exp.and_(exp.EQ(this=column("segment_id", table="v"), expression=column("segment_id", table="s")),
+                          exp.EQ(this=column("version", table="v"), expression=column("latest_version", table="s")))
+        query = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")), column("audience_size", table="v"))
+                 .from_(table(SEGMENTS, alias="s")).join(table(VERSIONS, alias="v"), on=latest, join_type="left"))
         if not include_archived:
-            query = query.where(exp.EQ(this=column("archived"), expression=exp.false()))
-        frame = self.warehouse.df(query.order_by(exp.column("is_sample"), exp.Ordered(this=exp.column("updated_ts"), desc=True)))
+            query = query.where(exp.EQ(this=column("archived", table="s"), expression=exp.false()))
+        frame = self.warehouse.df(query.order_by(column("is_sample", table="s"),
+                                                 exp.Ordered(this=column("updated_ts", table="s"), desc=True)))
         if search:
             needle = search.strip().lower()
             mask = (frame["name"].str.lower().str.contains(needle, regex=False)

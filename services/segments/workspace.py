@@ -72,7 +72,7 @@ class Workspace:
 
 def save_segment(workspace: Workspace, definition: SegmentDefinition, *, author: str, role: str,
                  segment_id: str | None = None, note: str = "", new_id: str | None = None,
-                 is_sample: bool = False, brief: dict | None = None) -> SavedVersion:
+                 is_sample: bool = False, brief: dict | None = None, action: str = "segment.save") -> SavedVersion:
     """Save ``definition`` as a new segment (no ``segment_id``; ``new_id`` or a fresh id) or as a new
     version of ``segment_id``, with its Databricks SQL and audience size, if ``role`` may save."""
     rbac.require(role, "save_segments")
@@ -85,7 +85,7 @@ def save_segment(workspace: Workspace, definition: SegmentDefinition, *, author:
     return workspace.library.save(
         definition, author=author, role=role, segment_id=segment_id, new_id=new_id, note=note,
         sql_databricks=compiled.sql("databricks"), audience_size=count(workspace.warehouse, compiled),
-        as_of_date=compiled.as_of, is_sample=is_sample, brief=brief)
+        as_of_date=compiled.as_of, is_sample=is_sample, brief=brief, action=action)
 
 
 def duplicate_segment(workspace: Workspace, segment_id: str, *, author: str, role: str,
@@ -93,7 +93,7 @@ def duplicate_segment(workspace: Workspace, segment_id: str, *, author: str, rol
     """A new segment with the latest definition of ``segment_id`` (named "<name> (copy)" by default)."""
     source = workspace.library.get(segment_id)
     definition = replace(source.definition, name=name or f"{source.definition.name} (copy)")
-    return save_segment(workspace, definition, author=author, role=role,
+    return save_segment(workspace, definition, author=author, role=role, action="segment.duplicate",
                         note=f"duplicated from {segment_id} v{source.version}")
 
 
@@ -101,4 +101,4 @@ def restore_segment(workspace: Workspace, segment_id: str, version: int, *, auth
     """A new version of ``segment_id`` with the definition of ``version``."""
     old = workspace.library.get(segment_id, version)
     return save_segment(workspace, old.definition, author=author, role=role, segment_id=segment_id,
-                        note=f"restored from v{version}")
+                        note=f"restored from v{version}", action="segment.restore")

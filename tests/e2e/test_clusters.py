@@ -5,24 +5,16 @@ computed here (UMAP's first compile is not something a browser test should wait 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
-
-from services.devserver import running_app
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def analyst_url(demo_warehouse_path, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e_clusters")
-    warehouse = folder / "warehouse.duckdb"
-    shutil.copy(demo_warehouse_path, warehouse)  # the app's process takes DuckDB's file lock
-    env = {"SEGMENT_STUDIO_ROLE": "analyst", "SEGMENT_STUDIO_USER": "analyst@example.com"}
-    with running_app(warehouse, log=folder / "server.log", env=env) as url:
-        yield url
+def analyst_url(served):
+    return served("analyst")[0]
 
 
 def test_run_a_clustering_and_save_a_cluster_as_segment(analyst_url, page, tmp_path):

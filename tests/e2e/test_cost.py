@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
-
-from services.devserver import running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -17,15 +14,9 @@ P = "customer_segmentation_for_retail_personalization"
 
 
 @pytest.fixture(scope="module")
-def manager_url(demo_warehouse_path, tmp_path_factory):
-    """Our own server: the shared one runs with the default role, which may not view cost."""
-    folder = tmp_path_factory.mktemp("e2e_cost")
-    warehouse = folder / "warehouse.duckdb"
-    # A private copy: the app's process takes DuckDB's file lock.
-    shutil.copy(demo_warehouse_path, warehouse)
-    with running_app(warehouse, log=folder / "server.log",
-                     env={"SEGMENT_STUDIO_ROLE": "manager", "SEGMENT_STUDIO_USER": "manager@example.com"}) as url:
-        yield url
+def manager_url(served):
+    """The manager's server: the shared one runs with the default role, which may not view cost."""
+    return served("manager")[0]
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
 from services import naming
-from services.devserver import running_app
-from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 pytestmark = pytest.mark.e2e
 
@@ -19,31 +16,17 @@ DATASET = naming.fq("gov", "dim_dataset")
 
 
 @pytest.fixture(scope="module")
-def warehouse_copy(demo_warehouse_path, tmp_path_factory):
-    """A private copy: the server process takes DuckDB's file lock."""
-    target = tmp_path_factory.mktemp("dq-e2e") / "warehouse.duckdb"
-    shutil.copy(demo_warehouse_path, target)
-    return target
+def expected(demo_warehouse):
+    # The session's warehouse: the manager's server runs on a copy of it.
+    return {
+        "datasets": demo_warehouse.scalar(f"select count(*) from {DATASET}"),
+        "recon": demo_warehouse.df(f"select * from {RECON} order by checked_ts desc limit 1").iloc[0],
+    }
 
 
 @pytest.fixture(scope="module")
-def expected(warehouse_copy):
-    # Read before the server starts and locks the file.
-    warehouse = DuckDBWarehouse(warehouse_copy, read_only=True)
-    try:
-        return {
-            "datasets": warehouse.scalar(f"select count(*) from {DATASET}"),
-            "recon": warehouse.df(f"select * from {RECON} order by checked_ts desc limit 1").iloc[0],
-        }
-    finally:
-        warehouse.close()
-
-
-@pytest.fixture(scope="module")
-def manager_url(warehouse_copy, expected, tmp_path_factory):
-    log = tmp_path_factory.mktemp("dq-streamlit") / "server.log"
-    with running_app(warehouse_copy, log=log, env={"SEGMENT_STUDIO_ROLE": "manager"}) as url:
-        yield url
+def manager_url(served):
+    return served("manager")[0]
 
 
 def test_data_quality_page_shows_charts_and_real_numbers(manager_url, expected, page, tmp_path):

@@ -30,3 +30,17 @@ def test_a_manager_may_not_change_roles(app):
     at = app(page="pages/admin.py", user="manager@example.com")
     assert any("Role administration is not available for your role (manager)" in i.value for i in at.info)
     assert not at.button
+
+
+def test_anyone_may_read_what_each_role_may_do_and_whom_to_ask(app):
+    at = app(page="pages/admin.py", role="marketer")
+    (refusal,) = at.info
+    assert "not available for your role (marketer)" in refusal.value and "ask an admin: admin@example.com" in refusal.value
+    table = at.dataframe[0].value
+    assert "Export segments" in set(table["action"])
+    assert table.set_index("action").loc["Export segments", "marketer"] == "yes"
+
+
+def test_a_refused_page_points_to_the_roles_page(app):
+    at = app(page="pages/cost.py", role="marketer")
+    assert any("see [the Roles page](/admin)" in i.value for i in at.info)

@@ -74,3 +74,27 @@ def test_a_saved_map_is_drawn_from_gold_and_selection_ids_come_from_customdata(a
                                       {"customdata": ["C1", "High spend"]}]}}
     assert selected_ids(event) == ["C1", "C2"]
     assert selected_ids(None) == []
+
+
+def test_the_suggested_k_fills_the_k_box(app):
+    import re
+
+    at = app(page="pages/clusters.py", role="analyst")
+    assert at.number_input(key="clusters_k").value == 6
+    next(b for b in at.button if b.label == "Suggest k").click().run()
+    assert not at.exception, at.exception
+    (said,) = [c.value for c in at.caption if c.value.startswith("Suggested k")]
+    best = int(re.search(r"\*\*(\d+)\*\*", said).group(1))
+    assert at.number_input(key="clusters_k").value == best
+    assert "now in the k box" in said
+
+
+def test_a_viewer_is_told_why_it_cannot_run_and_long_values_are_not_metrics(app):
+    at = run_small_clustering(app(page="pages/clusters.py", role="analyst"))
+    assert {m.label for m in at.metric} == {"Clusters", "Customers", "Algorithm"}
+    assert any("scaling: log1p for money and counts, then standard" in c.value for c in at.caption)
+    viewer = app(page="pages/clusters.py", role="viewer")
+    run = next(b for b in viewer.button if b.label == "Run clustering")
+    assert run.help == "Your role (viewer) may not run clustering; roles that may: analyst, manager, admin."
+    save = next(b for b in viewer.button if b.label == "Save cluster as segment")
+    assert save.disabled and save.help.startswith("Your role (viewer) may not save segments")

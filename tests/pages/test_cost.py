@@ -55,3 +55,25 @@ def test_a_marketer_is_told_why_the_page_is_not_available(app):
     assert not at.error
     assert any("not available for your role" in i.value and "manager, admin" in i.value for i in at.info)
     assert not at.metric and not at.get("plotly_chart")
+
+
+def test_the_apps_own_query_cost_names_pages_and_segments(app):
+    """Per segment showed ids ("sample-vip-...", "seg-3f..."), per page url paths: now names and titles."""
+    import os
+    from pathlib import Path
+
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
+    from services.warehouse.querylog import LoggedWarehouse
+
+    logged = LoggedWarehouse(DuckDBWarehouse(Path(os.environ["SEGMENT_STUDIO_WAREHOUSE"])))
+    with logged.context(user="ana@example.com", page="builder", segment_id="sample-vip-champions-early-access"):
+        logged.scalar("select 1")
+    with logged.context(user="ana@example.com", page="data_quality", segment_id="seg-gone"):
+        logged.scalar("select 1")
+    logged.flush()
+    logged.inner.close()
+    at = app(page="pages/cost.py", role="manager")
+    pages, segments = (d.value for d in at.dataframe[-2:])
+    assert {"Segment Builder", "Data Quality"} <= set(pages["page"])
+    assert list(segments.columns[:2]) == ["segment", "queries"]
+    assert {"VIP champions: early access", "seg-gone"} <= set(segments["segment"])

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
+
+from services.exports.jobs import JOBS
+from services.quality import run_checks
+from services.segments.spec import SegmentDefinition
+from services.segments.workspace import Workspace, save_segment
+from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 
 @pytest.fixture
@@ -86,3 +94,91 @@ def test_the_settings_form_is_the_destinations_declared_options(exports_app, tmp
     at.selectbox(key="exports_destination").select("table").run()
     assert at.text_input(key="exports_table_name").label == "Table (schema.table)"
     assert not [t for t in at.text_input if t.key in ("exports_url", "exports_folder")]
+
+
+VIP = "sample-vip-champions-early-access"
+
+
+def _warehouse():
+    return DuckDBWarehouse(Path(os.environ["SEGMENT_STUDIO_WAREHOUSE"]))
+
+
+def _save_empty_segment() -> str:
+    """A saved segment no one matches (frequency of a million orders or more)."""
+    warehouse = _warehouse()
+    definition = SegmentDefinition.from_dict({"name": "Nobody", "rule": {"kind": "group", "match": "all", "conditions": [
+        {"kind": "trait", "field": "frequency", "op": "gte", "value": 1_000_000}]}})
+    saved = save_segment(Workspace(warehouse), definition, author="m@example.com", role="marketer")
+    warehouse.close()
+    assert saved.audience_size == 0
+    return saved.segment_id
+
+
+def test_the_segment_picker_shows_each_segments_size(exports_app):
+    at = exports_app(role="marketer", query={"segment": VIP})
+    picker = at.selectbox(key="exports_segment")
+    assert all(" · " in o and o.endswith("members") for o in picker.options)
+    assert picker.value == VIP
+
+
+def test_an_empty_audience_is_exported_only_once_confirmed(exports_app):
+    empty = _save_empty_segment()
+    at = exports_app(role="marketer", query={"segment": empty})
+    assert any(w.value.startswith("Nobody would be sent") for w in at.warning)
+    at.button(key="exports_run").click().run()
+    assert "exports_job" not in at.session_state
+    assert any("Please confirm: This export sends nobody" in w.value for w in at.warning)
+    at.button(key="exports_cancel").click().run()
+    assert "exports_job" not in at.session_state and "exports_confirm" not in [b.key for b in at.button]
+    at.button(key="exports_run").click().run()
+    at.button(key="exports_confirm").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["exports_job"].startswith("exp-")
+
+
+def test_a_webhook_without_a_url_cannot_be_started_and_says_why(exports_app):
+    at = exports_app(role="marketer", query={"segment": VIP})
+    at.selectbox(key="exports_destination").select("webhook").run()
+    assert any("needs its url before an export can start" in w.value for w in at.warning)
+    run = at.button(key="exports_run")
+    assert run.disabled and run.help == "Enter the url under Destination settings first"
+    at.text_input(key="exports_url").input("https://example.com/hook").run()
+    assert not at.button(key="exports_run").disabled
+
+
+def test_a_match_rate_is_shown_only_when_identifiers_are_sent(exports_app):
+    at = exports_app(role="marketer", query={"segment": VIP})
+    labels = [m.label for m in at.metric]
+    assert "Predicted match rate" not in labels and "Estimated duration" in labels
+    at.radio(key="exports_identifiers").set_value("hashed").run()
+    assert "Predicted match rate" in [m.label for m in at.metric]
+    assert any("a typical rate for a CSV file" in c.value for c in at.caption)
+
+
+def _stale_gold() -> None:
+    """Check the copy by today's clock: the demo's data is weeks old, so gold's freshness fails (critical)."""
+    warehouse = _warehouse()
+    run_checks(warehouse, run_id="chk-today")
+    warehouse.close()
+
+
+def test_the_dq_override_is_confirmed_and_a_marketer_is_told_who_may(exports_app):
+    _stale_gold()
+    marketer = exports_app(role="marketer", query={"segment": VIP})
+    assert any("gold_customer_features: freshness" in e.value for e in marketer.error)
+    run = marketer.button(key="exports_run")
+    assert run.disabled and "a manager may override the gate" in run.help
+    assert any("see [the Roles page](/admin)" in i.value for i in marketer.info)
+
+    manager = exports_app(role="manager", user="boss@example.com", query={"segment": VIP})
+    assert manager.button(key="exports_run").disabled
+    manager.checkbox(key="exports_override").check().run()
+    manager.button(key="exports_run").click().run()
+    assert "exports_job" not in manager.session_state
+    assert any("despite failing critical checks" in w.value and "audit log" in w.value for w in manager.warning)
+    manager.button(key="exports_confirm").click().run()
+    assert not manager.exception, manager.exception
+    job_id = manager.session_state["exports_job"]
+    warehouse = _warehouse()
+    assert warehouse.scalar(f"SELECT dq_override FROM {JOBS} WHERE job_id = $j", {"j": job_id}) is True
+    warehouse.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -79,3 +80,57 @@ def test_a_warehouse_built_by_an_earlier_version_is_brought_up_to_date_on_openin
     assert upgraded.scalar(f"SELECT COUNT(*) FROM {activity}") == facts > 0
     assert upgraded.scalar(f"SELECT COUNT(*) FROM {cache}") > 0
     upgraded.close()
+
+
+def test_home_and_the_data_quality_page_count_the_same_failing_checks(app):
+    """The bug: Home said "43 of 43 checks pass" (the build's own tally) while Data Quality showed one failing."""
+    home = app(role="manager")
+    dq = app(role="manager", page="pages/data_quality.py")
+    failing = int(next(m.value for m in dq.metric if m.label == "Failing checks"))
+    critical = int(next(m.value for m in dq.metric if m.label == "Failing critical"))
+    issues = int(next(m.value for m in dq.metric if m.label == "Open issues"))
+    assert failing >= 1  # the customer dimension is older than its SLA in the session demo
+    said = [a.value for a in (*home.info, *home.warning) if a.value.startswith("Data quality:")]
+    counted = f"{failing} checks failing" if failing != 1 else "1 check failing"
+    assert said == [f"Data quality: {counted}" + (f" ({critical} critical)" if critical else ", none critical")
+                    + f" · {issues} open issue{'s' if issues != 1 else ''}."]
+    assert not any("quality checks pass" in m.value for m in home.markdown)
+
+
+def test_home_is_where_a_marketer_starts(app):
+    at = app(role="marketer")
+    assert [s.value for s in at.subheader][:3] == ["Recent segments", "Sample campaigns", "Recent exports"]
+    samples = next(d.value for d in at.dataframe if "Campaign" in d.value.columns)
+    assert len(samples) == 10 and (samples["Members"] > 0).all()
+    assert samples["Open"].str.startswith("/library?segment=sample-").all()
+    assert any("No segments of your own yet" in c.value for c in at.caption)
+    assert any("No exports yet" in c.value for c in at.caption)
+    build = next(p for p in at.page_link if p.label == "Build a segment")
+    assert not build.disabled
+
+
+def test_a_viewer_is_told_why_it_cannot_build_and_sees_no_exports(app):
+    at = app(role="viewer")
+    build = next(p for p in at.page_link if p.label == "Build a segment")
+    assert build.disabled and "Your role (viewer) may not build segments" in build.help
+    assert "Recent exports" not in [s.value for s in at.subheader]
+
+
+def test_a_rebuild_asks_for_confirmation_first(app):
+    from services import naming
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
+
+    at = app(role="admin")
+    at.button(key="home_rebuild").click().run()
+    assert not at.exception, at.exception
+    assert any(w.value.startswith("Rebuild the whole warehouse now?") for w in at.warning)
+    assert not at.success or not any(s.value.startswith("Rebuilt in") for s in at.success)
+    at.button(key="home_rebuild_cancel").click().run()
+    assert [b.key for b in at.button if b.key and b.key.startswith("home_rebuild")] == ["home_rebuild"]
+    at.button(key="home_rebuild").click().run()
+    at.button(key="home_rebuild_confirm").click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Rebuilt in") for s in at.success)
+    runs = DuckDBWarehouse(Path(os.environ["SEGMENT_STUDIO_WAREHOUSE"]))
+    assert runs.scalar(f"SELECT COUNT(*) FROM {naming.fq('app', 'app_build_runs')}") == 2
+    runs.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def sidebar_text(at) -> str:
     return " ".join(c.value for c in at.sidebar.caption)
@@ -29,3 +31,24 @@ def test_a_marketer_sees_masked_emails_and_an_admin_sees_them_in_full(app):
     admin.segmented_control(key="builder_view").set_value("Members").run()
     clear = admin.dataframe[0].value["email"]
     assert clear.str.match(r"^[a-z.]+\d+@example\.com$").all()
+
+
+# Every page but the Segment Builder (its own tests cover it), as each role that meets disabled buttons.
+PAGES = ["pages/home.py", "pages/library.py", "pages/exports.py", "pages/clusters.py", "pages/lookalikes.py",
+         "pages/data_quality.py", "pages/cost.py", "pages/audit.py", "pages/admin.py"]
+#: longer than this, st.metric cuts a value short ("100.…") in a four-column row
+METRIC_CHARS = 14
+
+
+@pytest.mark.parametrize("role", ["viewer", "marketer", "analyst"])
+def test_every_disabled_button_says_why_and_no_metric_is_cut_short(app, role):
+    for page in PAGES:
+        at = app(page=page, role=role, query={"segment": "sample-vip-champions-early-access"})
+        for button in at.button:
+            if button.disabled:
+                assert button.help, f"{page}: {button.label!r} is disabled for a {role} without saying why"
+        for link in at.page_link:
+            if link.disabled:
+                assert link.help, f"{page}: the link {link.label!r} is disabled for a {role} without saying why"
+        for metric in at.metric:
+            assert len(metric.value) <= METRIC_CHARS, f"{page}: metric {metric.label} = {metric.value!r}"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from services.discovery.fitting import seed_members, train_lookalike
-from services.discovery.lookalike import LookalikeModel, _auc
+from services.discovery.lookalike import WEIGHT_UNITS, LookalikeModel, _auc, describe_factors
 from services.discovery.store import load_model
 from services.errors import SpecError
 from services.segments.catalog import saved_targets
@@ -116,3 +116,26 @@ def test_a_saved_model_loads_back_with_its_curve(scratch_warehouse, trained):
     pd.testing.assert_frame_equal(loaded.curve, saved.curve, check_dtype=False)
     assert loaded.at(5.0) == saved.at(5.0)
     assert 0.5 < loaded.auc <= 1.0
+
+
+def test_what_sets_the_seed_apart_reads_its_direction_from_the_means_not_the_weight():
+    """The bug: "Purchases: less" beside a seed mean of 36.5 against 10.2. With two correlated features
+    a logistic model can weigh one negatively although the seed has more of it; the direction is the
+    seed-vs-base difference, the weight is shown as the model's, with its unit."""
+    rng = np.random.default_rng(3)
+    n = 6_000
+    spend = rng.normal(size=n)
+    orders = spend + 0.3 * rng.normal(size=n)  # moves with spend
+    score = 2 * spend - orders
+    seed = score > np.quantile(score, 0.9)
+    frame = pd.DataFrame({"spend": spend, "orders": orders},
+                         index=pd.Index([f"c{i:05d}" for i in range(n)], name="customer_id"))
+    model = LookalikeModel("logistic", random_state=0).fit(frame, seed)
+    factors = model.factors_.set_index("feature")
+    orders_row = factors.loc["orders"]
+    assert orders_row["seed_mean"] > orders_row["base_mean"] and orders_row["weight"] < 0  # the trap
+    assert orders_row["direction"] == "more"
+    table = describe_factors(model.factors_.assign(direction="less"), "logistic").set_index("feature")
+    assert table.loc["orders", "seed has"] == "more"  # models saved before the fix are read right too
+    assert WEIGHT_UNITS["logistic"] == "log-odds per standard deviation"
+    assert list(table.columns) == ["seed has", "seed mean", "everyone else", "model weight"]

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from services.errors import ConfigError, PermissionDeniedError
-from services.rbac import PERMISSIONS, ROLES, RoleMap, can, load_role_map, require
+from services.rbac import (
+    ACTION_LABELS,
+    PERMISSIONS,
+    ROLES,
+    RoleMap,
+    allowed_roles,
+    can,
+    load_role_map,
+    may_open,
+    require,
+)
 
 #       action              viewer marketer analyst manager admin
 TABLE = {
@@ -75,3 +85,24 @@ def test_shipped_mapping_is_valid():
     roles = load_role_map(PROJECT_ROOT / "roles.toml")
     assert roles.role_for("admin@example.com") == "admin"
     assert roles.role_for("someone@example.com") == roles.default_role
+
+
+def test_every_action_has_a_label_for_the_roles_page():
+    assert set(ACTION_LABELS) == set(PERMISSIONS)
+    assert all(label[0].isupper() and "_" not in label for label in ACTION_LABELS.values())
+
+
+@pytest.mark.parametrize("role, pages", [
+    pytest.param("viewer", {"builder", "library", "clusters", "lookalikes", "admin"}, id="viewer"),
+    pytest.param("marketer", {"builder", "library", "exports", "clusters", "lookalikes", "admin"}, id="marketer"),
+    pytest.param("analyst", {"builder", "library", "clusters", "lookalikes", "data_quality", "admin"}, id="analyst"),
+    pytest.param("manager", {"builder", "library", "exports", "clusters", "lookalikes", "data_quality", "cost",
+                             "audit", "admin"}, id="manager"),
+])
+def test_a_role_may_open_the_pages_its_permissions_allow(role, pages):
+    every = {"builder", "library", "exports", "clusters", "lookalikes", "data_quality", "cost", "audit", "admin"}
+    assert {p for p in every if may_open(role, p)} == pages
+
+
+def test_allowed_roles_are_listed_least_trusted_first():
+    assert allowed_roles("export") == ("marketer", "manager", "admin")

@@ -6,7 +6,8 @@ import pytest
 
 from services import naming
 from services.errors import PermissionDeniedError, SpecError
-from services.role_assignments import assign_role, assigned_role, assignments
+from services.rbac import RoleMap
+from services.role_assignments import admins, assign_role, assigned_role, assignments
 
 AUDIT = naming.fq("app", "app_audit_log")
 
@@ -39,3 +40,10 @@ def test_only_admins_may_change_roles(empty_warehouse, role):
 def test_bad_input_is_refused(empty_warehouse, email, role, message):
     with pytest.raises(SpecError, match=message):
         assign_role(empty_warehouse, email, role, by="root@shop.com", by_role="admin")
+
+
+def test_admins_are_named_from_the_file_and_the_app(empty_warehouse):
+    role_map = RoleMap(default_role="viewer", users={"root@shop.com": "admin", "ann@shop.com": "admin"})
+    assign_role(empty_warehouse, "bob@shop.com", "admin", by="root@shop.com", by_role="admin")
+    assign_role(empty_warehouse, "ann@shop.com", "analyst", by="root@shop.com", by_role="admin")  # the app wins
+    assert admins(empty_warehouse, role_map) == ["bob@shop.com", "root@shop.com"]

@@ -264,3 +264,18 @@ def test_a_job_run_from_its_id_compiles_its_segment_once_and_normalises_nothing(
     # As another process runs it: the stored request is already as the destination runs it.
     assert jobs.run_job(warehouse, job_id, output_dir=tmp_path).status == "succeeded"
     assert counted == {"compile_saved": 1}
+
+
+@pytest.mark.parametrize("destination", ["meta", "google_ads", "csv"])
+def test_a_diff_that_only_removes_members_reports_the_removals(warehouse, tmp_path, destination):
+    """The bug: a diff of 237 removals and no adds said "0 rows" (the adds file only)."""
+    segment = save_segment(warehouse, f"shrinking {destination}", [["Champions", "Loyal"], ["Loyal"]])
+    v1, v2 = set(members(warehouse, segment, 1)), set(members(warehouse, segment, 2))
+    assert v2 < v1
+    run(warehouse, tmp_path, segment_id=segment, version=1, destination=destination, mode="diff")
+    job = run(warehouse, tmp_path, segment_id=segment, version=2, destination=destination, mode="diff")
+    assert job.rows_added == 0 and job.rows_removed > 0
+    assert job.rows_exported == job.rows_removed
+    assert f"exported {job.rows_removed:,}" in job.summary()
+    (audit,) = audit_rows(warehouse, "export.run", job.job_id)
+    assert audit["row_count"] == job.rows_removed

@@ -137,3 +137,23 @@ def test_the_dq_gate_covers_the_tables_behavioural_conditions_read(warehouse):
     assert {activity, products} <= set(preflight.input_datasets(cross_sell))
     assert activity not in preflight.input_datasets(traits)
     assert dataset_id("txn", "fact_transactions") in preflight.input_datasets(traits)
+
+
+def test_the_duration_estimate_comes_from_past_jobs_rates(fresh_warehouse, tmp_path):
+    wh = fresh_warehouse
+    typical = check(wh, destination="csv")
+    assert typical.estimate_basis == "a typical rate for a CSV file (no past export there to measure yet)"
+    assert typical.estimate.duration_s == pytest.approx(preflight.JOB_OVERHEAD_S + typical.usable * 1.5e-6)
+    # Two past CSV jobs: 3 s for 1,000 rows and 5 s for 3,000 rows, each 1 s of it overhead: 6 s / 4,000 rows.
+    for job_id, rows, seconds in (("exp-a", 1_000, 3.0), ("exp-b", 3_000, 5.0)):
+        start = datetime(2026, 11, 1, 9, 0)
+        wh.append(jobs.JOBS, pd.DataFrame([{
+            "job_id": job_id, "segment_id": VIP, "segment_version": 1, "destination": "csv", "mode": "full",
+            "request_json": "{}", "status": "succeeded", "progress": 1.0, "dq_override": False,
+            "created_by": "m", "created_ts": start, "started_ts": start,
+            "finished_ts": start + timedelta(seconds=seconds), "rows_exported": rows}]))
+    measured = check(wh, destination="csv")
+    assert measured.estimate_basis == "the rate measured on the last 2 CSV file exports"
+    assert measured.estimate.duration_s == pytest.approx(preflight.JOB_OVERHEAD_S + measured.usable * 6 / 4_000)
+    # Another destination keeps its own rate.
+    assert check(wh, destination="parquet").estimate_basis.startswith("a typical rate")

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.errors import ExportError
+from services.errors import ExportError, SpecError
 from services.exports import jobs
 from services.exports.base import ExportRequest
 from services.exports.destinations import DESTINATIONS
@@ -143,3 +143,14 @@ def test_a_refused_request_fails_at_once_with_a_reason(warehouse, tmp_path, serv
         jobs.run_job(warehouse, job_id, output_dir=tmp_path)
     assert sum(receiver.attempts.values()) == 1
     assert "HTTP 401" in jobs.get(warehouse, job_id).message
+
+
+@pytest.mark.parametrize("url", [None, ""])
+def test_a_webhook_without_a_url_cannot_be_started(warehouse, url):
+    """The bug: a webhook export with no URL was queued, and failed only once it ran."""
+    before = len(jobs.history(warehouse))
+    request = ExportRequest(segment_id=VIP, version=1, destination="webhook", url=url)
+    assert DESTINATIONS["webhook"].missing(request) == ["URL"]
+    with pytest.raises(SpecError, match="Webhook .* needs url before an export can start"):
+        jobs.create_job(warehouse, request, user="m@example.com", role="marketer")
+    assert len(jobs.history(warehouse)) == before

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from services import clock, naming
+from services import naming
 from services.build import run_pipeline
 from services.errors import ReconciliationError
 from services.governance.registry import dataset_id
@@ -30,11 +30,16 @@ FACT = naming.fq("txn", "fact_transactions")
 DIM_CUSTOMER = naming.fq("txn", "dim_customer")
 GOLD = naming.fq("gold", "gold_customer_features")
 QUALITY = naming.fq("gov", "fact_data_quality")
-TRANSFORMS = naming.fq("ingest", "audit_transforms")
+
+# Freshness is the data's age when the checks run: judge the hand-made data the
+# morning after its as-of date (2026-06-30), 8 hours after the day ended.
+CHECKED = datetime(2026, 7, 1, 8, 0)
 
 # dim_channel is never loaded by the hand-made landing zone, so all 11 fact
-# rows point at channels it does not know: the one check that cannot pass there.
-HANDMADE_FAILURES = {("fact_transactions", "channel_code_references_dim_channel")}
+# rows point at channels it does not know. And the customer dimension's newest
+# version opened on 2026-06-20 (B's first purchase), ten days before the check,
+# against its 48-hour SLA: a warning, like the channel lookup.
+HANDMADE_FAILURES = {("fact_transactions", "channel_code_references_dim_channel"), ("dim_customer", "freshness")}
 
 
 def key(result) -> tuple[str, str]:
@@ -74,7 +79,7 @@ def built(handmade_build, tmp_path):
 
 def test_handmade_build_passes_every_check_but_the_channel_lookup(built):
     warehouse, run_id = built
-    results = run_checks(warehouse, run_id=run_id)
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     assert failing(results) == HANDMADE_FAILURES
     channel = result(results, "fact_transactions", "channel_code_references_dim_channel")
     assert (channel.severity, channel.observed_value) == ("warning", 11.0)
@@ -88,7 +93,7 @@ def test_handmade_build_passes_every_check_but_the_channel_lookup(built):
 
 def test_one_row_per_check_lands_with_the_run_id(built):
     warehouse, run_id = built
-    results = run_checks(warehouse, run_id=run_id)
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     rows = warehouse.df(f"SELECT * FROM {QUALITY} WHERE run_id = $run", {"run": run_id})
     assert len(rows) == len(results) == len(CHECKS)
     assert not rows.duplicated(["dataset_id", "check_name"]).any()
@@ -96,7 +101,7 @@ def test_one_row_per_check_lands_with_the_run_id(built):
     assert set(rows["severity"]) == {"critical", "warning"}
     assert rows["dq_id"].is_unique
     assert (rows["check_status"] == "fail").sum() == len(HANDMADE_FAILURES)
-    run_checks(warehouse, run_id=run_id)  # a retry replaces the run's rows
+    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)  # a retry replaces the run's rows
     assert warehouse.scalar(f"SELECT COUNT(*) FROM {QUALITY} WHERE run_id = $run", {"run": run_id}) == len(CHECKS)
 
 
@@ -118,7 +123,7 @@ BREAKAGES = [
 def test_each_breakage_fails_exactly_its_critical_check(built, breakage, broken):
     warehouse, run_id = built
     warehouse.execute(breakage)
-    results = run_checks(warehouse, run_id=run_id)
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     assert failing(results) == HANDMADE_FAILURES | {broken}
     check = result(results, *broken)
     assert (check.severity, check.observed_value, check.threshold) == ("critical", 1.0, 0.0)
@@ -128,7 +133,7 @@ def test_each_breakage_fails_exactly_its_critical_check(built, breakage, broken)
 def test_r_score_failure_is_shown_beside_the_fields_it_affects(built):
     warehouse, run_id = built
     warehouse.execute(f"UPDATE {GOLD} SET r_score = 7 WHERE customer_id = 'A'")
-    run_checks(warehouse, run_id=run_id)
+    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     health = field_health(warehouse)
     for column in ("r_score", "rfm_cell", "rfm_segment"):
         assert [c.check_name for c in health[column].failing_checks] == ["r_score_in_range"]
@@ -138,13 +143,29 @@ def test_r_score_failure_is_shown_beside_the_fields_it_affects(built):
 
 def test_a_table_older_than_its_sla_is_stale(built):
     warehouse, run_id = built
-    results = run_checks(warehouse, run_id=run_id, checked_ts=clock.now() + timedelta(days=30))
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED + timedelta(days=30))
     stale = {(t, "freshness") for t in ("fact_transactions", "dim_customer", "gold_customer_features",
                                         "gold_customer_category_spend")}
     assert failing(results) == HANDMADE_FAILURES | stale
     gold = result(results, "gold_customer_features", "freshness")
-    assert gold.severity == "critical" and gold.threshold == 24 and gold.observed_value >= 30 * 24
+    assert gold.severity == "critical" and gold.threshold == 24 and gold.observed_value == 30 * 24 + 8
+    assert "30.3 days before the check" in gold.details and gold.details.endswith("stale")
     assert result(results, "dim_customer", "freshness").threshold == 48  # default for a dimension
+
+
+def test_freshness_is_the_age_of_the_newest_data(built):
+    warehouse, run_id = built
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
+    # Gold is dated by its as-of date, a whole day: 2026-06-30 ends at midnight, 8 hours before the check.
+    gold = result(results, "gold_customer_features", "freshness")
+    assert (gold.passed, gold.observed_value) == (True, 8.0)
+    assert gold.details.startswith("newest as_of_date 2026-06-30 (to the end of that day), 8.0 h before the check")
+    # The facts by their newest posting: T9 at 23:59.
+    assert result(results, "fact_transactions", "freshness").observed_value == pytest.approx(8.02, abs=0.01)
+    # The category spend by its newest purchase day, 2026-06-30 (E).
+    assert result(results, "gold_customer_category_spend", "freshness").observed_value == 8.0
+    # The customers by their newest version: B's, opened at its first purchase on 06-20 18:00.
+    assert result(results, "dim_customer", "freshness").observed_value == 10 * 24 + 14
 
 
 def test_freshness_uses_the_sla_in_force_in_ref_sla(built):
@@ -155,24 +176,21 @@ def test_freshness_uses_the_sla_in_force_in_ref_sla(built):
         {"sla_id": "sla-now", "dataset_id": dataset_id("gold", "gold_customer_features"), "freshness_hours": 2,
          "completeness_pct": 99.0, "effective_from": date(2021, 1, 1), "effective_to": None},
     ]))
-    finished = warehouse.scalar(f"SELECT MAX(finished_ts) FROM {TRANSFORMS}").replace(tzinfo=None)
-    results = run_checks(warehouse, run_id=run_id, checked_ts=finished + timedelta(hours=3))
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     assert failing(results) == HANDMADE_FAILURES | {("gold_customer_features", "freshness")}
     gold = result(results, "gold_customer_features", "freshness")
     assert gold.threshold == 2 and "ref_sla" in gold.details
 
 
-def test_a_skipped_incremental_model_counts_as_up_to_date(built):
+def test_a_rebuild_does_not_make_old_data_fresh(built):
+    """The bug this replaced: freshness was hours since the build, so 35-day-old data rebuilt today passed."""
     warehouse, _ = built
-    second = run_pipeline(warehouse).run_id  # nothing new landed: silver models skip, gold rebuilds
-    statuses = warehouse.df(f"SELECT model_name, status FROM {TRANSFORMS} WHERE run_id = $run",
-                            {"run": second}).set_index("model_name")["status"]
-    assert statuses["silver_fact_transactions"] == "skipped"
-    # Only the skipped rows stay recent: every model's last success is 30 days back.
-    warehouse.execute(f"UPDATE {TRANSFORMS} SET finished_ts = finished_ts - INTERVAL 30 DAY WHERE status = 'succeeded'")
-    results = run_checks(warehouse, run_id=second)
-    assert result(results, "fact_transactions", "freshness").passed
-    assert not result(results, "gold_customer_features", "freshness").passed
+    later = CHECKED + timedelta(days=35)
+    second = run_pipeline(warehouse).run_id  # nothing new landed: the same data, built again
+    results = run_checks(warehouse, run_id=second, checked_ts=later)
+    for table in ("fact_transactions", "gold_customer_features", "gold_customer_category_spend"):
+        assert not result(results, table, "freshness").passed, table
+    assert result(results, "gold_customer_features", "freshness").observed_value == 35 * 24 + 8
 
 
 def test_a_dropped_fact_row_fails_reconciliation(built):
@@ -180,7 +198,7 @@ def test_a_dropped_fact_row_fails_reconciliation(built):
     warehouse.execute(f"DELETE FROM {FACT} WHERE transaction_id = 'T11'")
     with pytest.raises(ReconciliationError):
         reconcile.reconcile(warehouse, run_id)
-    results = run_checks(warehouse, run_id=run_id)
+    results = run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     check = result(results, "fact_transactions", "raw_to_fact_reconciled")
     assert (check.passed, check.severity, check.observed_value) == (False, "critical", 1.0)
     assert check.details.startswith("mismatch")
@@ -189,9 +207,9 @@ def test_a_dropped_fact_row_fails_reconciliation(built):
 
 def test_row_count_drift_against_the_previous_build(built):
     warehouse, run_id = built
-    run_checks(warehouse, run_id=run_id)
+    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     warehouse.execute(f"DELETE FROM {GOLD} WHERE customer_id <> 'A'")
-    results = run_checks(warehouse, run_id="chk-after-delete")
+    results = run_checks(warehouse, run_id="chk-after-delete", checked_ts=CHECKED)
     assert failing(results) == HANDMADE_FAILURES | {("gold_customer_features", "row_count_change")}
     drift = result(results, "gold_customer_features", "row_count_change")
     assert (drift.severity, drift.threshold) == ("warning", 20.0)
@@ -201,9 +219,9 @@ def test_row_count_drift_against_the_previous_build(built):
 
 def test_an_unchanged_rebuild_has_no_drift(built):
     warehouse, run_id = built
-    run_checks(warehouse, run_id=run_id)
+    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     second = run_pipeline(warehouse).run_id
-    results = run_checks(warehouse, run_id=second)
+    results = run_checks(warehouse, run_id=second, checked_ts=CHECKED)
     assert failing(results) == HANDMADE_FAILURES
     assert result(results, "gold_customer_features", "row_count_change").observed_value == 0.0
 
@@ -212,7 +230,7 @@ def test_latest_results_keep_the_latest_evaluation_of_each_check(built):
     warehouse, run_id = built
     run_checks(warehouse, run_id=run_id, checked_ts=datetime(2026, 7, 1, 8, 0))
     warehouse.execute(f"UPDATE {GOLD} SET r_score = 7 WHERE customer_id = 'A'")
-    run_checks(warehouse, run_id="chk-later", checked_ts=datetime(2026, 7, 2, 8, 0))
+    run_checks(warehouse, run_id="chk-later", checked_ts=datetime(2026, 7, 1, 20, 0))
     latest = latest_results(warehouse)
     assert len(latest) == len(CHECKS)
     assert {"dataset_id", "check_name", "severity", "status", "details", "checked_ts"} <= set(latest.columns)
@@ -226,7 +244,7 @@ def test_latest_results_keep_the_latest_evaluation_of_each_check(built):
 def test_field_health_reports_null_rates_and_as_of_date(built):
     warehouse, run_id = built
     warehouse.execute(f"UPDATE {GOLD} SET top_channel = NULL WHERE customer_id IN ('A', 'B', 'C')")
-    run_checks(warehouse, run_id=run_id)
+    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
     health = field_health(warehouse)
     assert set(health) == set(FEATURES)
     assert health["top_channel"].null_rate == 0.5

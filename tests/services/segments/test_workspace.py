@@ -92,3 +92,23 @@ def test_a_membership_of_a_saved_segment_resolves_through_the_library(scratch_wa
     inside = SegmentDefinition("In VIP", Group("all", (Membership("segment", VIP),)))
     _, vip = ws.compile_saved(VIP)
     assert members(scratch_warehouse, ws.compile(inside)) == members(scratch_warehouse, vip) > 0
+
+
+def test_restore_duplicate_and_archive_are_audited_as_themselves_with_the_role(scratch_warehouse, scratch_catalog):
+    """The bug: the audit log said "segment.save" with role None for a restore, a duplicate and an archive."""
+    ws = Workspace(scratch_warehouse, catalog=scratch_catalog)
+    saved = save_segment(ws, CHAMPIONS, author="ann@example.com", role="marketer")
+    restored = restore_segment(ws, saved.segment_id, 1, author="bob@example.com", role="manager")
+    copy = duplicate_segment(ws, saved.segment_id, author="cid@example.com", role="analyst")
+    ws.library.archive(copy.segment_id, author="dee@example.com", role="marketer")
+    ws.library.archive(copy.segment_id, author="dee@example.com", role="marketer", archived=False)
+    audit = scratch_warehouse.df(
+        f"SELECT actor, role, action, object_id, object_version FROM {AUDIT} "
+        f"WHERE object_id IN ('{saved.segment_id}', '{copy.segment_id}') ORDER BY event_ts")
+    assert audit.astype(object).where(audit.notna(), None).values.tolist() == [
+        ["ann@example.com", "marketer", "segment.save", saved.segment_id, 1],
+        ["bob@example.com", "manager", "segment.restore", saved.segment_id, restored.version],
+        ["cid@example.com", "analyst", "segment.duplicate", copy.segment_id, 1],
+        ["dee@example.com", "marketer", "segment.archive", copy.segment_id, None],
+        ["dee@example.com", "marketer", "segment.unarchive", copy.segment_id, None],
+    ]
