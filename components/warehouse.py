@@ -158,7 +158,8 @@ def ensure_built(settings: Settings) -> WarehouseStatus:
 def _build_in_page(settings: Settings, path: str, message: str) -> WarehouseStatus:
     st.info(message)
     with progress_bar() as progress:
-        build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed, progress=progress)
+        build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed,
+              demo_end=settings.demo_window_end(), progress=progress)
     cached_status.clear()
     return cached_status(path)
 

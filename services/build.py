@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from services import clock, naming, sqlfiles
 from services.demo import generate
+from services.demo.calendar import DEMO_END
 from services.errors import SegmentStudioError, WarehouseError
 from services.exports import identifiers
 from services.governance.registry import registration_rows
@@ -59,10 +60,12 @@ def is_empty(warehouse: Warehouse) -> bool:
     return count_rows(warehouse, STG_TRANSACTIONS) == 0 and count_rows(warehouse, naming.fq("ingest", "stage_cdc")) == 0
 
 
-def load_demo(warehouse: Warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
+def load_demo(warehouse: Warehouse, *, customers: int, seed: int, demo_end: date = DEMO_END,
+              progress: Progress | None = None) -> dict[str, int]:
+    """Generate the demo (two years ending on ``demo_end``) and land it, as if it arrived just now."""
     say = progress or (lambda step, fraction: None)
     counts = {}
-    tables = generate(customers_count=customers, seed=seed,
+    tables = generate(customers_count=customers, seed=seed, end=demo_end, landed_by=clock.now(),
                       progress=lambda step, f: say(f"generating {step}", 0.4 * f))
     for i, (name, rows) in enumerate(tables.items()):
         counts[name] = warehouse.append(name, rows)
@@ -229,13 +232,13 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
     return BuildResult(run_id, as_of_date, customers, transactions, gold_rows, seconds, timings, False)
 
 
-def build(warehouse: Warehouse, *, customers: int = 50_000, seed: int = 42, as_of: date | None = None,
-          progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
-    """Create tables, generate demo data if the warehouse is empty, run the pipeline."""
+def build(warehouse: Warehouse, *, customers: int = 50_000, seed: int = 42, demo_end: date = DEMO_END,
+          as_of: date | None = None, progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
+    """Create tables, generate demo data (ending on ``demo_end``) if the warehouse is empty, run the pipeline."""
     create_all(warehouse)
     generated = False
     if is_empty(warehouse):
-        load_demo(warehouse, customers=customers, seed=seed, progress=progress)
+        load_demo(warehouse, customers=customers, seed=seed, demo_end=demo_end, progress=progress)
         generated = True
     result = run_pipeline(warehouse, as_of=as_of, progress=progress, full_refresh=full_refresh)
     install_samples(warehouse)

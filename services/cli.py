@@ -65,6 +65,7 @@ def cmd_build(args, settings: Settings) -> int:
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     result = build(warehouse, customers=args.customers or settings.demo_customers,
                    seed=args.seed if args.seed is not None else settings.demo_seed,
+                   demo_end=args.demo_end or settings.demo_window_end(),
                    as_of=args.as_of, progress=_progress(args.quiet), full_refresh=args.full_refresh)
     print(f"warehouse: {warehouse.path}")
     print(f"demo data generated: {'yes' if result.generated else 'no (warehouse already had data)'}")
@@ -217,6 +218,8 @@ def parser() -> argparse.ArgumentParser:
     common(b)
     b.add_argument("--customers", type=int, help="demo customers to generate (default 50,000)")
     b.add_argument("--seed", type=int, help="random seed of the demo data (default 42)")
+    b.add_argument("--demo-end", type=date.fromisoformat,
+                   help="last day of generated demo data (default: $SEGMENT_STUDIO_DEMO_END or yesterday)")
     b.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: latest transaction date)")
     b.add_argument("--full-refresh", action="store_true",
                    help="rebuild every silver model from the landing zone, not only new batches")

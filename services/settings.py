@@ -11,9 +11,11 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.clock import now
 from services.errors import ConfigError
 from services.warehouse.databricks_settings import DatabricksSettings
 
@@ -31,6 +33,15 @@ def _price(raw: str | None) -> float:
     if value < 0:
         raise ConfigError("SEGMENT_STUDIO_WAREHOUSE_PRICE cannot be negative")
     return value
+
+
+def _day(raw: str | None, name: str) -> date | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from None
 
 
 #: duckdb is the embedded default; spark is the test engine of the equivalence suite.
@@ -59,6 +70,8 @@ class Settings:
     engine: str = "duckdb"
     demo_customers: int = 50_000
     demo_seed: int = 42
+    #: the last day of a generated demo (SEGMENT_STUDIO_DEMO_END); None: the day before it is built
+    demo_end: date | None = None
     default_role: str | None = None
     user: str = "local-user"
     roles_file: Path = PROJECT_ROOT / "roles.toml"
@@ -69,6 +82,10 @@ class Settings:
     export_dir: Path = PROJECT_ROOT / "data" / "exports"
     #: warm UMAP up in a background thread at app start (tests turn it off: it costs a core for a minute)
     warm_up_maps: bool = True
+
+    def demo_window_end(self) -> date:
+        """The last day of a demo generated now: the configured day, or yesterday (UTC)."""
+        return self.demo_end or (now().date() - timedelta(days=1))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -93,6 +110,7 @@ class Settings:
             engine=engine,
             demo_customers=integer("SEGMENT_STUDIO_CUSTOMERS", 50_000),
             demo_seed=integer("SEGMENT_STUDIO_SEED", 42),
+            demo_end=_day(env.get("SEGMENT_STUDIO_DEMO_END"), "SEGMENT_STUDIO_DEMO_END"),
             # A fixed role for local development and tests; otherwise the role map decides.
             default_role=role,
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",

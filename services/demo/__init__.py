@@ -9,15 +9,16 @@ table name; the pipeline builds silver and gold from them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from services import naming
 from services.demo import assortment, customers, transactions
-from services.demo.calendar import DEMO_END, DEMO_START, dim_time
+from services.demo.calendar import DEMO_END, dim_time, window
 from services.demo.platform import generate_platform_sources
 
 MEAN_PURCHASES_PER_CUSTOMER = 9.5
@@ -57,23 +58,29 @@ def _static_txn_tables() -> dict[str, pd.DataFrame]:
     }
 
 
-def generate(*, customers_count: int, seed: int, progress: Progress | None = None) -> dict[str, pa.Table | pd.DataFrame]:
-    """Every demo row, keyed by schema-qualified table name."""
+def generate(*, customers_count: int, seed: int, end: date = DEMO_END, landed_by: datetime | None = None,
+             progress: Progress | None = None) -> dict[str, pa.Table | pd.DataFrame]:
+    """Every demo row, keyed by schema-qualified table name, for two years ending on ``end``.
+
+    ``landed_by`` (naive UTC) is when the demo is loaded: nothing can have landed later, so a
+    landing time past it (a late redelivery of the last day's files) is moved back to it.
+    """
     say = progress or (lambda step, fraction: None)
     rng = np.random.default_rng(seed)
-    days = (DEMO_END - DEMO_START).days + 1
+    start, end = window(end)
+    days = (end - start).days + 1
     say("customers", 0.05)
     pop = customers.population(rng, customers_count, days=days, mean_purchases=MEAN_PURCHASES_PER_CUSTOMER)
     products = assortment.products(rng)
     merchants = assortment.merchants()
-    cdc = customers.cdc_feed(rng, pop, start=DEMO_START, days=days)
+    cdc = customers.cdc_feed(rng, pop, start=start, days=days)
     say("transactions", 0.25)
-    stg = transactions.transactions(rng, pop, products, merchants, start=DEMO_START, end=DEMO_END)
+    stg = transactions.transactions(rng, pop, products, merchants, start=start, end=end)
     say("settlements", 0.6)
     settlements, reported = transactions.settlements(stg, merchants, rng)
     say("platform sources", 0.75)
     tables: dict[str, pa.Table | pd.DataFrame] = dict(
-        generate_platform_sources(rng, start=DEMO_START, end=DEMO_END, n_customers=customers_count)
+        generate_platform_sources(rng, start=start, end=end, n_customers=customers_count)
     )
     tables.update(_static_txn_tables())
     txn = lambda name: naming.fq("txn", name)  # noqa: E731
@@ -83,10 +90,25 @@ def generate(*, customers_count: int, seed: int, progress: Progress | None = Non
         txn("dim_channel"): assortment.CHANNELS,
         txn("dim_merchant"): merchants,
         txn("dim_product"): products,
-        txn("dim_time"): dim_time(DEMO_START, DEMO_END),
-        txn("dim_account"): transactions.accounts(pop, start=DEMO_START),
-        txn("ref_exchange_rates"): transactions.exchange_rates(rng, DEMO_START, DEMO_END),
+        txn("dim_time"): dim_time(start, end),
+        txn("dim_account"): transactions.accounts(pop, start=start),
+        txn("ref_exchange_rates"): transactions.exchange_rates(rng, start, end),
         txn("stage_settlements"): settlements,
         txn("stage_reconciliations"): reported,
     })
-    return tables
+    return tables if landed_by is None else {name: _landed_by(rows, landed_by) for name, rows in tables.items()}
+
+
+def _landed_by(rows: pa.Table | pd.DataFrame, when: datetime) -> pa.Table | pd.DataFrame:
+    """``rows`` with every ``landed_ts`` after ``when`` moved back to it."""
+    if "landed_ts" not in (rows.column_names if isinstance(rows, pa.Table) else rows.columns):
+        return rows
+    if isinstance(rows, pa.Table):
+        column = rows.column("landed_ts")
+        bound = pa.scalar(pd.Timestamp(when, tz="UTC" if column.type.tz else None).to_pydatetime(), column.type)
+        # if_else, not min_element_wise: Arrow has no element-wise minimum for zoned timestamps.
+        return rows.set_column(rows.column_names.index("landed_ts"), "landed_ts",
+                               pc.if_else(pc.greater(column, bound), bound, column))
+    landed = pd.to_datetime(rows["landed_ts"])
+    bound = pd.Timestamp(when, tz="UTC") if landed.dt.tz is not None else pd.Timestamp(when)
+    return rows.assign(landed_ts=landed.clip(upper=bound))

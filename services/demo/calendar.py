@@ -1,7 +1,12 @@
-"""The demo calendar: two fixed years, holidays and the daily shape of demand.
+"""The demo calendar: two years ending on a chosen day, holidays and the daily shape of demand.
 
-The window is fixed so the demo data never ages: relative windows ("last 90
-days") are measured from the data's as-of date, not from today's clock.
+The app and the CLI end the window the day before the demo is built
+(``window``), so a new demo warehouse is fresh and its data-quality checks
+judge its age truthfully as the days go by. Relative windows ("last 90 days")
+are measured from the data's as-of date, so a segment means the same thing
+whichever day the demo ends. Tests and benchmarks pin the end to ``DEMO_END``
+(the data is deterministic for a seed and an end day), as does a library call
+that names no end.
 """
 
 from __future__ import annotations
@@ -13,6 +18,13 @@ import pandas as pd
 
 DEMO_START = date(2024, 11, 1)
 DEMO_END = date(2026, 10, 31)
+#: days in the window, both ends included
+DEMO_DAYS = (DEMO_END - DEMO_START).days + 1
+
+
+def window(end: date) -> tuple[date, date]:
+    """The demo's first and last day for a window ending on ``end``."""
+    return end - timedelta(days=DEMO_DAYS - 1), end
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:

@@ -27,13 +27,14 @@ from services.exports import jobs, snapshots
 from services.exports.base import ExportRequest
 from services.exports.destinations import DESTINATIONS
 from services.pipeline.models import MODELS
+from services.quality import run_checks
 from services.segments.catalog import load_catalog
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace, save_segment
 from services.sqlterms import column, equals
 from services.warehouse.databricks_engine import PARAMETERS
 from services.warehouse.querylog import LoggedWarehouse, read_entries
-from tests.conftest import SMALL_DEMO_CUSTOMERS
+from tests.conftest import DEMO_CHECKED, SMALL_DEMO_CUSTOMERS
 from tests.services.warehouse.fake_connector import fake_databricks
 
 VIP = "sample-vip-champions-early-access"
@@ -46,6 +47,8 @@ def on_databricks(tmp_path_factory):
     root = tmp_path_factory.mktemp("databricks")
     warehouse, connector = fake_databricks(root, database=root / "warehouse.duckdb")
     result = build(warehouse, customers=SMALL_DEMO_CUSTOMERS, seed=7)
+    # Checked at the same moment as the DuckDB demo it is compared with (freshness is an age).
+    run_checks(warehouse, run_id=result.run_id, checked_ts=DEMO_CHECKED)
     yield warehouse, connector, result
     # Everything the app sent was taken as Databricks SQL takes it, and the volume is clean.
     assert connector.refused == []
