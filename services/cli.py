@@ -30,6 +30,7 @@ from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
 from services.segments.estimate import count as count_members
+from services.segments.reading import decode, load_json, plain_text
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace
 from services.settings import Settings
@@ -108,20 +109,20 @@ def cmd_status(args, settings: Settings) -> int:
 
 
 def _compile_spec(args, settings: Settings):
-    import json as _json
-
     try:
-        text = Path(args.spec).read_text(encoding="utf-8")
+        raw = Path(args.spec).read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read {args.spec}: {exc.strerror}") from None
-    try:
-        data = _json.loads(text) if text.strip() else {}
-    except _json.JSONDecodeError as exc:
-        raise SpecError(f"{args.spec} is not valid JSON: {exc}") from None
+    text = decode(raw, str(args.spec))
+    data = load_json(text, str(args.spec)) if text.strip() else {}
     segment_id = None
     # A sample-campaign file wraps the definition with an id and a brief.
     if isinstance(data, dict) and "definition" in data and "rule" not in data:
         segment_id = data.get("segment_id")
+        if segment_id is not None:
+            if not isinstance(segment_id, str):
+                raise SpecError(f"segment_id must be text, got {segment_id!r}", where="segment_id")
+            plain_text(segment_id, "segment_id")
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)

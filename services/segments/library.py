@@ -23,6 +23,7 @@ from sqlglot import exp
 from services import audit_log, naming
 from services.clock import now
 from services.errors import SpecError
+from services.segments.reading import plain_text
 from services.segments.spec import SegmentDefinition
 from services.sqlterms import column, literal
 from services.warehouse import Warehouse
@@ -193,6 +194,9 @@ class SegmentLibrary:
             exp.EQ(this=column("segment_id"), expression=literal(segment_id)))))
 
     def _require(self, segment_id: str) -> None:
+        if not isinstance(segment_id, str):
+            raise SpecError(f"a segment id is text, got {segment_id!r}")
+        plain_text(segment_id, "segment id")  # a NUL would end the statement it is a literal of
         if not self._exists(segment_id):
             raise SpecError(f"segment {segment_id!r} does not exist")
 

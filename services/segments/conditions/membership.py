@@ -10,8 +10,9 @@ from sqlglot import exp
 
 from services.errors import CompileError, SegmentStudioError, SpecError
 from services.segments.catalog import FeatureCatalog
-from services.segments.conditions.base import ConditionKind, Draw, lists_as_tuples, read_fields
+from services.segments.conditions.base import ConditionKind, Draw, read_fields
 from services.segments.conditions.context import CompileContext, feature, negate
+from services.segments.reading import bounded, plain_text
 from services.segments.tables import CLUSTER_TABLE, LOOKALIKE_TABLE
 from services.sqlterms import literal, table
 
@@ -33,9 +34,18 @@ class Membership:
     kind: str = field(default="membership", init=False)
 
     def __post_init__(self) -> None:
-        if self.of not in MEMBERSHIP_KINDS:
+        if not isinstance(self.of, str) or self.of not in MEMBERSHIP_KINDS:
             raise SpecError(f"membership of {self.of!r} is not one of {MEMBERSHIP_KINDS}")
         object.__setattr__(self, "cluster_ids", tuple(self.cluster_ids))
+        if not isinstance(self.negate, bool):
+            raise SpecError(f"negate must be true or false, got {self.negate!r}")
+        for name in ("segment_id", "run_id", "model_id"):
+            if isinstance(getattr(self, name), str):
+                plain_text(getattr(self, name), name)
+        bounded(self.version, "version")
+        bounded(self.reach_pct, "reach_pct")
+        for cluster in self.cluster_ids:
+            bounded(cluster, "cluster_ids")
         if self.of == "segment" and not self.segment_id:
             raise SpecError("membership of a segment needs a segment_id")
         if self.of == "segment" and self.version is not None and (not isinstance(self.version, int) or self.version < 1):
@@ -59,7 +69,7 @@ class Membership:
 
 
 def read(data: dict, path: tuple[int, ...]) -> Membership:
-    return read_fields(Membership, lists_as_tuples(data), path)
+    return read_fields(Membership, data, path)
 
 
 # -- the catalog check ------------------------------------------------------------

@@ -11,8 +11,9 @@ from sqlglot import exp
 
 from services.errors import SpecError
 from services.segments.catalog import Domain, FeatureCatalog
-from services.segments.conditions.base import ConditionKind, Draw, Scalar, lists_as_tuples, read_fields
+from services.segments.conditions.base import ConditionKind, Draw, Scalar, read_fields
 from services.segments.conditions.context import CompileContext, feature
+from services.segments.reading import bounded, days
 from services.sqlterms import date_literal, literal
 
 TRAIT_OPS = {
@@ -41,7 +42,7 @@ class Trait:
     def __post_init__(self) -> None:
         if not isinstance(self.field, str) or not self.field:
             raise SpecError("a trait condition needs a field name")
-        if self.op not in TRAIT_OPS:
+        if not isinstance(self.op, str) or self.op not in TRAIT_OPS:
             raise SpecError(f"operator {self.op!r} is not one of {', '.join(TRAIT_OPS)}")
         object.__setattr__(self, "values", tuple(self.values))
         if self.op in ("in", "not_in") and not self.values:
@@ -50,8 +51,14 @@ class Trait:
             raise SpecError(f"{self.field} between: give both a low and a high value")
         if self.op in ("eq", "ne", "lt", "lte", "gt", "gte", "before", "after", "within_last_days") and self.value is None:
             raise SpecError(f"{self.field} {self.op}: give a value")
-        if self.op == "within_last_days" and (not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < 0):
-            raise SpecError(f"{self.field} within_last_days: the number of days must be a whole number >= 0")
+        if self.op == "within_last_days":
+            if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < 0:
+                raise SpecError(f"{self.field} within_last_days: the number of days must be a whole number >= 0")
+            days(self.value, "within the last N days: N")
+        for name in ("value", "low", "high"):
+            bounded(getattr(self, name), name)
+        for v in self.values:
+            bounded(v, "values")
 
     def describe(self) -> str:
         if self.op in ("in", "not_in"):
@@ -66,7 +73,7 @@ class Trait:
 
 
 def read(data: dict, path: tuple[int, ...]) -> Trait:
-    return read_fields(Trait, lists_as_tuples(data, keys=("values",)), path)
+    return read_fields(Trait, data, path)
 
 
 # -- the catalog check ------------------------------------------------------------

@@ -341,9 +341,11 @@ def test_a_definitions_json_errors_carry_the_path_too():
     data["rule"]["conditions"][0]["conditions"][1] = {"kind": "behavior", "last_days": 3, "start": "2026-01-01"}
     with pytest.raises(SpecError) as caught:
         SegmentDefinition.from_dict(data)
-    # The spec's own checks read as they always have; where they apply is data all the same.
+    # The spec's own checks name the place too (issue 13: one error line naming the place).
     assert caught.value.path == (0, 1)
-    assert str(caught.value) == "give either last_days or start/end dates for a behavioral window, not both"
+    assert caught.value.reason == "give either last_days or start/end dates for a behavioral window, not both"
+    assert str(caught.value) == ("rule.conditions[0].conditions[1]: give either last_days or start/end dates for a "
+                                 "behavioral window, not both")
 
 
 SPLIT = Split(10, (Arm("a", 45), Arm("b", 45)))

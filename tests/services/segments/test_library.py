@@ -131,3 +131,8 @@ def test_twenty_sessions_estimating_and_saving_at_once(demo_warehouse_path, tmp_
     assert sorted(versions["version"]) == list(range(1, 22))
     assert sorted(versions["note"].dropna()) == sorted(f"from session {i}" for i in range(20))
     warehouse.close()
+
+
+def test_a_segment_id_with_a_nul_is_refused_before_it_reaches_sql(empty_warehouse):
+    with pytest.raises(SpecError, match=r"segment id 'a\\x00b' contains control characters"):
+        SegmentLibrary(empty_warehouse).get("a\x00b")
