@@ -12,7 +12,7 @@ from sqlglot import exp
 from services.errors import SpecError
 from services.segments.catalog import Domain, FeatureCatalog
 from services.segments.conditions.base import ConditionKind, Draw, Scalar, read_fields
-from services.segments.conditions.context import CompileContext, feature
+from services.segments.conditions.context import CompileContext, feature, negate
 from services.segments.reading import bounded, days
 from services.sqlterms import date_literal, literal
 
@@ -104,7 +104,7 @@ def check(t: Trait, catalog: FeatureCatalog) -> None:
 
 
 # -- the compiler pass --------------------------------------------------------------
-COMPARISONS = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "lte": exp.LTE, "gt": exp.GT, "gte": exp.GTE}
+COMPARISONS = {"eq": exp.EQ, "lt": exp.LT, "lte": exp.LTE, "gt": exp.GT, "gte": exp.GTE}
 
 
 def _value(condition: Trait, ctx: CompileContext, value):
@@ -119,6 +119,9 @@ def _value(condition: Trait, ctx: CompileContext, value):
 def compile_trait(condition: Trait, ctx: CompileContext) -> exp.Expression:
     col = feature(condition.field)
     op = condition.op
+    if op == "ne":
+        # "is not" is NOT "is": like a negated group, it keeps the customers with no value (negate's rule).
+        return negate(exp.EQ(this=col, expression=_value(condition, ctx, condition.value)))
     if op in COMPARISONS:
         return COMPARISONS[op](this=col, expression=_value(condition, ctx, condition.value))
     if op == "between":
@@ -126,7 +129,8 @@ def compile_trait(condition: Trait, ctx: CompileContext) -> exp.Expression:
     if op == "in":
         return col.isin(*[literal(v) for v in condition.values], copy=False)
     if op == "not_in":
-        return exp.not_(col.isin(*[literal(v) for v in condition.values], copy=False), copy=False)
+        # "is none of" is NOT "is any of", with the same rule for empty values as a negated group.
+        return negate(col.isin(*[literal(v) for v in condition.values], copy=False))
     if op == "is_true":
         return exp.EQ(this=col, expression=exp.true())
     if op == "is_false":

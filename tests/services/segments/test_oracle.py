@@ -5,7 +5,8 @@ and applies the documented meaning of each condition (gold model docs and the
 Behavior docstring): "last N days" is posted_date > as_of - N and <= as_of;
 orders count purchases; spend is purchases minus refunds in USD; customers
 without matching transactions have 0 orders and 0 spend. A trait on an empty
-value is never true; NOT means "everyone else".
+value is never true, except the negating operators (``ne``, ``not_in``), which
+are NOT of ``eq`` and ``in``; NOT means "everyone else".
 """
 
 from __future__ import annotations
@@ -86,13 +87,15 @@ class PandasOracle:
         def cast(v):
             return pd.Timestamp(v) if pd.api.types.is_datetime64_any_dtype(col) else v
 
+        if t.op == "ne":  # NOT of eq: a customer with no value is not equal to it
+            return ~(present & (col == cast(t.value)))
         if t.op in COMPARE:
             return present & COMPARE[t.op](col, cast(t.value))
         if t.op == "between":
             return col.between(cast(t.low), cast(t.high)).fillna(False)
         if t.op in ("in", "not_in"):
             hit = col.isin(t.values)
-            return hit if t.op == "in" else present & ~hit
+            return hit if t.op == "in" else ~hit
         if t.op in ("is_true", "is_false"):
             return present & (col == (t.op == "is_true"))
         if t.op == "within_last_days":
@@ -202,6 +205,24 @@ def test_count_matches_pandas(definition, demo_warehouse, catalog, oracle):
 ])
 def test_negated_group_over_a_nullable_field_is_everyone_else(negated, demo_warehouse, catalog, oracle):
     assert estimate.count(demo_warehouse, compile_(negated, catalog)) == int(oracle.members(negated).sum())
+
+
+@pytest.mark.parametrize(("field", "negating", "positive"), [
+    pytest.param("gender", Trait("gender", "not_in", values=("F",)), Trait("gender", "in", values=("F",)), id="not-in"),
+    pytest.param("mean_days_between_purchases", Trait("mean_days_between_purchases", "ne", 30.0),
+                 Trait("mean_days_between_purchases", "eq", 30.0), id="ne"),
+])
+def test_a_negating_operator_keeps_the_customers_with_no_value_as_a_negated_group_does(
+        field, negating, positive, demo_warehouse, catalog, oracle):
+    """One rule for NOT over empty fields (issue 13, finding 7): ``x not_in [F]`` = ``not (x in [F])``, and
+    both are everyone the positive form leaves out, the customers with no value included."""
+    empty = int(oracle.gold[field].isna().sum())
+    assert empty > 0 and catalog.domains[field].null_count == empty
+    by_operator = estimate.count(demo_warehouse, compile_(rule("all", negating), catalog))
+    by_group = estimate.count(demo_warehouse, compile_(rule("all", positive, negate=True), catalog))
+    matched = estimate.count(demo_warehouse, compile_(rule("all", positive), catalog))
+    assert by_operator == by_group == catalog.base_count - matched
+    assert by_operator == int(oracle.members(rule("all", negating)).sum())
 
 
 @pytest.mark.parametrize("definition", [
