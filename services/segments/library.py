@@ -16,6 +16,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 import pandas as pd
 from sqlglot import exp
@@ -128,10 +129,17 @@ class SegmentLibrary:
 
     # -- reading -------------------------------------------------------
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
-        query = exp.select("*").from_(SEGMENTS)
+        """Saved segments, newest first, with ``audience_size``: the size of the latest version when saved."""
+        s, v = partial(column, table="s"), partial(column, table="v")
+        query = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")), v("audience_size"))
+                 .from_(exp.to_table(SEGMENTS).as_("s"))
+                 .join(exp.to_table(VERSIONS).as_("v"), join_type="left", on=exp.and_(
+                     exp.EQ(this=v("segment_id"), expression=s("segment_id")),
+                     exp.EQ(this=v("version"), expression=s("latest_version")))))
         if not include_archived:
-            query = query.where(exp.EQ(this=column("archived"), expression=exp.false()))
-        frame = self.warehouse.df(query.order_by(exp.column("is_sample"), exp.Ordered(this=exp.column("updated_ts"), desc=True)))
+            query = query.where(exp.EQ(this=s("archived"), expression=exp.false()))
+        frame = self.warehouse.df(query.order_by(s("is_sample"), exp.Ordered(this=s("updated_ts"), desc=True)))
+        frame["audience_size"] = frame["audience_size"].astype("Int64")
         if search:
             needle = search.strip().lower()
             mask = (frame["name"].str.lower().str.contains(needle, regex=False)

@@ -30,6 +30,7 @@ from services.segments.conditions.behavior import BEHAVIOR_MEASURES, COMPARATORS
 from services.segments.conditions.membership import MEMBERSHIP_KINDS, Membership
 from services.segments.conditions.trait import TRAIT_OPS, Trait
 from services.segments.reading import MAX_DEPTH, load_json, matches, plain_text, shown
+from services.segments.wording import Names
 
 SCHEMA_VERSION = 1
 MATCHES = ("all", "any")
@@ -55,6 +56,12 @@ class Group:
         joiner = " and " if self.match == "all" else " or "
         inner = joiner.join(c.describe() for c in self.conditions) or ("everyone" if self.match == "all" else "no one")
         return f"not ({inner})" if self.negate else f"({inner})"
+
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: "Any of (…; …)", "Not all of (…)"."""
+        inner = "; ".join(c.phrase(names) for c in self.conditions) or "no conditions"
+        head = ("All of" if self.match == "all" else "Any of")
+        return f"Not {head.lower()} ({inner})" if self.negate else f"{head} ({inner})"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog
 from services.segments.conditions.context import CompileContext
 from services.segments.reading import typed
+from services.segments.wording import Names
 
 Scalar = str | int | float | bool | date | None
 
@@ -30,6 +31,8 @@ class Condition(Protocol):
     kind: str
 
     def describe(self) -> str: ...
+
+    def phrase(self, names: Names) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from services.segments.conditions.base import ConditionKind, Draw, as_date, read
 from services.segments.conditions.context import CompileContext, feature
 from services.segments.reading import bounded, days
 from services.segments.tables import ACTIVITY_TABLE
+from services.segments.wording import Names, amount, listing
 from services.sqlterms import count_star, date_literal, literal, table
 
 BEHAVIOR_MEASURES = ("orders", "spend")
@@ -92,6 +93,28 @@ class Behavior:
                   if (self.start or self.end) else "ever")
         text = " ".join([what, *( ["with " + " and ".join(filters)] if filters else []), amount, window])
         return f"not ({text})" if self.negate else text
+
+
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: "Bought beauty on web or app at least 3 times in the last 90 days"."""
+        verb = ("did not buy" if self.negate else "bought") if self.measure == "orders" else \
+            ("did not spend" if self.negate else "spent")
+        filters = [f"{word} {listing(getattr(self, name))}" for name, word in
+                   (("categories", "in"), ("channels", "on"), ("merchants", "at"), ("products", "of"))
+                   if getattr(self, name)]
+        words = self.comparator.replace("_", " ")
+        if self.measure == "orders":
+            times = int(self.threshold)
+            how_much = f"{words} {times:,} time{'s' if times != 1 else ''}"
+        else:
+            how_much = f"{words} {amount(self.threshold, 'USD')}"
+        if self.last_days:
+            window = f"in the last {amount(self.last_days, 'days')}"
+        elif self.start and self.end:
+            window = f"between {self.start} and {self.end}"
+        else:
+            window = f"from {self.start}" if self.start else f"until {self.end}" if self.end else "ever"
+        return " ".join([verb.capitalize(), *filters, how_much, window])
 
 
 def read(data: dict, path: tuple[int, ...]) -> Behavior:

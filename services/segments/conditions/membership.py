@@ -14,6 +14,7 @@ from services.segments.conditions.base import ConditionKind, Draw, read_fields
 from services.segments.conditions.context import CompileContext, feature, negate
 from services.segments.reading import bounded, plain_text
 from services.segments.tables import CLUSTER_TABLE, LOOKALIKE_TABLE
+from services.segments.wording import Names, listing
 from services.sqlterms import literal, table
 
 MEMBERSHIP_KINDS = ("segment", "cluster", "lookalike")
@@ -66,6 +67,19 @@ class Membership:
         else:
             text = f"in lookalike {self.model_id} at {self.reach_pct:g}% reach"
         return f"not {text}" if self.negate else text
+
+
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: saved segments, runs and models by name."""
+        if self.of == "segment":
+            version = f"version {self.version}" if self.version else "latest version"
+            text = f"in segment {names.segment(self.segment_id)} ({version})"
+        elif self.of == "cluster":
+            clusters = listing([str(c) for c in self.cluster_ids])
+            text = f"in cluster{'s' if len(self.cluster_ids) > 1 else ''} {clusters} of {names.target(self.run_id)}"
+        else:
+            text = f"in lookalike {names.target(self.model_id)} at {self.reach_pct:g}% reach"
+        return ("Not " + text) if self.negate else text[0].upper() + text[1:]
 
 
 def read(data: dict, path: tuple[int, ...]) -> Membership:

@@ -13,7 +13,9 @@ from services.errors import SpecError
 from services.segments.catalog import Domain, FeatureCatalog
 from services.segments.conditions.base import ConditionKind, Draw, Scalar, read_fields
 from services.segments.conditions.context import CompileContext, feature, negate
+from services.segments.features import FEATURES_BY_NAME
 from services.segments.reading import bounded, days
+from services.segments.wording import Names, amount, human, label, listing
 from services.sqlterms import date_literal, literal
 
 TRAIT_OPS = {
@@ -70,6 +72,32 @@ class Trait:
         if self.op in VALUELESS:
             return f"{self.field} {TRAIT_OPS[self.op]}"
         return f"{self.field} {TRAIT_OPS[self.op]} {self.value}"
+
+
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: "Net spend at least $500", "Lifecycle stage is at risk or lapsed"."""
+        meta = FEATURES_BY_NAME.get(self.field)
+        name, unit = label(self.field), (meta.unit if meta else None)
+        op = self.op
+        if op in ("in", "not_in"):
+            if len(self.values) == 1:
+                return f"{name} is {'not ' if op == 'not_in' else ''}{human(self.values[0])}"
+            if op == "not_in":
+                return f"{name} is none of {', '.join(human(v) for v in self.values)}"
+            return f"{name} is {listing(self.values)}"
+        if op == "between":
+            return f"{name} between {amount(self.low, unit)} and {amount(self.high, unit)}"
+        if op == "within_last_days":
+            return f"{name} in the last {amount(self.value, 'days')}"
+        valueless = {"is_true": ": yes", "is_false": ": no", "is_null": " is empty", "is_not_null": " is known"}
+        if op in valueless:
+            return name + valueless[op]
+        return f"{name} {PHRASES[op]} {amount(self.value, unit)}"
+
+
+#: how the Builder reads an operator with one value
+PHRASES = {"eq": "is", "ne": "is not", "lt": "less than", "lte": "at most", "gt": "more than", "gte": "at least",
+           "before": "before", "after": "after"}
 
 
 def read(data: dict, path: tuple[int, ...]) -> Trait:

@@ -12,6 +12,7 @@ are NOT of ``eq`` and ``in``; NOT means "everyone else".
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from functools import reduce
 
 import pandas as pd
@@ -261,6 +262,18 @@ def test_sql_split_matches_python_group_on_the_demo(demo_warehouse, catalog):
     rows = demo_warehouse.df(compiled.members_query(with_split=True))
     assert len(rows) == estimate.count(demo_warehouse, compiled) > 0
     assert [python_group(SPLIT, "seg-demo", c) for c in rows["customer_id"]] == rows["split_group"].tolist()
+
+
+def test_split_counts_are_the_members_of_each_group_control_first(demo_warehouse, catalog):
+    """What the Builder shows under the holdout: control and each arm, counted (issue 13)."""
+    compiled = compile_(SegmentDefinition("split", Group("all", (Trait("recency_days", "lte", 180),)), split=SPLIT), catalog,
+                        segment_id="seg-demo")
+    ids = demo_warehouse.df(compiled.members_query())["customer_id"]
+    expected = Counter(python_group(SPLIT, "seg-demo", c) for c in ids)
+    counts = estimate.split_counts(demo_warehouse, compiled)
+    assert list(counts) == ["control", "email", "sms"]
+    assert counts == dict(expected) and sum(counts.values()) == len(ids)
+    assert estimate.split_counts(demo_warehouse, compile_(rule("all", Trait("recency_days", "lte", 180)), catalog)) == {}
 
 
 @pytest.fixture(scope="module")
