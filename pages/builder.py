@@ -113,6 +113,8 @@ with right:
     incomplete = compiled_draft.left_out
     changed = d.changed(definition, complete=not incomplete)
     status = ("● Unsaved changes" if changed else
+              f"Version {d.version} of {d.latest_version}: save it as a new version to restore it"
+              if d.segment_id and d.version < d.latest_version else
               f"All changes saved as version {d.version}" if d.segment_id else "Nothing to save yet")
     builder_views.summary(result, as_of=cat.as_of_date, status=status)
     for item in incomplete:
