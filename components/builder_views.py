@@ -42,6 +42,24 @@ def summary(result: Estimate, *, as_of, status: str) -> None:
         st.caption(f"{result.share:.1%} of customers · {status}")
 
 
+def left_out(items, rule: dict, slots: dict) -> None:
+    """Each condition the count leaves out, named beside it (in labels) and listed above the figures."""
+    for item in items:
+        if item.path not in slots:
+            continue
+        node = rule
+        for i in item.path:
+            node = node["conditions"][i]
+        reason = item.reason
+        prefix = f"{node.get('field')} {node.get('op')}: "
+        if node.get("kind") == "trait" and reason.startswith(prefix):
+            reason = f"{label(node['field'])}: {reason.removeprefix(prefix)}"
+        slots[item.path].error(f"Condition {item.path[-1] + 1}: {reason}", icon=":material/error:")
+    if items:
+        st.warning(f"{len(items)} condition(s) not counted until complete: " + "; ".join(i.reason for i in items),
+                   icon=":material/edit_note:")
+
+
 def waterfall(result: Estimate, compiled: CompiledSegment, names: Names) -> None:
     """Each top-level condition with the customers counted so far, titled by what that count is."""
     rule = compiled.definition.rule

@@ -61,6 +61,19 @@ class Draft:
         return not complete or definition != self.saved or self.name != self.saved.name
 
 
+    @property
+    def restoring(self) -> bool:
+        """An older version is open: saving it as a new version restores it."""
+        return bool(self.segment_id) and (self.version or 0) < (self.latest_version or 0)
+
+    def status(self, *, changed: bool) -> str:
+        if changed:
+            return "● Unsaved changes"
+        if self.restoring:
+            return f"Version {self.version} of {self.latest_version}: save it as a new version to restore it"
+        return f"All changes saved as version {self.version}" if self.segment_id else "Nothing to save yet"
+
+
 def current() -> Draft:
     """This session's draft (a new, empty one the first time)."""
     if KEY not in st.session_state:

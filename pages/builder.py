@@ -7,6 +7,7 @@ import streamlit as st
 from components import builder_views, draft, session
 from components.rule_editor import EditorContext
 from components.rule_tree import render_group
+from components.save_panel import save_panel
 from components.segments import (
     cached_estimate,
     cached_library,
@@ -18,8 +19,7 @@ from components.segments import (
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
-from services.segments.wording import Names, label
-from services.segments.workspace import save_segment
+from services.segments.wording import Names
 
 settings = session.settings()
 identity = session.identity()
@@ -112,23 +112,8 @@ with right:
         st.stop()
     incomplete = compiled_draft.left_out
     changed = d.changed(definition, complete=not incomplete)
-    status = ("● Unsaved changes" if changed else
-              f"Version {d.version} of {d.latest_version}: save it as a new version to restore it"
-              if d.segment_id and d.version < d.latest_version else
-              f"All changes saved as version {d.version}" if d.segment_id else "Nothing to save yet")
-    builder_views.summary(result, as_of=cat.as_of_date, status=status)
-    for item in incomplete:
-        if item.path in error_slots:
-            node = d.rule
-            for i in item.path:
-                node = node["conditions"][i]
-            reason = item.reason
-            if node.get("kind") == "trait" and reason.startswith(f"{node.get('field')} {node.get('op')}: "):
-                reason = f"{label(node['field'])}: {reason.split(': ', 1)[1]}"
-            error_slots[item.path].error(f"Condition {item.path[-1] + 1}: {reason}", icon=":material/error:")
-    if incomplete:
-        st.warning(f"{len(incomplete)} condition(s) not counted until complete: "
-                   + "; ".join(item.reason for item in incomplete), icon=":material/edit_note:")
+    builder_views.summary(result, as_of=cat.as_of_date, status=d.status(changed=changed))
+    builder_views.left_out(incomplete, d.rule, error_slots)
     if d.split_on:
         holdout_slot.markdown(builder_views.holdout_counts(path, compiled))
     builder_views.waterfall(result, compiled, words)
@@ -154,66 +139,4 @@ with right:
                        "id, in every version and export.")
 
     st.divider()
-    note = st.text_input("Version note", key="builder_note", placeholder="What changed and why")
-    restoring = bool(d.segment_id) and d.version < d.latest_version
-    why_not = ([f"Your role ({identity.role}) cannot save segments."] if not rbac.can(identity.role, "save_segments")
-               else [])
-    if incomplete:
-        why_not.append("Complete or remove the unfinished conditions to save.")
-    if not d.name.strip():
-        why_not.append("Give the segment a name to save it.")
-    why_not_version = (["Not saved yet: save it as a new segment first."] if not d.segment_id else
-                       ["Sample campaigns are read-only templates: save your changes as a new segment."] if d.is_sample
-                       else [] if changed or restoring else ["No changes to save as a new version."])
-    def request(action: str) -> None:
-        # Asked for in a callback and carried out below, once the draft is compiled: a click's own return
-        # value would not survive the rerun that page navigation may start.
-        st.session_state["builder_request"] = action
-
-    s1, s2 = st.columns(2)
-    s1.button("Save as new segment", type="primary" if not d.segment_id or d.is_sample else "secondary",
-              disabled=bool(why_not), width="stretch", key="builder_save_new", help=" ".join(why_not) or None,
-              on_click=request, args=("new",))
-    s2.button("Save new version", type="primary", disabled=bool(why_not or why_not_version), width="stretch",
-              key="builder_save_version", help=" ".join(why_not + why_not_version) or None,
-              on_click=request, args=("version",))
-    for reason in why_not + why_not_version:
-        st.caption(reason)
-
-    def save(as_version: bool) -> None:
-        default_note = f"restored from v{d.version}" if as_version and restoring else ""
-        try:
-            saved = save_segment(ws, definition, author=identity.user, role=identity.role,
-                                 segment_id=d.segment_id if as_version else None, note=note or default_note)
-        except SegmentStudioError as exc:
-            st.error(f"Not saved: {exc}")
-            return
-        draft.saved_as(saved)
-        st.query_params["segment"] = saved.segment_id
-        st.query_params.pop("version", None)
-        cached_library.clear()
-        st.toast(f"Saved {saved.definition.name} as version {saved.version} ({saved.audience_size:,} members)")
-        st.rerun()
-
-    asked = st.session_state.pop("builder_request", None)
-    if asked in ("new", "version") and not why_not:
-        if result.audience == 0:
-            st.session_state["builder_confirm"] = asked  # an empty audience is saved only when confirmed
-        else:
-            save(as_version=asked == "version")
-    elif asked in ("confirmed_new", "confirmed_version"):
-        save(as_version=asked == "confirmed_version")
-    if st.session_state.get("builder_confirm"):
-        st.warning("This segment has no members today: exports of it would be empty. Save it anyway?",
-                   icon=":material/warning:")
-        pending = st.session_state["builder_confirm"]
-
-        def answer(confirmed: bool) -> None:
-            st.session_state.pop("builder_confirm", None)
-            if confirmed:
-                st.session_state["builder_request"] = f"confirmed_{pending}"
-
-        c1, c2 = st.columns(2)
-        c1.button("Save anyway", key="builder_confirm_empty", type="primary", width="stretch", on_click=answer,
-                  args=(True,))
-        c2.button("Cancel", key="builder_confirm_cancel", width="stretch", on_click=answer, args=(False,))
+    save_panel(ws, definition, audience=result.audience, identity=identity, complete=not incomplete, changed=changed)
