@@ -144,3 +144,17 @@ def test_the_waterfall_of_an_any_group_says_it_counts_matches_not_what_is_left(a
     assert any("RFM segment is Champions" in t for t in progress)
     assert any("or Net spend at least $1,000" in t for t in progress)
     assert not any("monetary" in t or "rfm_segment" in t for t in progress)
+
+
+def test_opening_any_sample_campaign_shows_no_unsaved_changes(app):
+    """The editor's widgets write back exactly what was loaded: no false marker on any kind of condition."""
+    at = app(page="pages/builder.py")
+    samples = [sid for sid in library().list()["segment_id"] if sid.startswith("sample-")]
+    assert len(samples) >= 10
+    for segment_id in samples:
+        at.query_params["segment"] = segment_id
+        at.run()
+        assert not at.exception, segment_id
+        assert at.text_input(key="builder_name").value == library().get(segment_id).definition.name
+        assert not any("Unsaved changes" in t for t in texts(at)), segment_id
+        assert any("All changes saved as version 1" in t for t in texts(at)), segment_id
