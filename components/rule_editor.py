@@ -2,9 +2,10 @@
 
 Widgets come from the feature catalog: the field picker lists its features,
 the operator picker the field type's operators, and the value widget fits
-the field (a slider over the data's range with its histogram for numbers, a
-multiselect with counts for categories). Edits write straight into the rule
-tree in session state; buttons use callbacks so the rerun shows the change.
+the field (``components/value_widgets.py``: a slider with a number box beside it
+for numbers, a multiselect with counts for categories). Edits write straight into
+the rule tree of the draft (``components/draft.py``); buttons use callbacks so the
+rerun shows the change.
 
 ``EDITORS`` holds one entry per kind of condition (services/segments/conditions/,
 ``KINDS``), by the same name: its heading, its add button, a new node's fields and
@@ -18,109 +19,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import plotly.graph_objects as go
 import streamlit as st
 
+from components.value_widgets import category_value, date_value, key as _key, number_value, reset_if_reshaped
 from services.segments.catalog import FeatureCatalog
-from services.segments.features import LIFECYCLE_STAGES, RFM_SEGMENTS
 from services.segments.spec import COMPARATORS, TRAIT_OPS
 
 OP_LABELS = {**TRAIT_OPS, "eq": "is", "ne": "is not", "in": "is any of", "not_in": "is none of",
              "gte": "at least", "lte": "at most", "gt": "more than", "lt": "less than"}
-PICKER_HELP = {"rfm_segment": RFM_SEGMENTS, "lifecycle_stage": LIFECYCLE_STAGES}
-
-
-def _key(node: dict, *parts) -> str:
-    return "builder_" + "_".join([node["_id"], *map(str, parts)])
+#: operators that negate, and so keep the customers with no value (docs/segment-spec.md)
+NEGATING = ("ne", "not_in")
 
 
 @dataclass(frozen=True)
 class EditorContext:
     """What an editor offers to choose from: the catalog, the saved segments as (id, name) with
-    ``versions_of(id)``, and what to call a saved run or model (``labels``: id -> name and date)."""
+    ``versions_of(id)`` and their sizes (``sizes``: id -> members when saved), and what to call a saved
+    run or model (``labels``: id -> name and date)."""
 
     catalog: FeatureCatalog
     saved: list[tuple[str, str]] = field(default_factory=list)
     versions_of: Callable[[str], list[int]] = lambda segment_id: []
     labels: dict[str, str] = field(default_factory=dict)
-
-
-def _histogram(node: dict, domain, low=None, high=None) -> None:
-    if not domain.histogram:
-        return
-    xs = [(a + b) / 2 for a, b, _ in domain.histogram]
-    ys = [n for _, _, n in domain.histogram]
-    colors = ["#0B6E4F" if (low is None or x >= low) and (high is None or x <= high) else "#C9D6CF" for x in xs]
-    fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=colors, hovertemplate="%{x:,.1f}: %{y:,} customers<extra></extra>"))
-    fig.update_layout(height=90, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
-                      yaxis=dict(visible=False), bargap=0.05, showlegend=False)
-    st.plotly_chart(fig, config={"displayModeBar": False}, key=_key(node, "histogram"))
-
-
-def _number_value(node: dict, meta, domain) -> None:
-    lo = domain.minimum if domain.minimum is not None else 0.0
-    hi = domain.maximum if domain.maximum is not None else 1.0
-    if hi <= lo:
-        hi = lo + 1
-    integer = meta.integer
-    cast = int if integer else float
-    lo, hi = (int(lo), int(hi)) if integer else (float(lo), float(hi))
-    step = 1 if integer else (0.01 if hi - lo <= 2 else 1.0)
-    if node["op"] == "between":
-        low = cast(node.get("low") if node.get("low") is not None else lo)
-        high = cast(node.get("high") if node.get("high") is not None else hi)
-        low, high = st.slider(meta.label, min_value=lo, max_value=hi, value=(max(lo, min(low, hi)), max(lo, min(high, hi))),
-                              step=step, key=_key(node, meta.name, "between"), label_visibility="collapsed")
-        node["low"], node["high"] = cast(low), cast(high)
-        node.pop("value", None)
-        _histogram(node, domain, low, high)
-    else:
-        default = node.get("value")
-        if default is None:
-            default = cast(lo + (hi - lo) / 2) if not integer else int(lo + (hi - lo) // 2)
-        value = st.slider(meta.label, min_value=lo, max_value=hi, value=max(lo, min(cast(default), hi)), step=step,
-                          key=_key(node, meta.name, "value"), label_visibility="collapsed",
-                          help=f"{meta.description}. Data range {lo:,} to {hi:,}{' ' + meta.unit if meta.unit else ''}.")
-        node["value"] = cast(value)
-        for k in ("low", "high"):
-            node.pop(k, None)
-        low = value if node["op"] in ("gte", "gt") else None
-        high = value if node["op"] in ("lte", "lt") else None
-        _histogram(node, domain, low, high)
-
-
-def _category_value(node: dict, meta, catalog: FeatureCatalog) -> None:
-    domain = catalog.domains[meta.name]
-    counts = dict(domain.values)
-    options = list(catalog.ordered_values(meta.name))
-    chosen = [v for v in node.get("values", []) if v in options]
-    help_text = PICKER_HELP.get(meta.picker or "")
-    values = st.multiselect(
-        meta.label, options, default=chosen, key=_key(node, meta.name, "values"),
-        format_func=lambda v: f"{v} ({counts.get(v, 0):,})", label_visibility="collapsed",
-        placeholder=f"Choose {meta.label.lower()} values",
-        help="\n".join(f"**{k}**: {v}" for k, v in help_text.items()) if help_text else meta.description,
-    )
-    node["values"] = list(values)
-
-
-def _date_value(node: dict, meta, catalog: FeatureCatalog) -> None:
-    domain = catalog.domains[meta.name]
-    lo = domain.minimum or date(2000, 1, 1)
-    hi = domain.maximum or catalog.as_of_date
-    if node["op"] == "within_last_days":
-        node["value"] = int(st.number_input("days", min_value=0, max_value=10_000, value=int(node.get("value") or 30),
-                                            step=1, key=_key(node, meta.name, "days")))
-    elif node["op"] in ("before", "after"):
-        current = node.get("value")
-        current = date.fromisoformat(current) if isinstance(current, str) else (current or hi - timedelta(days=90))
-        node["value"] = st.date_input("date", value=current, min_value=lo, max_value=hi,
-                                      key=_key(node, meta.name, "date")).isoformat()
-    elif node["op"] == "between":
-        picked = st.date_input("dates", value=(hi - timedelta(days=90), hi), min_value=lo, max_value=hi,
-                               key=_key(node, meta.name, "range"))
-        if isinstance(picked, (tuple, list)) and len(picked) == 2:
-            node["low"], node["high"] = picked[0].isoformat(), picked[1].isoformat()
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _field_health_note(name: str) -> None:
@@ -152,22 +73,18 @@ def trait_editor(node: dict, ctx: EditorContext) -> None:
         node["op"] = ops[0]
     node["op"] = c2.selectbox("Operator", ops, index=ops.index(node["op"]), format_func=lambda o: OP_LABELS.get(o, o),
                               key=_key(node, meta.name, "op"), label_visibility="collapsed")
-    for k in [k for k in ("value", "values", "low", "high") if k in node and meta.type == "boolean"]:
-        node.pop(k)
-    if node["op"] in ("is_null", "is_not_null", "is_true", "is_false"):
-        for k in ("value", "values", "low", "high"):
-            node.pop(k, None)
-        return
-    if meta.type == "number":
-        node.pop("values", None)
-        _number_value(node, meta, catalog.domains[meta.name])
-    elif meta.type == "category":
-        for k in ("value", "low", "high"):
-            node.pop(k, None)
-        _category_value(node, meta, catalog)
-    elif meta.type == "date":
-        node.pop("values", None)
-        _date_value(node, meta, catalog)
+    # A value chosen for another field or operator is never shown to this one's widget.
+    reset_if_reshaped(node, meta)
+    if meta.type == "number" and node["op"] not in ("is_null", "is_not_null"):
+        number_value(node, meta, catalog.domains[meta.name])
+    elif meta.type == "category" and node["op"] in ("in", "not_in"):
+        category_value(node, meta, catalog)
+    elif meta.type == "date" and node["op"] not in ("is_null", "is_not_null"):
+        date_value(node, meta, catalog)
+    empty = catalog.domains[meta.name].null_count if meta.name in catalog.domains else 0
+    if node["op"] in NEGATING and empty:
+        st.caption(f"Also keeps the {empty:,} customers with no {meta.label.lower()}: a negation keeps "
+                   "customers with no value.")
 
 
 def behavior_editor(node: dict, ctx: EditorContext) -> None:
@@ -253,7 +170,12 @@ def membership_editor(node: dict, ctx: EditorContext) -> None:
             return
         if node.get("segment_id") not in ids:
             node["segment_id"] = ids[0]
-        node["segment_id"] = c2.selectbox("Segment", ids, index=ids.index(node["segment_id"]), format_func=names.get,
+
+        def sized(segment_id: str) -> str:
+            size = ctx.sizes.get(segment_id)
+            return names[segment_id] + ("" if size is None else f" · {size:,} members")
+
+        node["segment_id"] = c2.selectbox("Segment", ids, index=ids.index(node["segment_id"]), format_func=sized,
                                           key=_key(node, "segment"), label_visibility="collapsed")
         options = [None, *versions_of(node["segment_id"])]
         version = st.selectbox("Version", options, index=options.index(node.get("version")) if node.get("version") in options else 0,

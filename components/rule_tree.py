@@ -1,21 +1,28 @@
 """Render the rule tree: groups with their conditions, to any depth, with
 buttons to add, remove and reorder, and a place beside each condition for
-its error (filled by the page once it has compiled the whole rule)."""
+its error (filled by the page once it has compiled the whole rule).
+
+One rule for empty groups, here as in the count (services/segments/compiler/draft.py):
+a group with no conditions yet is left out, neither adding nor removing anyone,
+until it has one; the editor says so where the group is.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import rule_state
+from components import draft, rule_state
 from components.rule_editor import EDITORS, EditorContext
+from services.segments.catalog import FeatureCatalog
+from services.segments.features import FEATURES_BY_NAME
 
 GROUP = {"match": "any", "negate": False, "conditions": []}
 MAX_DEPTH = 4
 
 
 def _tree() -> dict:
-    return st.session_state["builder_rule"]
+    return draft.current().rule
 
 
 def _add(group_id: str, kind: str) -> None:
@@ -58,6 +65,19 @@ def _node_header(node: dict, index: int, total: int, label: str) -> None:
               args=(node["_id"],), help="Remove this condition")
 
 
+def _nullable_inside(group: dict, catalog: FeatureCatalog) -> dict[str, int]:
+    """Fields a group's traits compare whose value can be empty: label -> customers with no value."""
+    out: dict[str, int] = {}
+    for node in group["conditions"]:
+        if node.get("kind") == "group":
+            out |= _nullable_inside(node, catalog)
+        elif node.get("kind") == "trait" and node.get("op") not in ("is_null", "is_not_null"):
+            domain = catalog.domains.get(node.get("field"))
+            if domain is not None and domain.null_count and node.get("field") in FEATURES_BY_NAME:
+                out[FEATURES_BY_NAME[node["field"]].label] = domain.null_count
+    return out
+
+
 def render_group(group: dict, ctx: EditorContext, *, path: tuple[int, ...] = (),
                  nested: bool = False) -> dict[tuple[int, ...], DeltaGenerator]:
     """Draw ``group`` (at ``path`` in the rule) for editing; returns the error slot of each condition by its path."""
@@ -71,7 +91,14 @@ def render_group(group: dict, ctx: EditorContext, *, path: tuple[int, ...] = (),
                                 help="Exclude the customers this group matches")
     conditions = group["conditions"]
     if not conditions:
-        st.caption("No conditions: this group matches " + ("everyone." if group["match"] == "all" else "no one."))
+        st.caption("No conditions yet: everyone is counted. Add a condition below." if not nested else
+                   f"Group {path[-1] + 1} has no conditions yet: it is left out of the count (it neither adds "
+                   "nor removes anyone) until you add one.")
+    elif group["negate"]:
+        kept = _nullable_inside(group, ctx.catalog)
+        if kept:
+            st.caption("NOT also keeps the customers with no value in " + ", ".join(
+                f"{label} ({n:,})" for label, n in kept.items()) + ".")
     slots: dict[tuple[int, ...], DeltaGenerator] = {}
     for i, node in enumerate(list(conditions)):
         here = (*path, i)

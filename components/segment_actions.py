@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from components import rule_state
+from components import draft
 from components.segments import cached_library, saved_models, workspace
 from services.errors import SegmentStudioError
 from services.segments.library import SavedVersion
@@ -24,14 +24,8 @@ def save_definition(path: str, definition: SegmentDefinition, *, user: str, role
 
 
 def open_in_builder(definition: SegmentDefinition) -> None:
-    """Put the definition in the builder's session state as an unsaved draft, then go there."""
-    st.session_state["builder_rule"] = rule_state.with_ids(definition.to_dict()["rule"])
-    st.session_state["builder_name"] = definition.name
-    st.session_state["builder_description"] = definition.description
-    st.session_state["builder_split_on"] = False
-    st.session_state["builder_control_pct"] = 10.0
-    st.session_state["builder_segment_id"] = None
-    st.session_state["builder_loaded"] = None
+    """Make the definition the Builder's draft, unsaved, then go there."""
+    draft.open_unsaved(definition)
     st.switch_page("pages/builder.py")
 
 

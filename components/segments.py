@@ -89,16 +89,16 @@ def cached_estimate(path: str, compiled: CompiledSegment) -> Estimate:
 def _cached_overlaps(path: str, marker: str, definition_json: str, library_version: str,
                      _workspace: Workspace, _compiled: CompiledSegment):
     others = {}
-    for row in _workspace.library.list().head(12).itertuples():
+    for row in _workspace.library.list().itertuples():
         try:
-            _, others[row.name] = _workspace.compile_saved(row.segment_id)
+            _, others[row.segment_id] = _workspace.compile_saved(row.segment_id)
         except SegmentStudioError:  # a saved segment that no longer compiles is left out of the overlap
             continue
     return overlaps(_workspace.warehouse, _compiled, others)
 
 
 def cached_overlaps(path: str, ws: Workspace, compiled: CompiledSegment, library_version: str):
-    """Overlap with (up to 12) saved segments; ``library_version`` changes when segments are saved."""
+    """Overlap with every saved segment, by segment id; ``library_version`` changes when segments are saved."""
     return _cached_overlaps(path, build_marker(path), _key(compiled), library_version, ws, compiled)
 
 

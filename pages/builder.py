@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import rule_state, session
-from components.charts import breakdown, waterfall_frame
+from components import builder_views, draft, session
 from components.rule_editor import EditorContext
 from components.rule_tree import render_group
+from components.save_panel import save_panel
 from components.segments import (
     cached_estimate,
     cached_library,
     cached_overlaps,
     cached_preview,
     field_health,
-    model_labels,
     workspace,
 )
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
-from services.segments.features import FEATURES_BY_NAME
-from services.segments.workspace import save_segment
+from services.segments.wording import Names
 
 settings = session.settings()
 identity = session.identity()
@@ -33,143 +31,112 @@ ws = ready_or_stop(settings, workspace)
 cat, lib = ws.catalog, ws.library
 
 
-def load_segment(segment_id: str, version: int | None = None) -> None:
+def open_saved(segment_id: str, version: int | None = None) -> None:
     saved = lib.get(segment_id, version)
-    st.session_state["builder_rule"] = rule_state.with_ids(saved.definition.to_dict()["rule"])
-    st.session_state["builder_name"] = saved.definition.name
-    st.session_state["builder_description"] = saved.definition.description
-    split = saved.definition.split
-    st.session_state["builder_split_on"] = split is not None
-    st.session_state["builder_control_pct"] = float(split.control_pct) if split else 10.0
-    st.session_state["builder_segment_id"] = segment_id
-    st.session_state["builder_loaded"] = f"{segment_id}@{version or 'latest'}"
+    info = lib.info(segment_id)
+    draft.load(saved, latest_version=int(info["latest_version"]), is_sample=bool(info["is_sample"]))
 
 
-def new_segment() -> None:
-    st.session_state["builder_rule"] = rule_state.with_ids({"kind": "group", "match": "all", "conditions": []})
-    st.session_state["builder_name"] = "Untitled segment"
-    st.session_state["builder_description"] = ""
-    st.session_state["builder_split_on"] = False
-    st.session_state["builder_segment_id"] = None
-    st.session_state["builder_loaded"] = None
-    st.query_params.pop("segment", None)
+def pick_version() -> None:
+    open_saved(draft.current().segment_id, int(st.session_state["builder_version_pick"]))
 
 
-# A shared link (?segment=ID) opens that segment once; later edits are kept.
-wanted = st.query_params.get("segment")
-loaded = st.session_state.get("builder_loaded") or ""
-if wanted and loaded.split("@")[0] != wanted:
+# A shared link (?segment=ID, optionally &version=N) opens that segment once; later edits are kept.
+wanted, wanted_version = st.query_params.get("segment"), st.query_params.get("version")
+current = draft.current()
+if wanted and (wanted != current.segment_id or (wanted_version and wanted_version != str(current.version))):
     try:
-        load_segment(wanted)
+        open_saved(wanted, int(wanted_version) if wanted_version and wanted_version.isdigit() else None)
     except SegmentStudioError as exc:
         st.warning(f"Could not open segment {wanted}: {exc}")
-if "builder_rule" not in st.session_state:
-    new_segment()
+        st.query_params.pop("segment", None)
+d = draft.current()
+draft.seed()
 
-segment_id = st.session_state.get("builder_segment_id")
 top1, top2 = st.columns([3, 1])
-top1.text_input("Segment name", key="builder_name")
-top2.button("New segment", on_click=new_segment, width="stretch")
-st.text_input("Description", key="builder_description", placeholder="Who is in it and why")
-if segment_id:
-    st.caption(f"Editing saved segment `{segment_id}` · share this link: `?segment={segment_id}`")
+d.name = top1.text_input("Segment name", key="builder_name", placeholder="Name the segment")
+top2.button("New segment", on_click=draft.new, width="stretch", key="builder_new")
+d.description = st.text_input("Description", key="builder_description", placeholder="Who is in it and why")
+if d.segment_id:
+    e1, e2 = st.columns([3, 1], vertical_alignment="bottom")
+    with e2:
+        builder_views.version_picker(lib.versions(d.segment_id), on_change=pick_version)
+    e1.caption(f"Editing version {d.version} of {d.latest_version} · share this link: `?segment={d.segment_id}`"
+               + (f" · saving makes it version {d.latest_version + 1} (a restore)" if d.version < d.latest_version
+                  else ""))
+    if d.is_sample:
+        st.info("This is a sample campaign, a read-only template: save your changes as a new segment.",
+                icon=":material/lock:")
 
 # Shown beside each field: its as-of date, null rate and failing quality checks.
 st.session_state["builder_field_health"] = field_health(path)
-saved_segments = [(r.segment_id, r.name) for r in cached_library(path, "", False).itertuples()
-                  if r.segment_id != segment_id]
+listed = cached_library(path, "", False)
+names = dict(zip(listed["segment_id"], listed["name"]))
+segment_sizes = {sid: int(n) for sid, n in zip(listed["segment_id"], listed["audience_size"].fillna(-1)) if n >= 0}
+saved_segments = [(sid, name) for sid, name in names.items() if sid != d.segment_id]
+words = Names(segments=names, targets=cat.target_labels)
+
+
+def sync_control(source: str, target: str) -> None:
+    st.session_state[target] = float(st.session_state[source])
+
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Rule")
-    error_slots = render_group(st.session_state["builder_rule"], EditorContext(
+    error_slots = render_group(d.rule, EditorContext(
         cat, saved=saved_segments, versions_of=lambda sid: list(lib.versions(sid)["version"]),
-        labels=model_labels(path)))
-    with st.expander("Holdout and split"):
-        split_on = st.toggle("Hold out a control group", key="builder_split_on")
-        control = st.slider("Control group (% of members)", 0.0, 50.0, step=0.5, key="builder_control_pct",
-                            value=st.session_state.get("builder_control_pct", 10.0), disabled=not split_on)
+        labels=cat.target_labels, sizes=segment_sizes))
+    with st.expander("Holdout and split", expanded=d.split_on):
+        d.split_on = st.toggle("Hold out a control group", key="builder_split_on")
+        h1, h2 = st.columns([3, 1], vertical_alignment="center")
+        h1.slider("Control group (% of members)", 0.0, 50.0, step=0.5, key="builder_control_pct",
+                  disabled=not d.split_on, on_change=sync_control, args=("builder_control_pct", "builder_control_pct_box"))
+        h2.number_input("Control %", min_value=0.0, max_value=50.0, step=0.5, key="builder_control_pct_box",
+                        disabled=not d.split_on, on_change=sync_control,
+                        args=("builder_control_pct_box", "builder_control_pct"), label_visibility="collapsed")
+        d.control_pct = float(st.session_state["builder_control_pct_box"])
+        holdout_slot = st.empty()
         st.caption("Each member lands in control or treatment by a hash of the segment id and customer id: "
-                   "the same member always lands in the same group.")
-
-definition_data = {
-    "name": st.session_state.get("builder_name") or "Untitled segment",
-    "description": st.session_state.get("builder_description") or "",
-    "rule": rule_state.strip_ids(st.session_state["builder_rule"]),
-}
-if st.session_state.get("builder_split_on"):
-    pct = float(st.session_state.get("builder_control_pct", 10.0))
-    definition_data["split"] = {"control_pct": pct, "arms": [{"name": "treatment", "share_pct": 100.0 - pct}]}
+                   "the same member always lands in the same group, in every version and every export.")
 
 with right:
     try:
         # Incomplete conditions are left out of the count (and named), in the same single compile.
-        draft = ws.compile_draft(definition_data, segment_id=segment_id)
-        compiled, definition = draft.compiled, draft.definition
-        with attribute_segment(settings, compiled.segment_key):
+        compiled_draft = ws.compile_draft(d.data(), segment_id=d.segment_id)
+        compiled, definition = compiled_draft.compiled, compiled_draft.definition
+        with attribute_segment(settings, d.segment_id):
             result = cached_estimate(path, compiled)
     except SegmentStudioError as exc:
         st.error(f"This rule cannot be run yet: {exc}")
         st.stop()
-    incomplete = draft.left_out
-    for item in incomplete:
-        error_slots[item.path].error(f"Condition {item.path[-1] + 1}: {item.reason}", icon=":material/error:")
-    if incomplete:
-        st.warning(f"{len(incomplete)} condition(s) not counted until complete: "
-                   + "; ".join(item.reason for item in incomplete), icon=":material/edit_note:")
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Audience", f"{result.audience:,}")
-    m2.metric("Of customers", f"{result.share:.1%}")
-    m3.metric("Of revenue", f"{result.revenue_share:.1%}")
-    st.caption(f"of {result.base:,} customers · as of {cat.as_of_date} · estimated in {result.elapsed_ms:,.0f} ms")
-    if result.waterfall:
-        with st.container(border=True):
-            st.caption("Waterfall: customers left after each condition")
-            for row in waterfall_frame([(s.label, s.remaining) for s in result.waterfall], result.base).itertuples():
-                st.progress(min(max(float(row.share), 0.0), 1.0), text=f"{row.step} → **{row.customers:,}**")
+    incomplete = compiled_draft.left_out
+    changed = d.changed(definition, complete=not incomplete)
+    builder_views.summary(result, as_of=cat.as_of_date, status=d.status(changed=changed))
+    builder_views.left_out(incomplete, d.rule, error_slots)
+    if d.split_on:
+        holdout_slot.markdown(builder_views.holdout_counts(path, compiled))
+    builder_views.waterfall(result, compiled, words)
 
     view = st.segmented_control("View", ["Breakdowns", "Overlap", "Members", "SQL"], default="Breakdowns",
                                 key="builder_view", label_visibility="collapsed")
     if view == "Breakdowns":
-        for name, frame in result.breakdowns.items():
-            st.plotly_chart(breakdown(frame, FEATURES_BY_NAME[name].label), config={"displayModeBar": False},
-                            key=f"builder_breakdown_{name}")
+        builder_views.breakdowns(result)
     elif view == "Overlap":
-        overlap = cached_overlaps(path, ws, compiled, str(len(saved_segments)))
-        st.dataframe(overlap, hide_index=True, width="stretch", column_config={
-            "share_of_audience": st.column_config.ProgressColumn("share of this audience", format="percent",
-                                                                 min_value=0, max_value=1)})
+        library_version = f"{len(listed)}:{listed['updated_ts'].max()}"
+        overlap = cached_overlaps(path, ws, compiled, library_version)
+        builder_views.overlap_chart(overlap[overlap["segment"] != d.segment_id], names)
     elif view == "Members":
         show_pii = rbac.can(identity.role, "view_pii")
         st.caption("Contact details are shown" if show_pii else
                    f"Contact details are masked for the {identity.role} role.")
-        st.dataframe(cached_preview(path, compiled, show_pii), hide_index=True, width="stretch")
+        st.dataframe(builder_views.members(cached_preview(path, compiled, show_pii)), hide_index=True, width="stretch")
     elif view == "SQL":
         dialect = st.radio("Dialect", ["databricks", "duckdb"], horizontal=True, key="builder_dialect")
         st.code(compiled.sql(dialect), language="sql")
+        if d.split_on and not d.segment_id:
+            st.caption("Not saved yet: the split is keyed by a placeholder here; saving keys it by the new segment's "
+                       "id, in every version and export.")
 
     st.divider()
-    note = st.text_input("Version note", key="builder_note", placeholder="What changed and why")
-    can_save = rbac.can(identity.role, "save_segments") and not incomplete
-    s1, s2 = st.columns(2)
-    save_new = s1.button("Save as new segment", type="primary" if not segment_id else "secondary",
-                         disabled=not can_save, width="stretch", key="builder_save_new")
-    save_version = s2.button("Save new version", type="primary", disabled=not (can_save and segment_id),
-                             width="stretch", key="builder_save_version")
-    if incomplete:
-        st.caption("Complete or remove the unfinished conditions to save.")
-    elif not can_save:
-        st.caption(f"Your role ({identity.role}) cannot save segments.")
-    if save_new or save_version:
-        try:
-            saved = save_segment(ws, definition, author=identity.user, role=identity.role,
-                                 segment_id=segment_id if save_version else None, note=note)
-        except SegmentStudioError as exc:
-            st.error(f"Not saved: {exc}")
-        else:
-            st.session_state["builder_segment_id"] = saved.segment_id
-            st.session_state["builder_loaded"] = f"{saved.segment_id}@latest"
-            st.query_params["segment"] = saved.segment_id
-            cached_library.clear()
-            st.toast(f"Saved {saved.definition.name} as version {saved.version} ({saved.audience_size:,} members)")
-            st.rerun()
+    save_panel(ws, definition, audience=result.audience, identity=identity, complete=not incomplete, changed=changed)

@@ -162,6 +162,8 @@ if len(numbers) >= 2:
     else:
         st.caption("The two versions have the same definition.")
 restore = st.selectbox("Restore a version", numbers, key=f"library_restore_version_{chosen}")
-st.button(f"Restore version {restore} as a new version", disabled=not can_save, key="library_restore",
-          on_click=_restore, args=(chosen, int(restore)),
-          help=session.why_not("save_segments", "save segments") or "Saves its definition as the newest version")
+st.button(f"Restore version {restore} as a new version", disabled=not can_save or bool(info["is_sample"]),
+          key="library_restore", on_click=_restore, args=(chosen, int(restore)),
+          help=session.why_not("save_segments", "save segments")
+          or ("A sample campaign is a read-only template: duplicate it to change it" if info["is_sample"]
+              else "Saves its definition as the newest version"))

@@ -3,8 +3,8 @@
 Commands
   build                 create the warehouse, generate demo data if it is empty, run the pipeline
   import-transactions   land a transaction file (CSV, whitespace text, Parquet) and rebuild
-  segment sql|count|members SPEC.json
-                        compile a segment definition, count it, or write its member ids
+  segment sql|count|members SPEC.json | --segment SEGMENT_ID [--version N]
+                        compile a segment definition (or a saved segment), count it, or write its member ids
   status                print what the warehouse holds
   export SEGMENT_ID --destination NAME
                         run an export job (the same job code as the Exports page)
@@ -30,6 +30,7 @@ from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
 from services.segments.estimate import count as count_members
+from services.segments.reading import decode, load_json, plain_text
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace
 from services.settings import Settings
@@ -109,20 +110,29 @@ def cmd_status(args, settings: Settings) -> int:
 
 
 def _compile_spec(args, settings: Settings):
-    import json as _json
-
+    """The warehouse and the compiled segment: a saved one (``--segment``, keyed by its id like every
+    version's stored SQL and every export) or a definition file."""
+    if (args.spec is None) == (args.segment is None):
+        raise SpecError("give a definition file or --segment SEGMENT_ID, not both")
+    if args.segment is not None:
+        warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+        return warehouse, Workspace(warehouse).compile_saved(args.segment, args.version)[1]
+    if args.version is not None:
+        raise SpecError("--version goes with --segment; a definition file has no versions")
     try:
-        text = Path(args.spec).read_text(encoding="utf-8")
+        raw = Path(args.spec).read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read {args.spec}: {exc.strerror}") from None
-    try:
-        data = _json.loads(text) if text.strip() else {}
-    except _json.JSONDecodeError as exc:
-        raise SpecError(f"{args.spec} is not valid JSON: {exc}") from None
+    text = decode(raw, str(args.spec))
+    data = load_json(text, str(args.spec)) if text.strip() else {}
     segment_id = None
     # A sample-campaign file wraps the definition with an id and a brief.
     if isinstance(data, dict) and "definition" in data and "rule" not in data:
         segment_id = data.get("segment_id")
+        if segment_id is not None:
+            if not isinstance(segment_id, str):
+                raise SpecError(f"segment_id must be text, got {segment_id!r}", where="segment_id")
+            plain_text(segment_id, "segment_id")
         data = data["definition"]
     definition = SegmentDefinition.from_dict(data)
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
@@ -242,17 +252,23 @@ def parser() -> argparse.ArgumentParser:
 
     seg = sub.add_parser("segment", help="compile, count or list the members of a segment definition (JSON)")
     seg_sub = seg.add_subparsers(dest="segment_command", required=True)
+
+    def which(sp):
+        sp.add_argument("spec", type=Path, nargs="?", help="a definition file (JSON)")
+        sp.add_argument("--segment", metavar="SEGMENT_ID", help="a saved segment instead of a file")
+        sp.add_argument("--version", type=int, help="with --segment: its version (default: the latest)")
+
     sq = seg_sub.add_parser("sql", help="print the SQL of a definition")
-    sq.add_argument("spec", type=Path)
+    which(sq)
     sq.add_argument("--dialect", choices=["databricks", "duckdb", "spark"], default="databricks")
     common(sq)
     sq.set_defaults(func=cmd_segment_sql)
     sc = seg_sub.add_parser("count", help="print the audience size")
-    sc.add_argument("spec", type=Path)
+    which(sc)
     common(sc)
     sc.set_defaults(func=cmd_segment_count)
     sm = seg_sub.add_parser("members", help="write the member ids to a Parquet file")
-    sm.add_argument("spec", type=Path)
+    which(sm)
     sm.add_argument("--out", required=True, type=Path)
     sm.add_argument("--with-split", action="store_true", help="add the split group of each member")
     common(sm)

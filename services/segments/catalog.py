@@ -44,6 +44,8 @@ class Domain:
     histogram: tuple[tuple[float, float, int], ...] = ()
     values: tuple[tuple[str, int], ...] = ()
     complete: bool = True
+    #: a number's median (approximate): the value the Builder starts a new condition at
+    median: float | None = None
 
     @property
     def known_values(self) -> tuple[str, ...]:
@@ -98,6 +100,7 @@ def _number_domain(warehouse: Warehouse, name: str, integer: bool) -> Domain:
     stats = warehouse.arrow(_literal_select(
         exp.func("MIN", col).as_("lo"), exp.func("MAX", col).as_("hi"),
         exp.func("SUM", exp.Case().when(col.is_(exp.null()), exp.Literal.number(1)).else_(exp.Literal.number(0))).as_("nulls"),
+        exp.ApproxQuantile(this=col.copy(), quantile=exp.Literal.number(0.5)).as_("median"),
     )).to_pylist()[0]
     lo, hi = stats["lo"], stats["hi"]
     if lo is None:
@@ -117,7 +120,8 @@ def _number_domain(warehouse: Warehouse, name: str, integer: bool) -> Domain:
     ).to_pylist()
     counts = {int(r["b"]): int(r["n"]) for r in rows}
     histogram = tuple((lo + i * width, lo + (i + 1) * width, counts.get(i, 0)) for i in range(bins))
-    return Domain(null_count=int(stats["nulls"] or 0), minimum=lo, maximum=hi, histogram=histogram)
+    return Domain(null_count=int(stats["nulls"] or 0), minimum=lo, maximum=hi, histogram=histogram,
+                  median=float(stats["median"]))
 
 
 def _category_domain(warehouse: Warehouse, name: str) -> Domain:

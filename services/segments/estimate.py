@@ -19,6 +19,7 @@ from services import naming
 from services.governance.registry import dataset_id
 from services.pii import mask_frame, pii_policy
 from services.segments.compiler import CompiledSegment
+from services.segments.compiler.split import thresholds
 from services.segments.conditions.context import feature, negate as negate_predicate
 from services.sqlterms import column, count_star, table
 from services.warehouse import Warehouse
@@ -131,6 +132,20 @@ def estimate(warehouse: Warehouse, compiled: CompiledSegment, *, breakdowns: tup
         waterfall=waterfall, breakdowns=out_breakdowns,
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def split_counts(warehouse: Warehouse, compiled: CompiledSegment) -> dict[str, int]:
+    """Members per split group, control first and then the arms in order; empty without a split."""
+    split = compiled.definition.split
+    if split is None:
+        return {}
+    group = exp.column("split_group", quoted=True)
+    rows = warehouse.arrow(
+        exp.select(group, count_star().as_("members", copy=False))
+        .from_(compiled.members_query(with_split=True).subquery("m", copy=False), copy=False)
+        .group_by(group.copy(), copy=False)).to_pylist()
+    counted = {r["split_group"]: int(r["members"]) for r in rows}
+    return {name: counted.get(name, 0) for name, _ in thresholds(split)}
 
 
 def overlaps(warehouse: Warehouse, compiled: CompiledSegment, others: dict[str, CompiledSegment]) -> pd.DataFrame:

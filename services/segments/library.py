@@ -16,6 +16,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 import pandas as pd
 from sqlglot import exp
@@ -23,6 +24,7 @@ from sqlglot import exp
 from services import audit_log, naming
 from services.clock import now
 from services.errors import SpecError
+from services.segments.reading import plain_text
 from services.segments.spec import SegmentDefinition
 from services.sqlterms import column, literal, table
 from services.warehouse import Warehouse
@@ -129,16 +131,18 @@ class SegmentLibrary:
 
     # -- reading -------------------------------------------------------
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
-        """Saved segments, yours before the samples, newest first; ``audience_size`` is the latest version's
-        member count when it was saved, so a picker can show sizes without counting anything."""
-        latest = exp.and_(exp.EQ(this=column("segment_id", table="v"), expression=column("segment_id", table="s")),
-                          exp.EQ(this=column("version", table="v"), expression=column("latest_version", table="s")))
-        query = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")), column("audience_size", table="v"))
-                 .from_(table(SEGMENTS, alias="s")).join(table(VERSIONS, alias="v"), on=latest, join_type="left"))
+        """Saved segments, yours before the samples, newest first, with ``audience_size``: the size of the
+        latest version when saved, so a picker can show sizes without counting anything."""
+        s, v = partial(column, table="s"), partial(column, table="v")
+        query = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")), v("audience_size"))
+                 .from_(table(SEGMENTS, alias="s"))
+                 .join(table(VERSIONS, alias="v"), join_type="left", on=exp.and_(
+                     exp.EQ(this=v("segment_id"), expression=s("segment_id")),
+                     exp.EQ(this=v("version"), expression=s("latest_version")))))
         if not include_archived:
-            query = query.where(exp.EQ(this=column("archived", table="s"), expression=exp.false()))
-        frame = self.warehouse.df(query.order_by(column("is_sample", table="s"),
-                                                 exp.Ordered(this=column("updated_ts", table="s"), desc=True)))
+            query = query.where(exp.EQ(this=s("archived"), expression=exp.false()))
+        frame = self.warehouse.df(query.order_by(s("is_sample"), exp.Ordered(this=s("updated_ts"), desc=True)))
+        frame["audience_size"] = frame["audience_size"].astype("Int64")
         if search:
             needle = search.strip().lower()
             mask = (frame["name"].str.lower().str.contains(needle, regex=False)
@@ -201,6 +205,9 @@ class SegmentLibrary:
             exp.EQ(this=column("segment_id"), expression=literal(segment_id)))))
 
     def _require(self, segment_id: str) -> None:
+        if not isinstance(segment_id, str):
+            raise SpecError(f"a segment id is text, got {segment_id!r}")
+        plain_text(segment_id, "segment id")  # a NUL would end the statement it is a literal of
         if not self._exists(segment_id):
             raise SpecError(f"segment {segment_id!r} does not exist")
 

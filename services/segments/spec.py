@@ -20,7 +20,6 @@ condition is a SpecError whose ``path`` places it in the rule.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -30,19 +29,11 @@ from services.segments.conditions.base import Scalar, condition_to_dict, json_va
 from services.segments.conditions.behavior import BEHAVIOR_MEASURES, COMPARATORS, Behavior
 from services.segments.conditions.membership import MEMBERSHIP_KINDS, Membership
 from services.segments.conditions.trait import TRAIT_OPS, Trait
+from services.segments.reading import MAX_DEPTH, load_json, matches, plain_text, shown
+from services.segments.wording import Names
 
 SCHEMA_VERSION = 1
 MATCHES = ("all", "any")
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _plain_text(value: str, what: str) -> str:
-    # Names reach SQL comments and hash keys; control characters (a NUL ends
-    # DuckDB's reading of a statement) have no business in them.
-    if _CONTROL.search(value):
-        raise SpecError(f"{what} {value!r} contains control characters (tabs, newlines or NUL); use plain text")
-    return value
 
 
 @dataclass(frozen=True)
@@ -55,14 +46,22 @@ class Group:
     kind: str = field(default="group", init=False)
 
     def __post_init__(self) -> None:
-        if self.match not in MATCHES:
+        if not isinstance(self.match, str) or self.match not in MATCHES:
             raise SpecError(f"a group matches 'all' or 'any', not {self.match!r}")
+        if not isinstance(self.negate, bool):
+            raise SpecError(f"negate must be true or false, got {shown(self.negate)}")
         object.__setattr__(self, "conditions", tuple(self.conditions))
 
     def describe(self) -> str:
         joiner = " and " if self.match == "all" else " or "
         inner = joiner.join(c.describe() for c in self.conditions) or ("everyone" if self.match == "all" else "no one")
         return f"not ({inner})" if self.negate else f"({inner})"
+
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: "Any of (…; …)", "Not all of (…)"."""
+        inner = "; ".join(c.phrase(names) for c in self.conditions) or "no conditions"
+        head = ("All of" if self.match == "all" else "Any of")
+        return f"Not {head.lower()} ({inner})" if self.negate else f"{head} ({inner})"
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,9 @@ class Arm:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise SpecError("a treatment arm needs a name")
-        _plain_text(self.name, "arm name")
+        plain_text(self.name, "arm name")
+        if not matches(self.share_pct, float):
+            raise SpecError(f"share_pct must be a number, got {shown(self.share_pct)}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class Split:
     arms: tuple[Arm, ...] = (Arm("treatment", 90.0),)
 
     def __post_init__(self) -> None:
+        if not matches(self.control_pct, float):
+            raise SpecError(f"control_pct must be a number, got {shown(self.control_pct)}")
         object.__setattr__(self, "arms", tuple(a if isinstance(a, Arm) else Arm(**a) for a in self.arms))
         if not self.arms:
             raise SpecError("a split needs at least one treatment arm")
@@ -104,11 +107,19 @@ class SegmentDefinition:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise SpecError("a segment needs a name")
-        _plain_text(self.name, "segment name")
+        if not isinstance(self.name, str):
+            raise SpecError(f"a segment needs a name (text), got {shown(self.name)}", where="name")
+        if not self.name.strip():
+            raise SpecError("a segment needs a name", where="name")
+        plain_text(self.name, "segment name")
+        if not isinstance(self.description, str):
+            raise SpecError(f"description must be text, got {shown(self.description)}", where="description")
+        if not matches(self.schema_version, int):
+            raise SpecError(f"schema_version must be a whole number, got {shown(self.schema_version)}",
+                            where="schema_version")
         if self.schema_version > SCHEMA_VERSION:
-            raise SpecError(f"definition schema version {self.schema_version} is newer than this app ({SCHEMA_VERSION})")
+            raise SpecError(f"definition schema version {self.schema_version} is newer than this app ({SCHEMA_VERSION})",
+                            where="schema_version")
 
     # -- JSON ------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -129,12 +140,11 @@ class SegmentDefinition:
             raise SpecError(f"unknown top-level key(s) {', '.join(sorted(unknown))}; expected schema_version, "
                             "name, description, rule, split")
         version = data.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int):
-            raise SpecError("schema_version must be a whole number")
         split = data.get("split")
+        description = data.get("description")
         return cls(
             name=data.get("name", ""),
-            description=data.get("description", "") or "",
+            description="" if description is None else description,
             rule=rule if rule is not None else read_group(data.get("rule", {"match": "all", "conditions": []}), ()),
             split=None if split is None else _split_from(split),
             schema_version=version,
@@ -142,11 +152,7 @@ class SegmentDefinition:
 
     @classmethod
     def from_json(cls, text: str) -> SegmentDefinition:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"the definition is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text, "the definition"))
 
 
 def _to_dict(obj: Any) -> Any:
@@ -160,15 +166,35 @@ def _to_dict(obj: Any) -> Any:
     return json_value(obj)
 
 
-def _split_from(data: dict) -> Split:
-    payload = {**data, "arms": tuple(Arm(**a) for a in data.get("arms", []))}
-    unknown = set(payload) - {"control_pct", "arms", "kind"}
+def _split_from(data: Any) -> Split:
+    if not isinstance(data, dict):
+        raise SpecError(f"a split is a JSON object, got {shown(data)}", where="split")
+    unknown = set(data) - {"control_pct", "arms", "kind"}
     if unknown:
         raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for a split condition", where="split")
+    arms = data.get("arms", [])
+    if not isinstance(arms, list):
+        raise SpecError(f"arms must be a list, got {shown(arms)}", where="split")
     try:
-        return Split(**{k: v for k, v in payload.items() if k != "kind"})
-    except TypeError as exc:
-        raise SpecError(str(exc), where="split") from None
+        return Split(**{k: v for k, v in data.items() if k not in ("kind", "arms")},
+                     arms=tuple(_arm_from(a, i) for i, a in enumerate(arms)))
+    except SpecError as exc:
+        if exc.where:
+            raise
+        raise SpecError(exc.reason, where="split") from None
+
+
+def _arm_from(data: Any, index: int) -> Arm:
+    where = f"split.arms[{index}]"
+    if not isinstance(data, dict):
+        raise SpecError(f"an arm is a JSON object with a name and a share_pct, got {shown(data)}", where=where)
+    unknown = set(data) - {"name", "share_pct"}
+    if unknown:
+        raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for an arm", where=where)
+    try:
+        return Arm(name=data.get("name", ""), share_pct=data.get("share_pct", 0))
+    except SpecError as exc:
+        raise SpecError(exc.reason, where=where) from None
 
 
 def is_group_data(data: Any) -> bool:
@@ -181,6 +207,8 @@ def read_condition(data: Any, path: tuple[int, ...]) -> Condition:
     where = rule_path(path)
     if not isinstance(data, dict):
         raise SpecError("a condition is a JSON object", path=path, where=where)
+    if not isinstance(data.get("kind"), str | None):
+        raise SpecError(f"kind must be text, got {shown(data.get('kind'))}", path=path, where=where)
     kind = KINDS.get(data.get("kind"))
     if kind is None:
         raise SpecError(f"unknown condition kind {data.get('kind')!r} ({', '.join(KINDS)} or group)",
@@ -197,6 +225,8 @@ def read_condition(data: Any, path: tuple[int, ...]) -> Condition:
 def read_group(data: Any, path: tuple[int, ...], *, conditions: tuple | None = None) -> Group:
     """A group from its JSON object; ``conditions``, when given, stand for the ones it lists."""
     where = rule_path(path)
+    if len(path) > MAX_DEPTH:
+        raise SpecError(f"groups nest more than {MAX_DEPTH} levels deep; flatten the rule", path=path, where=where)
     if not isinstance(data, dict):
         raise SpecError("a group is a JSON object", path=path, where=where)
     unknown = set(data) - {"kind", "match", "conditions", "negate"}
@@ -204,14 +234,14 @@ def read_group(data: Any, path: tuple[int, ...], *, conditions: tuple | None = N
         raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for a group", path=path, where=where)
     listed = data.get("conditions", [])
     if not isinstance(listed, list):
-        raise SpecError("conditions must be a list", path=path, where=where)
+        raise SpecError(f"conditions must be a list, got {shown(listed)}", path=path, where=where)
     if conditions is None:
         conditions = tuple(read_group(c, (*path, i)) if is_group_data(c) else read_condition(c, (*path, i))
                            for i, c in enumerate(listed))
     try:
-        return Group(match=data.get("match", "all"), negate=bool(data.get("negate", False)), conditions=conditions)
+        return Group(match=data.get("match", "all"), negate=data.get("negate", False), conditions=conditions)
     except SpecError as exc:
-        raise exc.at(path) from exc
+        raise exc.at(path, where=where) from exc
 
 
 def walk(group: Group):
@@ -223,7 +253,7 @@ def walk(group: Group):
 
 
 __all__ = [
-    "Arm", "BEHAVIOR_MEASURES", "Behavior", "COMPARATORS", "Condition", "Group", "MATCHES", "MEMBERSHIP_KINDS",
+    "Arm", "BEHAVIOR_MEASURES", "Behavior", "COMPARATORS", "Condition", "Group", "MATCHES", "MAX_DEPTH", "MEMBERSHIP_KINDS",
     "Membership", "SCHEMA_VERSION", "Scalar", "SegmentDefinition", "Split", "TRAIT_OPS", "Trait",
     "is_group_data", "read_condition", "read_group", "walk",
 ]

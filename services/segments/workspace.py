@@ -9,7 +9,8 @@ click that asks again gets the same compiled segment. Make one per rerun, click 
 command: it does not notice a rebuild or a save that happens while it lives.
 
 ``save_segment`` is every save in the app: permission, compile, count, then the
-library's save, which writes the audit row. Duplicating and restoring are saves
+library's save, which writes the audit row. A sample campaign is a read-only
+template: it gets no new versions (save it as a new segment instead). Duplicating and restoring are saves
 too, with fresh SQL and a fresh count.
 """
 
@@ -19,6 +20,7 @@ import threading
 from dataclasses import replace
 
 from services import rbac
+from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog, load_catalog
 from services.segments.compiler import CompiledSegment, compile_definition
 from services.segments.compiler.draft import Draft, compile_draft
@@ -76,6 +78,9 @@ def save_segment(workspace: Workspace, definition: SegmentDefinition, *, author:
     """Save ``definition`` as a new segment (no ``segment_id``; ``new_id`` or a fresh id) or as a new
     version of ``segment_id``, with its Databricks SQL and audience size, if ``role`` may save."""
     rbac.require(role, "save_segments")
+    if segment_id is not None and workspace.library.info(segment_id).get("is_sample"):
+        # The samples are the same for everyone: a marketer's changes start a segment of their own.
+        raise SpecError(f"{segment_id} is a sample campaign, a read-only template: save it as a new segment")
     if segment_id is None:
         new_id = new_id or new_segment_id()
         # The key only seeds the split: the draft's compiled form serves, under the id it will have.

@@ -52,7 +52,7 @@ def test_build_two_conditions_save_reload_and_find_in_library(app_url, page, tmp
     page.get_by_role("button", name="+ Behaviour").click()
     recent_loyal = wait_for_audience_change(page, loyal)
     assert 0 < recent_loyal < loyal
-    expect(page.get_by_text(re.compile(r"2\. bought at least 1 time in the last 90 days"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"2\. Bought at least 1 time in the last 90 days"))).to_be_visible()  # phrased (issue 13)
 
     name = page.get_by_label("Segment name")
     name.fill("E2E recent loyal")

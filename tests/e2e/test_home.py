@@ -16,7 +16,7 @@ def test_home_page_shows_engine_as_of_and_row_counts(app_url, page, tmp_path):
     expect(page.get_by_text("DuckDB", exact=True)).to_be_visible()
     expect(page.get_by_text("2026-10-31")).to_be_visible()
     expect(page.get_by_text("Rows per source")).to_be_visible()
-    table = page.locator("table")
+    table = page.get_by_test_id("stTableStyledTable")  # st.table; the start list is a dataframe grid
     expect(table).to_contain_text("Transactions")
     expect(table).to_contain_text("customer_segmentation_for_retail_personalization_txn")
     expect(page.get_by_text(re.compile(r"all batches and the fact table reconcile"))).to_be_visible()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from components.segments import cached_library
 from services import naming
+from services.segments.library import SegmentLibrary
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 AUDIT = naming.fq("app", "app_audit_log")
@@ -30,15 +32,27 @@ def test_search_narrows_the_list(app):
 BEAUTY = "sample-beauty-enthusiasts"
 
 
+def test_a_sample_cannot_be_restored_only_duplicated(app):
+    at = app(page="pages/library.py", role="marketer", query={"segment": BEAUTY})
+    assert at.button(key="library_restore").disabled
+    assert not at.button(key="library_duplicate").disabled
+
+
 def test_a_restore_shows_the_new_version_at_once(app):
     """The bug: the page drew the versions before the click was handled, so the restore did not show."""
-    at = app(page="pages/library.py", role="marketer", query={"segment": BEAUTY})
+    app()
+    warehouse = DuckDBWarehouse(os.environ["SEGMENT_STUDIO_WAREHOUSE"])
+    library = SegmentLibrary(warehouse)
+    own = library.save(library.get(BEAUTY).definition, author="ann@example.com").segment_id
+    warehouse.close()
+    cached_library.clear()  # saved behind the app's back
+    at = app(page="pages/library.py", role="marketer", query={"segment": own})
     assert list(at.dataframe[1].value["version"]) == [1]
     at.button(key="library_restore").click().run()
     assert not at.exception, at.exception
     assert any(s.value.startswith("Restored: version 2") for s in at.success)
     assert list(at.dataframe[1].value["version"]) == [2, 1]
-    assert "version 2" in next(c.value for c in at.caption if c.value.startswith(f"`{BEAUTY}`"))
+    assert "version 2" in next(c.value for c in at.caption if c.value.startswith(f"`{own}`"))
 
 
 def test_a_duplicate_is_listed_and_selected_at_once(app):

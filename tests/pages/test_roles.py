@@ -25,11 +25,11 @@ def test_a_marketer_sees_masked_emails_and_an_admin_sees_them_in_full(app):
     query = {"segment": "sample-vip-champions-early-access"}
     marketer = app(page="pages/builder.py", user="someone@example.com", query=query)
     marketer.segmented_control(key="builder_view").set_value("Members").run()
-    masked = marketer.dataframe[0].value["email"]
+    masked = marketer.dataframe[0].value["Email"]  # the preview reads in labels (issue 13)
     assert masked.str.match(r"^\w\*\*\*@example\.com$").all()
     admin = app(page="pages/builder.py", user="admin@example.com", query=query)
     admin.segmented_control(key="builder_view").set_value("Members").run()
-    clear = admin.dataframe[0].value["email"]
+    clear = admin.dataframe[0].value["Email"]
     assert clear.str.match(r"^[a-z.]+\d+@example\.com$").all()
 
 

@@ -96,3 +96,35 @@ def test_a_bad_spec_names_the_field(setup, tmp_path):
     run = cli("segment", "count", str(bad), "--warehouse", str(warehouse))
     assert run.returncode == 2
     assert "shoe_size" in run.stderr and "Traceback" not in run.stderr
+
+
+def _deep(levels: int) -> str:
+    return '{"name": "deep", "rule": ' + '{"kind": "group", "conditions": [' * levels + "]}" * levels + "}"
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    pytest.param(b'{"name": "caf\xe9"}', "is not UTF-8 text (byte 0xe9 at position 13)", id="latin-1-file"),
+    pytest.param(_deep(400).encode(), "groups nest more than 20 levels deep; flatten the rule", id="400-levels"),
+    pytest.param(_deep(5000).encode(), "groups nest more than 20 levels deep; flatten the rule", id="5000-levels"),
+    pytest.param(json.dumps({"segment_id": "a\x00b", "definition": SPEC}).encode(),
+                 "segment_id 'a\\x00b' contains control characters", id="nul-in-the-wrapped-id"),
+    pytest.param(json.dumps({"segment_id": 7, "definition": SPEC}).encode(), "segment_id must be text, got 7",
+                 id="wrapped-id-as-number"),
+    pytest.param(json.dumps({"segment_id": "x", "definition": [1]}).encode(),
+                 "a segment definition is a JSON object", id="wrapped-definition-as-list"),
+    pytest.param(json.dumps({"name": "x", "rule": {"conditions": [{"kind": "behavior", "last_days": 999999}]}}).encode(),
+                 "rule.conditions[0]: last_days must be at most 36500 (100 years), got 999999", id="window-too-long"),
+    pytest.param(json.dumps({"name": "x", "rule": {"conditions": [{"kind": "membership", "of": "segment",
+                                                                   "segment_id": "a\x00b"}]}}).encode(),
+                 "rule.conditions[0]: segment_id 'a\\x00b' contains control characters", id="nul-in-a-segment-id"),
+])
+@pytest.mark.parametrize("command", ["sql", "count"])
+def test_an_unreadable_spec_is_one_error_line_never_a_traceback(setup, tmp_path, content, expected, command):
+    warehouse, _, _ = setup
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    run = cli("segment", command, str(bad), "--warehouse", str(warehouse))
+    assert run.returncode == 2, run.stdout
+    assert run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], run.stderr

@@ -19,6 +19,8 @@ from sqlglot import exp
 from services.errors import SpecError
 from services.segments.catalog import FeatureCatalog
 from services.segments.conditions.context import CompileContext
+from services.segments.reading import typed
+from services.segments.wording import Names
 
 Scalar = str | int | float | bool | date | None
 
@@ -29,6 +31,8 @@ class Condition(Protocol):
     kind: str
 
     def describe(self) -> str: ...
+
+    def phrase(self, names: Names) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -91,21 +95,19 @@ def json_value(value: Any) -> Any:
 
 
 def read_fields(cls: type, data: dict, path: tuple[int, ...]) -> Any:
-    """``cls(**data)`` for a condition's JSON object; an unknown key or a wrong argument names the condition."""
+    """``cls(**data)`` for a condition's JSON object, each value of the JSON type its field is annotated with
+    (lists become tuples); an unknown key, a wrong type or a wrong argument names the condition."""
     allowed = {f.name for f in fields(cls) if f.init}
     unknown = set(data) - allowed - {"kind"}
     if unknown:
         raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for a {cls.__name__.lower()} condition",
                         path=path, where=rule_path(path))
     try:
-        return cls(**{k: v for k, v in data.items() if k in allowed})
+        return cls(**{k: typed(cls, k, v) for k, v in data.items() if k in allowed})
+    except SpecError as exc:
+        raise exc.at(path, where=rule_path(path)) from None
     except TypeError as exc:
         raise SpecError(str(exc), path=path, where=rule_path(path)) from None
-
-
-def lists_as_tuples(data: dict, *, keys: Iterable[str] | None = None) -> dict:
-    """The JSON object with its lists (or those under ``keys``) as tuples, as the frozen specs hold them."""
-    return {k: tuple(v) if isinstance(v, list) and (keys is None or k in keys) else v for k, v in data.items()}
 
 
 def condition_to_dict(condition: Any) -> dict:

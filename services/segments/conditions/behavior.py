@@ -22,9 +22,11 @@ from sqlglot import exp
 
 from services.errors import SpecError
 from services.segments.catalog import BEHAVIOR_FILTERS, FeatureCatalog
-from services.segments.conditions.base import ConditionKind, Draw, as_date, lists_as_tuples, read_fields
+from services.segments.conditions.base import ConditionKind, Draw, as_date, read_fields
 from services.segments.conditions.context import CompileContext, feature
+from services.segments.reading import bounded, days
 from services.segments.tables import ACTIVITY_TABLE
+from services.segments.wording import Names, amount, listing
 from services.sqlterms import count_star, date_literal, literal, table
 
 BEHAVIOR_MEASURES = ("orders", "spend")
@@ -61,6 +63,9 @@ class Behavior:
             raise SpecError(f"comparator {self.comparator!r} is not one of {', '.join(COMPARATORS)}")
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
             raise SpecError(f"behavioral threshold {self.threshold!r} is not a number")
+        bounded(self.threshold, "threshold")
+        if not isinstance(self.negate, bool):
+            raise SpecError(f"negate must be true or false, got {self.negate!r}")
         if self.measure == "orders" and (self.threshold < 0 or int(self.threshold) != self.threshold):
             raise SpecError(f"a number of orders must be a whole number >= 0, got {self.threshold}")
         for name in BEHAVIOR_FILTERS:
@@ -70,6 +75,7 @@ class Behavior:
         if self.last_days is not None:
             if isinstance(self.last_days, bool) or not isinstance(self.last_days, int) or self.last_days < 1:
                 raise SpecError(f"last_days must be a whole number of days >= 1, got {self.last_days!r}")
+            days(self.last_days, "last_days")
             if self.start or self.end:
                 raise SpecError("give either last_days or start/end dates for a behavioral window, not both")
         if self.start and self.end and self.start > self.end:
@@ -89,8 +95,30 @@ class Behavior:
         return f"not ({text})" if self.negate else text
 
 
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: "Bought beauty on web or app at least 3 times in the last 90 days"."""
+        verb = ("did not buy" if self.negate else "bought") if self.measure == "orders" else \
+            ("did not spend" if self.negate else "spent")
+        filters = [f"{word} {listing(getattr(self, name))}" for name, word in
+                   (("categories", "in"), ("channels", "on"), ("merchants", "at"), ("products", "of"))
+                   if getattr(self, name)]
+        words = self.comparator.replace("_", " ")
+        if self.measure == "orders":
+            times = int(self.threshold)
+            how_much = f"{words} {times:,} time{'s' if times != 1 else ''}"
+        else:
+            how_much = f"{words} {amount(self.threshold, 'USD')}"
+        if self.last_days:
+            window = f"in the last {amount(self.last_days, 'days')}"
+        elif self.start and self.end:
+            window = f"between {self.start} and {self.end}"
+        else:
+            window = f"from {self.start}" if self.start else f"until {self.end}" if self.end else "ever"
+        return " ".join([verb.capitalize(), *filters, how_much, window])
+
+
 def read(data: dict, path: tuple[int, ...]) -> Behavior:
-    return read_fields(Behavior, lists_as_tuples(data), path)
+    return read_fields(Behavior, data, path)
 
 
 # -- the catalog check ------------------------------------------------------------

@@ -10,9 +10,11 @@ from sqlglot import exp
 
 from services.errors import CompileError, SegmentStudioError, SpecError
 from services.segments.catalog import FeatureCatalog
-from services.segments.conditions.base import ConditionKind, Draw, lists_as_tuples, read_fields
+from services.segments.conditions.base import ConditionKind, Draw, read_fields
 from services.segments.conditions.context import CompileContext, feature, negate
+from services.segments.reading import bounded, plain_text
 from services.segments.tables import CLUSTER_TABLE, LOOKALIKE_TABLE
+from services.segments.wording import Names, listing
 from services.sqlterms import literal, table
 
 MEMBERSHIP_KINDS = ("segment", "cluster", "lookalike")
@@ -33,9 +35,18 @@ class Membership:
     kind: str = field(default="membership", init=False)
 
     def __post_init__(self) -> None:
-        if self.of not in MEMBERSHIP_KINDS:
+        if not isinstance(self.of, str) or self.of not in MEMBERSHIP_KINDS:
             raise SpecError(f"membership of {self.of!r} is not one of {MEMBERSHIP_KINDS}")
         object.__setattr__(self, "cluster_ids", tuple(self.cluster_ids))
+        if not isinstance(self.negate, bool):
+            raise SpecError(f"negate must be true or false, got {self.negate!r}")
+        for name in ("segment_id", "run_id", "model_id"):
+            if isinstance(getattr(self, name), str):
+                plain_text(getattr(self, name), name)
+        bounded(self.version, "version")
+        bounded(self.reach_pct, "reach_pct")
+        for cluster in self.cluster_ids:
+            bounded(cluster, "cluster_ids")
         if self.of == "segment" and not self.segment_id:
             raise SpecError("membership of a segment needs a segment_id")
         if self.of == "segment" and self.version is not None and (not isinstance(self.version, int) or self.version < 1):
@@ -58,8 +69,21 @@ class Membership:
         return f"not {text}" if self.negate else text
 
 
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: saved segments, runs and models by name."""
+        if self.of == "segment":
+            version = f"version {self.version}" if self.version else "latest version"
+            text = f"in segment {names.segment(self.segment_id)} ({version})"
+        elif self.of == "cluster":
+            clusters = listing([str(c) for c in self.cluster_ids])
+            text = f"in cluster{'s' if len(self.cluster_ids) > 1 else ''} {clusters} of {names.target(self.run_id)}"
+        else:
+            text = f"in lookalike {names.target(self.model_id)} at {self.reach_pct:g}% reach"
+        return ("Not " + text) if self.negate else text[0].upper() + text[1:]
+
+
 def read(data: dict, path: tuple[int, ...]) -> Membership:
-    return read_fields(Membership, lists_as_tuples(data), path)
+    return read_fields(Membership, data, path)
 
 
 # -- the catalog check ------------------------------------------------------------

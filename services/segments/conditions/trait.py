@@ -11,8 +11,11 @@ from sqlglot import exp
 
 from services.errors import SpecError
 from services.segments.catalog import Domain, FeatureCatalog
-from services.segments.conditions.base import ConditionKind, Draw, Scalar, lists_as_tuples, read_fields
-from services.segments.conditions.context import CompileContext, feature
+from services.segments.conditions.base import ConditionKind, Draw, Scalar, read_fields
+from services.segments.conditions.context import CompileContext, feature, negate
+from services.segments.features import FEATURES_BY_NAME
+from services.segments.reading import bounded, days
+from services.segments.wording import Names, amount, human, label, listing
 from services.sqlterms import date_literal, literal
 
 TRAIT_OPS = {
@@ -41,7 +44,7 @@ class Trait:
     def __post_init__(self) -> None:
         if not isinstance(self.field, str) or not self.field:
             raise SpecError("a trait condition needs a field name")
-        if self.op not in TRAIT_OPS:
+        if not isinstance(self.op, str) or self.op not in TRAIT_OPS:
             raise SpecError(f"operator {self.op!r} is not one of {', '.join(TRAIT_OPS)}")
         object.__setattr__(self, "values", tuple(self.values))
         if self.op in ("in", "not_in") and not self.values:
@@ -50,8 +53,14 @@ class Trait:
             raise SpecError(f"{self.field} between: give both a low and a high value")
         if self.op in ("eq", "ne", "lt", "lte", "gt", "gte", "before", "after", "within_last_days") and self.value is None:
             raise SpecError(f"{self.field} {self.op}: give a value")
-        if self.op == "within_last_days" and (not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < 0):
-            raise SpecError(f"{self.field} within_last_days: the number of days must be a whole number >= 0")
+        if self.op == "within_last_days":
+            if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < 0:
+                raise SpecError(f"{self.field} within_last_days: the number of days must be a whole number >= 0")
+            days(self.value, "within the last N days: N")
+        for name in ("value", "low", "high"):
+            bounded(getattr(self, name), name)
+        for v in self.values:
+            bounded(v, "values")
 
     def describe(self) -> str:
         if self.op in ("in", "not_in"):
@@ -65,8 +74,34 @@ class Trait:
         return f"{self.field} {TRAIT_OPS[self.op]} {self.value}"
 
 
+    def phrase(self, names: Names) -> str:
+        """How the Builder reads it: "Net spend at least $500", "Lifecycle stage is at risk or lapsed"."""
+        meta = FEATURES_BY_NAME.get(self.field)
+        name, unit = label(self.field), (meta.unit if meta else None)
+        op = self.op
+        if op in ("in", "not_in"):
+            if len(self.values) == 1:
+                return f"{name} is {'not ' if op == 'not_in' else ''}{human(self.values[0])}"
+            if op == "not_in":
+                return f"{name} is none of {', '.join(human(v) for v in self.values)}"
+            return f"{name} is {listing(self.values)}"
+        if op == "between":
+            return f"{name} between {amount(self.low, unit)} and {amount(self.high, unit)}"
+        if op == "within_last_days":
+            return f"{name} in the last {amount(self.value, 'days')}"
+        valueless = {"is_true": ": yes", "is_false": ": no", "is_null": " is empty", "is_not_null": " is known"}
+        if op in valueless:
+            return name + valueless[op]
+        return f"{name} {PHRASES[op]} {amount(self.value, unit)}"
+
+
+#: how the Builder reads an operator with one value
+PHRASES = {"eq": "is", "ne": "is not", "lt": "less than", "lte": "at most", "gt": "more than", "gte": "at least",
+           "before": "before", "after": "after"}
+
+
 def read(data: dict, path: tuple[int, ...]) -> Trait:
-    return read_fields(Trait, lists_as_tuples(data, keys=("values",)), path)
+    return read_fields(Trait, data, path)
 
 
 # -- the catalog check ------------------------------------------------------------
@@ -97,7 +132,7 @@ def check(t: Trait, catalog: FeatureCatalog) -> None:
 
 
 # -- the compiler pass --------------------------------------------------------------
-COMPARISONS = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "lte": exp.LTE, "gt": exp.GT, "gte": exp.GTE}
+COMPARISONS = {"eq": exp.EQ, "lt": exp.LT, "lte": exp.LTE, "gt": exp.GT, "gte": exp.GTE}
 
 
 def _value(condition: Trait, ctx: CompileContext, value):
@@ -112,6 +147,9 @@ def _value(condition: Trait, ctx: CompileContext, value):
 def compile_trait(condition: Trait, ctx: CompileContext) -> exp.Expression:
     col = feature(condition.field)
     op = condition.op
+    if op == "ne":
+        # "is not" is NOT "is": like a negated group, it keeps the customers with no value (negate's rule).
+        return negate(exp.EQ(this=col, expression=_value(condition, ctx, condition.value)))
     if op in COMPARISONS:
         return COMPARISONS[op](this=col, expression=_value(condition, ctx, condition.value))
     if op == "between":
@@ -119,7 +157,8 @@ def compile_trait(condition: Trait, ctx: CompileContext) -> exp.Expression:
     if op == "in":
         return col.isin(*[literal(v) for v in condition.values], copy=False)
     if op == "not_in":
-        return exp.not_(col.isin(*[literal(v) for v in condition.values], copy=False), copy=False)
+        # "is none of" is NOT "is any of", with the same rule for empty values as a negated group.
+        return negate(col.isin(*[literal(v) for v in condition.values], copy=False))
     if op == "is_true":
         return exp.EQ(this=col, expression=exp.true())
     if op == "is_false":

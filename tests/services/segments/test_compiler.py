@@ -69,7 +69,10 @@ def predicate_sql(rule, catalog, resolver=None) -> tuple[str, str]:
 
 TRAITS = [
     pytest.param(Trait("recency_days", "eq", 7), """"f"."recency_days" = 7""", "`f`.`recency_days` = 7", id="number-eq"),
-    pytest.param(Trait("recency_days", "ne", 7), """"f"."recency_days" <> 7""", "`f`.`recency_days` <> 7", id="number-ne"),
+    # ne and not_in are NOT of eq and in, null-safe like a negated group: they keep customers with no value
+    # (issue 13, finding 7; before, `<> 7` and `NOT ... IN` dropped them while `not (in)` kept them).
+    pytest.param(Trait("recency_days", "ne", 7), """NOT COALESCE("f"."recency_days" = 7, FALSE)""",
+                 "NOT COALESCE(`f`.`recency_days` = 7, FALSE)", id="number-ne"),
     pytest.param(Trait("monetary", "lt", 99.5), """"f"."monetary" < 99.5""", "`f`.`monetary` < 99.5", id="number-lt"),
     pytest.param(Trait("recency_days", "lte", 30), """"f"."recency_days" <= 30""", "`f`.`recency_days` <= 30", id="number-lte"),
     pytest.param(Trait("frequency", "gt", 1), """"f"."frequency" > 1""", "`f`.`frequency` > 1", id="number-gt"),
@@ -83,8 +86,8 @@ TRAITS = [
                  "NOT `f`.`avg_order_value` IS NULL", id="number-is-not-null"),
     pytest.param(Trait("region", "in", values=("US-West", "O'Brien's")), """"f"."region" IN ('US-West', 'O''Brien''s')""",
                  "`f`.`region` IN ('US-West', 'O\\'Brien\\'s')", id="category-in-quote-escaped"),
-    pytest.param(Trait("top_category", "not_in", values=("beauty",)), """NOT "f"."top_category" IN ('beauty')""",
-                 "NOT `f`.`top_category` IN ('beauty')", id="category-not-in"),
+    pytest.param(Trait("top_category", "not_in", values=("beauty",)), """NOT COALESCE("f"."top_category" IN ('beauty'), FALSE)""",
+                 "NOT COALESCE(`f`.`top_category` IN ('beauty'), FALSE)", id="category-not-in"),
     pytest.param(Trait("region", "is_null"), """"f"."region" IS NULL""", "`f`.`region` IS NULL", id="category-is-null"),
     pytest.param(Trait("region", "is_not_null"), """NOT "f"."region" IS NULL""", "NOT `f`.`region` IS NULL",
                  id="category-is-not-null"),
@@ -341,9 +344,11 @@ def test_a_definitions_json_errors_carry_the_path_too():
     data["rule"]["conditions"][0]["conditions"][1] = {"kind": "behavior", "last_days": 3, "start": "2026-01-01"}
     with pytest.raises(SpecError) as caught:
         SegmentDefinition.from_dict(data)
-    # The spec's own checks read as they always have; where they apply is data all the same.
+    # The spec's own checks name the place too (issue 13: one error line naming the place).
     assert caught.value.path == (0, 1)
-    assert str(caught.value) == "give either last_days or start/end dates for a behavioral window, not both"
+    assert caught.value.reason == "give either last_days or start/end dates for a behavioral window, not both"
+    assert str(caught.value) == ("rule.conditions[0].conditions[1]: give either last_days or start/end dates for a "
+                                 "behavioral window, not both")
 
 
 SPLIT = Split(10, (Arm("a", 45), Arm("b", 45)))

@@ -44,19 +44,23 @@ def test_incomplete_conditions_are_left_out_with_their_path_and_reason(catalog):
     assert [label for label, _ in draft.compiled.steps] == [label for label, _ in strict.steps]
 
 
-def test_a_group_emptied_by_leaving_out_is_left_out_but_an_empty_group_stays(catalog):
+def test_an_empty_group_is_left_out_whether_emptied_or_never_filled(catalog):
+    """One rule for empty groups (issue 13, finding 6): before, a group never filled stayed in and an
+    empty ANY matched no one, silently; now it is left out, and named so it is filled or removed."""
     draft = compile_draft(draft_of(R30, {"kind": "group", "match": "any", "conditions": [NO_VALUES]},
                                    {"kind": "group", "match": "any", "conditions": []}), catalog)
-    assert draft.left_out == (LeftOut((1, 0), "region in: pick at least one value"),)
-    assert draft.definition.rule == Group("all", (Trait("recency_days", "lte", 30), Group("any", ())))
-    assert draft.compiled.predicate.sql(dialect="duckdb") == '"f"."recency_days" <= 30 AND FALSE'
+    assert draft.left_out == (LeftOut((1, 0), "region in: pick at least one value"),
+                              LeftOut((2,), "this group has no conditions yet: add one or remove the group"))
+    assert draft.definition.rule == Group("all", (Trait("recency_days", "lte", 30),))
+    assert draft.compiled.predicate.sql(dialect="duckdb") == '"f"."recency_days" <= 30'
 
 
-def test_a_rule_with_every_condition_left_out_keeps_its_match(catalog):
+def test_a_rule_with_every_condition_left_out_counts_everyone(catalog):
     everyone = compile_draft(draft_of(NO_VALUES), catalog)
-    no_one = compile_draft(draft_of(NO_VALUES, match="any"), catalog)
-    assert everyone.compiled.predicate.sql() == "TRUE" and no_one.compiled.predicate.sql() == "FALSE"
-    assert len(everyone.left_out) == len(no_one.left_out) == 1
+    also_everyone = compile_draft(draft_of(NO_VALUES, match="any"), catalog)
+    assert everyone.compiled.predicate.sql() == also_everyone.compiled.predicate.sql() == "TRUE"
+    assert len(everyone.left_out) == len(also_everyone.left_out) == 1
+    assert compile_draft(draft_of(match="any"), catalog).compiled.predicate.sql() == "TRUE"
 
 
 def test_each_condition_is_compiled_once_and_the_steps_are_the_rules_parts(catalog, count_passes):

@@ -131,3 +131,22 @@ def test_twenty_sessions_estimating_and_saving_at_once(demo_warehouse_path, tmp_
     assert sorted(versions["version"]) == list(range(1, 22))
     assert sorted(versions["note"].dropna()) == sorted(f"from session {i}" for i in range(20))
     warehouse.close()
+
+
+def test_a_segment_id_with_a_nul_is_refused_before_it_reaches_sql(empty_warehouse):
+    with pytest.raises(SpecError, match=r"segment id 'a\\x00b' contains control characters"):
+        SegmentLibrary(empty_warehouse).get("a\x00b")
+
+
+def test_the_catalog_knows_each_numbers_median_and_the_library_each_segments_size(demo_warehouse):
+    """What the Builder starts a number at (its median) and shows beside a saved segment (its size)."""
+    catalog = load_catalog(demo_warehouse)
+    gold = demo_warehouse.df(f"SELECT monetary, frequency FROM {naming.fq('gold', 'gold_customer_features')}")
+    for name in ("monetary", "frequency"):
+        domain = catalog.domains[name]
+        spread = gold[name].quantile(0.6) - gold[name].quantile(0.4)
+        assert abs(domain.median - gold[name].median()) <= spread, name
+    listed = SegmentLibrary(demo_warehouse).list()
+    sizes = dict(zip(listed["segment_id"], listed["audience_size"]))
+    for segment_id in ("sample-vip-champions-early-access", "sample-beauty-enthusiasts"):
+        assert sizes[segment_id] == SegmentLibrary(demo_warehouse).get(segment_id).audience_size > 0

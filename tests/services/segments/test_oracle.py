@@ -5,12 +5,14 @@ and applies the documented meaning of each condition (gold model docs and the
 Behavior docstring): "last N days" is posted_date > as_of - N and <= as_of;
 orders count purchases; spend is purchases minus refunds in USD; customers
 without matching transactions have 0 orders and 0 spend. A trait on an empty
-value is never true; NOT means "everyone else".
+value is never true, except the negating operators (``ne``, ``not_in``), which
+are NOT of ``eq`` and ``in``; NOT means "everyone else".
 """
 
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from functools import reduce
 
 import pandas as pd
@@ -86,13 +88,15 @@ class PandasOracle:
         def cast(v):
             return pd.Timestamp(v) if pd.api.types.is_datetime64_any_dtype(col) else v
 
+        if t.op == "ne":  # NOT of eq: a customer with no value is not equal to it
+            return ~(present & (col == cast(t.value)))
         if t.op in COMPARE:
             return present & COMPARE[t.op](col, cast(t.value))
         if t.op == "between":
             return col.between(cast(t.low), cast(t.high)).fillna(False)
         if t.op in ("in", "not_in"):
             hit = col.isin(t.values)
-            return hit if t.op == "in" else present & ~hit
+            return hit if t.op == "in" else ~hit
         if t.op in ("is_true", "is_false"):
             return present & (col == (t.op == "is_true"))
         if t.op == "within_last_days":
@@ -204,6 +208,24 @@ def test_negated_group_over_a_nullable_field_is_everyone_else(negated, demo_ware
     assert estimate.count(demo_warehouse, compile_(negated, catalog)) == int(oracle.members(negated).sum())
 
 
+@pytest.mark.parametrize(("field", "negating", "positive"), [
+    pytest.param("gender", Trait("gender", "not_in", values=("F",)), Trait("gender", "in", values=("F",)), id="not-in"),
+    pytest.param("mean_days_between_purchases", Trait("mean_days_between_purchases", "ne", 30.0),
+                 Trait("mean_days_between_purchases", "eq", 30.0), id="ne"),
+])
+def test_a_negating_operator_keeps_the_customers_with_no_value_as_a_negated_group_does(
+        field, negating, positive, demo_warehouse, catalog, oracle):
+    """One rule for NOT over empty fields (issue 13, finding 7): ``x not_in [F]`` = ``not (x in [F])``, and
+    both are everyone the positive form leaves out, the customers with no value included."""
+    empty = int(oracle.gold[field].isna().sum())
+    assert empty > 0 and catalog.domains[field].null_count == empty
+    by_operator = estimate.count(demo_warehouse, compile_(rule("all", negating), catalog))
+    by_group = estimate.count(demo_warehouse, compile_(rule("all", positive, negate=True), catalog))
+    matched = estimate.count(demo_warehouse, compile_(rule("all", positive), catalog))
+    assert by_operator == by_group == catalog.base_count - matched
+    assert by_operator == int(oracle.members(rule("all", negating)).sum())
+
+
 @pytest.mark.parametrize("definition", [
     pytest.param(NESTED, id="all-of-two-with-nesting"),
     pytest.param(rule("any", Membership("segment", "vip"), Behavior(categories=("toys",), last_days=60),
@@ -240,6 +262,18 @@ def test_sql_split_matches_python_group_on_the_demo(demo_warehouse, catalog):
     rows = demo_warehouse.df(compiled.members_query(with_split=True))
     assert len(rows) == estimate.count(demo_warehouse, compiled) > 0
     assert [python_group(SPLIT, "seg-demo", c) for c in rows["customer_id"]] == rows["split_group"].tolist()
+
+
+def test_split_counts_are_the_members_of_each_group_control_first(demo_warehouse, catalog):
+    """What the Builder shows under the holdout: control and each arm, counted (issue 13)."""
+    compiled = compile_(SegmentDefinition("split", Group("all", (Trait("recency_days", "lte", 180),)), split=SPLIT), catalog,
+                        segment_id="seg-demo")
+    ids = demo_warehouse.df(compiled.members_query())["customer_id"]
+    expected = Counter(python_group(SPLIT, "seg-demo", c) for c in ids)
+    counts = estimate.split_counts(demo_warehouse, compiled)
+    assert list(counts) == ["control", "email", "sms"]
+    assert counts == dict(expected) and sum(counts.values()) == len(ids)
+    assert estimate.split_counts(demo_warehouse, compile_(rule("all", Trait("recency_days", "lte", 180)), catalog)) == {}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services import naming
-from services.errors import PermissionDeniedError
+from services.errors import PermissionDeniedError, SpecError
 from services.segments.catalog import load_catalog
 from services.segments.compiler import compile_definition
 from services.segments.compiler.draft import compile_draft
@@ -112,3 +112,16 @@ def test_restore_duplicate_and_archive_are_audited_as_themselves_with_the_role(s
         ["dee@example.com", "marketer", "segment.archive", copy.segment_id, None],
         ["dee@example.com", "marketer", "segment.unarchive", copy.segment_id, None],
     ]
+
+
+def test_a_sample_campaign_is_a_read_only_template(scratch_warehouse, scratch_catalog):
+    """Issue 13: no new version of a sample, by saving or restoring; saving it as a new segment works."""
+    ws = Workspace(scratch_warehouse, catalog=scratch_catalog)
+    sample = ws.library.get(VIP)
+    with pytest.raises(SpecError, match="a sample campaign, a read-only template: save it as a new segment"):
+        save_segment(ws, sample.definition, author="ann@example.com", role="marketer", segment_id=VIP)
+    with pytest.raises(SpecError, match="read-only template"):
+        restore_segment(ws, VIP, 1, author="ann@example.com", role="marketer")
+    assert ws.library.get(VIP).version == sample.version
+    copy = save_segment(ws, sample.definition, author="ann@example.com", role="marketer")
+    assert copy.segment_id != VIP and copy.version == 1 and not ws.library.info(copy.segment_id)["is_sample"]
