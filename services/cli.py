@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from services import checkpoints
 from services.build import build, run_pipeline
 from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import jobs
@@ -280,6 +281,7 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None)
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ if env is None else env)
+        checkpoints.arm(settings.pause_at)
         return args.func(args, settings)
     except SegmentStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,7 +22,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
@@ -160,7 +160,8 @@ def parse_records(records, *, customer: int, date: int, amount: int, date_format
             rejected.append(Rejection(line_number, raw, "date", "cannot parse date", f"{text_date!r} {how}"))
             continue
         if posted.tzinfo is not None:
-            posted = posted.astimezone(tz=None).replace(tzinfo=None)
+            # Stored naive UTC, as every timestamp is, whatever the machine's zone.
+            posted = posted.astimezone(UTC).replace(tzinfo=None)
         try:
             value = _parse_amount(fields[amount])
         except (InvalidOperation, ValueError):

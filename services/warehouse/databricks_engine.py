@@ -36,7 +36,7 @@ from databricks.sql import exc as dbx
 from sqlglot import exp
 
 from services.errors import QueryError, WarehouseError, WarehouseUnavailableError
-from services.warehouse import Query, first_cell, first_line
+from services.warehouse import Query, Rows, Step, first_cell, first_line
 from services.warehouse.databricks_identity import (
     Identity,
     OnBehalfOfUser,
@@ -221,10 +221,12 @@ class DatabricksWarehouse:
             cursor, _ = self._run(con, query, params)
             cursor.close()
 
-    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
+    def transaction(self, statements: list[Step]) -> None:
         """Run the statements in order on one connection (see the module docstring: no rollback)."""
+        expanded = [s for step in statements
+                    for s in (self._inserts(step.table, step.data) if isinstance(step, Rows) else [step])]
         with self._connection() as con:
-            for query, params in statements:
+            for query, params in expanded:
                 cursor, _ = self._run(con, query, params)
                 cursor.close()
 
@@ -237,21 +239,25 @@ class DatabricksWarehouse:
         """
         if len(data) == 0:
             return 0
+        self.transaction(self._inserts(table, data))
+        return len(data)
+
+    @staticmethod
+    def _inserts(table: str, data: pa.Table | pd.DataFrame) -> list[tuple[Query, dict[str, Any]]]:
         if isinstance(data, pd.DataFrame):
             data = pa.Table.from_pandas(data, preserve_index=False)
         columns = data.column_names
         rows = data.to_pylist()  # Python values (datetime, Decimal, None) the connector can bind
         per_statement = max(1, APPEND_PARAMETERS // max(1, len(columns)))
         target = exp.Schema(this=exp.to_table(table), expressions=[exp.to_identifier(c, quoted=True) for c in columns])
-        statements = []
+        statements: list[tuple[Query, dict[str, Any]]] = []
         for start in range(0, len(rows), per_statement):
             batch = rows[start:start + per_statement]
             params = {f"v{r}_{c}": row[name] for r, row in enumerate(batch) for c, name in enumerate(columns)}
             values = exp.values([exp.Tuple(expressions=[exp.Placeholder(this=f"v{r}_{c}") for c in range(len(columns))])
                                  for r in range(len(batch))])
             statements.append((exp.Insert(this=target.copy(), expression=values), params))
-        self.transaction(statements)
-        return len(rows)
+        return statements
 
     # -- metadata --------------------------------------------------------
     def _information_schema(self, view: str, catalog: str | None) -> exp.Table:

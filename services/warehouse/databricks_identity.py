@@ -119,7 +119,9 @@ def connect_arguments(settings: DatabricksSettings, identity: Identity, *,
         **auth,
         "server_hostname": hostname,
         "http_path": settings.resolved_http_path,
-        "session_configuration": {"STATEMENT_TIMEOUT": str(settings.statement_timeout_seconds)},
+        # TIMEZONE pinned per session: a workspace admin may set another zone for the warehouse, and
+        # cast(ts as date) follows it (docs.databricks.com/aws/en/sql/language-manual/parameters/timezone).
+        "session_configuration": {"STATEMENT_TIMEOUT": str(settings.statement_timeout_seconds), "TIMEZONE": "UTC"},
         # Native parameters (``:name`` markers sent separately), never inlined into the text.
         "use_inline_params": False,
         "user_agent_entry": "segment-studio",

@@ -157,7 +157,7 @@ def test_connect_gets_timeouts_capped_retries_and_native_parameters(settings, co
     assert kwargs["server_hostname"] == "adb-42.7.azuredatabricks.net"
     assert kwargs["http_path"] == "/sql/1.0/warehouses/abc123"
     assert kwargs["catalog"] == "retail"
-    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "300"}
+    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "300", "TIMEZONE": "UTC"}
     assert kwargs["use_inline_params"] is False
     assert kwargs["_retry_stop_after_attempts_count"] == 3
     assert kwargs["_retry_stop_after_attempts_duration"] == 60.0
@@ -174,7 +174,7 @@ def test_configured_bounds_reach_the_connector(connector):
                                                 "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/other"})
     user_warehouse(settings, connector).execute("SELECT 1")
     kwargs = connector.connections[0].kwargs
-    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "45"}
+    assert kwargs["session_configuration"] == {"STATEMENT_TIMEOUT": "45", "TIMEZONE": "UTC"}
     assert (kwargs["_retry_stop_after_attempts_count"], kwargs["_retry_stop_after_attempts_duration"],
             kwargs["_socket_timeout"], kwargs["http_path"]) == (2, 20.0, 20.0, "/sql/1.0/warehouses/other")
 
