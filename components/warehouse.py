@@ -89,8 +89,16 @@ def _session_context() -> QueryContext | None:
 
 @contextmanager
 def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None]:
-    """Attribute the queries of one script run to the user and page; write the log after it."""
-    warehouse = get_warehouse(warehouse_key(settings))
+    """Attribute the queries of one script run to the user and page; write the log after it.
+
+    A warehouse that cannot be opened (another process holds the DuckDB file) stops the page
+    with the reason in one line.
+    """
+    try:
+        warehouse = get_warehouse(warehouse_key(settings))
+    except SegmentStudioError as exc:
+        st.error(f"Segment Studio cannot open its warehouse: {exc}")
+        st.stop()
     st.session_state["query_context"] = (user, page, "")
     try:
         with warehouse.context(user=user, page=page):

@@ -19,7 +19,7 @@ from datetime import date
 import pandas as pd
 from sqlglot import exp
 
-from services import clock, naming, sqlfiles
+from services import checkpoints, clock, naming, sqlfiles
 from services.demo import generate
 from services.errors import SegmentStudioError, WarehouseError
 from services.exports import identifiers
@@ -64,6 +64,7 @@ def load_demo(warehouse: Warehouse, *, customers: int, seed: int, progress: Prog
                       progress=lambda step, f: say(f"generating {step}", 0.4 * f))
     for i, (name, rows) in enumerate(tables.items()):
         counts[name] = warehouse.append(name, rows)
+        checkpoints.reached("demo.loading")
         say(f"loading {naming.short(name.split('.')[1])}", 0.4 + 0.1 * (i + 1) / len(tables))
     return counts
 
@@ -160,6 +161,7 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
             if model.target == "fact_transactions" and ("silver_raw_transactions" in changed or full_refresh):
                 _check_exchange_rates(warehouse)
             _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
+            checkpoints.reached("build.silver")
         if {"silver_raw_transactions", "silver_fact_transactions"} & changed.keys() or full_refresh:
             # Nothing landed means nothing to reconcile: the last audit rows still hold.
             say("reconciling raw -> fact", 0.75)
@@ -171,6 +173,7 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
             rows = _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
             if model.target == "gold_customer_features":
                 gold_rows = rows
+            checkpoints.reached("build.gold")
         say("normalising contact identifiers for exports", 0.9)
         t_identifiers = time.perf_counter()
         identifiers.refresh(warehouse)
@@ -190,6 +193,7 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
                   transactions=transactions, gold_rows=gold_rows, reconciled=True)
     _record_run(warehouse, run_id, finished_ts=clock.now(), message="built; checking data quality", **record)
     say("running data-quality checks", 0.97)
+    checkpoints.reached("build.checks")
     results = run_checks(warehouse, run_id=run_id)
     failing = sum(1 for r in results if not r.passed)
     seconds = time.perf_counter() - t0

@@ -19,8 +19,20 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import checkpoints
-from services.errors import WarehouseError
+from services.errors import WarehouseError, WarehouseUnavailableError
 from services.warehouse import Query, Rows, Step, first_line
+
+
+def _open_error(path: str, exc: duckdb.Error) -> WarehouseError:
+    """Why the file cannot be opened, in one line that names the file, not where it lives on the server
+    (the message may reach a page)."""
+    name = Path(path).name
+    if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+        # DuckDB lets one process write a file: here, most likely a command-line build, import or export.
+        return WarehouseUnavailableError(f"the warehouse file {name} is in use by another process (a command-line "
+                                         "build, import or export); try again when it has finished")
+    detail = str(exc).replace(str(Path(path).resolve()), name).replace(path, name).splitlines()[0]
+    return WarehouseError(f"cannot open the DuckDB warehouse {name}: {detail}")
 
 
 class DuckDBWarehouse:
@@ -36,7 +48,7 @@ class DuckDBWarehouse:
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
-            raise WarehouseError(f"cannot open the DuckDB warehouse at {self.path}: {exc}") from exc
+            raise _open_error(self.path, exc) from exc
         # Databricks TIMESTAMP renders as TIMESTAMPTZ in DuckDB; pinning the
         # database to UTC keeps both engines' dates identical whatever the machine's
         # zone. GLOBAL: every query runs on a cursor, a connection of its own that
