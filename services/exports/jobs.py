@@ -43,7 +43,7 @@ from services.exports.destinations import destination
 from services.segments.compiler import CompiledSegment
 from services.segments.workspace import Workspace
 from services.sqlterms import column, equals, literal
-from services.warehouse import Warehouse
+from services.warehouse import Rows, Warehouse
 
 JOBS = snapshots.JOBS
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
@@ -146,8 +146,12 @@ def history(warehouse: Warehouse, *, limit: int = 200) -> pd.DataFrame:
     return warehouse.df(exp.select("*").from_(JOBS).order_by(exp.Ordered(this=column("created_ts"), desc=True)).limit(int(limit)))
 
 
+def _update_statement(job_id: str, **values) -> tuple[exp.Expression, None]:
+    return exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)), None
+
+
 def _update(warehouse: Warehouse, job_id: str, **values) -> None:
-    warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)))
+    warehouse.execute(_update_statement(job_id, **values)[0])
 
 
 # -- creating ------------------------------------------------------------------
@@ -179,17 +183,19 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
         rbac.require(role, "override_dq_gate")
     job_id = new_id("exp")
     request = replace(request, version=saved.version)
-    warehouse.append(JOBS, pd.DataFrame([{
+    steps: list = [Rows(JOBS, pd.DataFrame([{
         "job_id": job_id, "segment_id": request.segment_id, "segment_version": saved.version,
         "segment_name": saved.definition.name, "destination": dest.name, "target": dest.target(request),
         "mode": request.mode, "request_json": request.to_json(),
         "status": "queued", "progress": 0.0, "dq_override": bool(gate.blocked and override_dq_gate),
         "created_by": user, "role": role, "created_ts": now(),
-    }]))
+    }]))]
     if gate.blocked:
-        audit_log.record(warehouse, actor=user, role=role, action="export.dq_override", object_type="export_job",
-                         object_id=job_id, object_version=saved.version,
-                         details={"segment_id": request.segment_id, "failing_checks": gate.check_names()})
+        # The overriding job and the audit row of its override land together.
+        steps.append(audit_log.entry(actor=user, role=role, action="export.dq_override", object_type="export_job",
+                                     object_id=job_id, object_version=saved.version,
+                                     details={"segment_id": request.segment_id, "failing_checks": gate.check_names()}))
+    warehouse.transaction(steps)
     return QueuedJob(job_id, request, compiled)
 
 
@@ -299,22 +305,27 @@ def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: Compi
         snapshots.clear(warehouse, job.job_id)
         dest.remove_partial(ctx)
         reason = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
-        _update(warehouse, job.job_id, status="failed", message=reason[:2000], finished_ts=now())
-        audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.failed",
-                         object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
-                         details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]})
+        warehouse.transaction([
+            _update_statement(job.job_id, status="failed", message=reason[:2000], finished_ts=now()),
+            audit_log.entry(actor=job.created_by, role=job.role, action="export.failed",
+                            object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
+                            details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]}),
+        ])
         if isinstance(exc, SegmentStudioError):
             raise
         raise ExportError(f"export job {job.job_id} failed: {reason}") from exc
-    _update(warehouse, job.job_id, status="succeeded", progress=1.0, message=None, members=members,
-            rows_exported=delivered.rows, rows_excluded=sum(excluded.values()),
-            excluded_json=json.dumps(excluded, sort_keys=True), rows_added=added, rows_removed=removed,
-            checksum=delivered.checksum, output_path=delivered.output_path, previous_job_id=previous,
-            finished_ts=now())
-    audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.run", object_type="export_job",
-                     object_id=job.job_id, object_version=job.segment_version, row_count=delivered.rows,
-                     checksum=delivered.checksum,
-                     details={"segment_id": job.segment_id, "destination": dest.name, "mode": job.mode,
-                              "target": target, "excluded": excluded, "added": added, "removed": removed,
-                              "output": delivered.output_path, **delivered.detail})
+    # The job's outcome and its audit row land together.
+    warehouse.transaction([
+        _update_statement(job.job_id, status="succeeded", progress=1.0, message=None, members=members,
+                          rows_exported=delivered.rows, rows_excluded=sum(excluded.values()),
+                          excluded_json=json.dumps(excluded, sort_keys=True), rows_added=added,
+                          rows_removed=removed, checksum=delivered.checksum, output_path=delivered.output_path,
+                          previous_job_id=previous, finished_ts=now()),
+        audit_log.entry(actor=job.created_by, role=job.role, action="export.run", object_type="export_job",
+                        object_id=job.job_id, object_version=job.segment_version, row_count=delivered.rows,
+                        checksum=delivered.checksum,
+                        details={"segment_id": job.segment_id, "destination": dest.name, "mode": job.mode,
+                                 "target": target, "excluded": excluded, "added": added, "removed": removed,
+                                 "output": delivered.output_path, **delivered.detail}),
+    ])
     return get(warehouse, job.job_id)
