@@ -18,10 +18,9 @@ import streamlit as st
 from components.segments import build_marker, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
-from services.exports import jobs, preflight
+from services.exports import access, jobs, preflight
 from services.exports.base import Destination, ExportRequest, Option
 from services.exports.destinations import destination
-from services.exports.files import removals_path
 from services.settings import Settings
 
 #: files above this size are offered by path, not as an in-page download
@@ -97,36 +96,45 @@ def _check_folder(settings: Settings, folder: str | None) -> None:
         raise SpecError(f"the folder must be inside {root} or a Unity Catalog volume (/Volumes/...), not {folder}")
 
 
-def job(settings: Settings, job_id: str) -> jobs.Job:
-    return jobs.get(get_warehouse(warehouse_key(settings)), job_id)
+def job(settings: Settings, job_id: str, *, user: str, role: str) -> jobs.Job:
+    """A job the user may see (their own; anyone's for managers and admins)."""
+    return access.visible_job(get_warehouse(warehouse_key(settings)), job_id, user=user, role=role)
 
 
-def history(settings: Settings) -> pd.DataFrame:
-    return jobs.history(get_warehouse(warehouse_key(settings)))
+def history(settings: Settings, *, user: str, role: str) -> pd.DataFrame:
+    """The jobs the user may see, newest first."""
+    return access.visible_history(get_warehouse(warehouse_key(settings)), user=user, role=role)
 
 
-def download_button(job: jobs.Job, *, key: str) -> None:
-    """Offer a finished file job's output as a download (or name its path when it is too large).
+def download_button(settings: Settings, job: jobs.Job, *, key: str, user: str, role: str) -> None:
+    """Offer a finished file job's output as a download (or name its path when it is too large), to a
+    user who may have it; the click writes the download's audit row.
 
     A diff to an upload platform has a second file, of the members to remove.
     """
-    if not job.output_path or job.status != "succeeded":
+    if not job.output_path or job.status != "succeeded" or not access.may_see(job, user=user, role=role):
         return
-    paths = [Path(job.output_path)]
-    if job.mode == "diff" and removals_path(paths[0]).is_file():
-        paths.append(removals_path(paths[0]))
+    if not access.may_download(job, user=user, role=role):
+        st.caption("This file holds contact identifiers in clear: only admins may download it.")
+        return
+    paths = access.files(job)
+    if not paths:
+        st.caption(f"Output: `{job.output_path}`")
     for i, path in enumerate(paths):
-        _download(path, key=key if i == 0 else f"{key}_removals")
+        _download(settings, job, path, key=key if i == 0 else f"{key}_removals", user=user, role=role)
 
 
-def _download(path: Path, *, key: str) -> None:
-    if not path.is_file():
-        st.caption(f"Output: `{path}`")
-        return
+def _download(settings: Settings, job: jobs.Job, path: Path, *, key: str, user: str, role: str) -> None:
     size = path.stat().st_size
     if size > MAX_DOWNLOAD_BYTES:
         st.caption(f"Output ({size / 1e6:,.0f} MB, too large to download here): `{path}`")
         return
     mime = "application/octet-stream" if path.suffix == ".parquet" else "text/csv"
-    # A callable is read only when the button is clicked, not on every rerun of the live-status fragment.
-    st.download_button(f"Download {path.name}", data=path.read_bytes, file_name=path.name, mime=mime, key=key)
+    warehouse = get_warehouse(warehouse_key(settings))
+
+    def audited() -> bytes:
+        # Called only when the button is clicked (not on every rerun of the live-status fragment):
+        # the permission is checked again and the download audited as the bytes are read.
+        return access.download(warehouse, job, path, user=user, role=role)
+
+    st.download_button(f"Download {path.name}", data=audited, file_name=path.name, mime=mime, key=key)

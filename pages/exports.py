@@ -130,7 +130,7 @@ def live_status() -> None:
     job_id = st.session_state.get("exports_job")
     if not job_id:
         return
-    job = ui.job(settings, job_id)
+    job = ui.job(settings, job_id, user=identity.user, role=identity.role)
     if not job.finished:
         st.progress(job.progress, text=f"{job.job_id}: {job.status} · {job.message or ''}")
         return
@@ -140,7 +140,8 @@ def live_status() -> None:
         st.rerun()
     if job.status == "succeeded":
         st.success(f"Export {job.job_id} succeeded: {job.rows_exported:,} rows · sha256 {job.checksum[:16]}…")
-        ui.download_button(job, key=f"exports_download_{job.job_id}")
+        ui.download_button(settings, job, key=f"exports_download_{job.job_id}", user=identity.user,
+                           role=identity.role)
     else:
         st.error(f"Export {job.job_id} failed: {job.message}")
 
@@ -149,7 +150,8 @@ live_status()
 
 # -- history -------------------------------------------------------------------------------
 st.subheader("History")
-past = ui.history(settings)
+# Only the jobs this user may see: their own, everyone's for managers and admins.
+past = ui.history(settings, user=identity.user, role=identity.role)
 if past.empty:
     st.caption("No exports yet.")
     st.stop()
@@ -163,12 +165,13 @@ st.dataframe(table, hide_index=True, width="stretch", key="exports_history",
              column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
                             "finished": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
 chosen = st.selectbox("Job details", list(past["job_id"]), key="exports_detail")
-detail = ui.job(settings, chosen)
+detail = ui.job(settings, chosen, user=identity.user, role=identity.role)
 d1, d2 = st.columns(2)
 d1.text(detail.summary())
 d2.json({"request": json.loads(detail.request.to_json()), "excluded": detail.excluded,
          "dq_override": detail.dq_override})
-ui.download_button(detail, key=f"exports_past_download_{detail.job_id}")
+ui.download_button(settings, detail, key=f"exports_past_download_{detail.job_id}", user=identity.user,
+                   role=identity.role)
 
 
 # Secrets (an auth header) are not kept with the job: the re-run takes the ones typed above.

@@ -27,6 +27,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "run_lookalikes": frozenset({"marketer", "analyst", "manager", "admin"}),
     "export": frozenset({"marketer", "manager", "admin"}),
     "export_unmasked": frozenset({"admin"}),
+    # every user's export jobs and their files (a user always has their own)
+    "view_all_exports": frozenset({"manager", "admin"}),
+    # a file holding contact identifiers in clear
+    "download_clear_exports": frozenset({"admin"}),
     "view_data_quality": frozenset({"analyst", "manager", "admin"}),
     "override_dq_gate": frozenset({"manager", "admin"}),
     "view_cost": frozenset({"manager", "admin"}),
