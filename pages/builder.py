@@ -17,6 +17,7 @@ from components.segments import (
     model_labels,
     workspace,
 )
+from components.text import plain
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -62,7 +63,7 @@ if wanted and loaded.split("@")[0] != wanted:
     try:
         load_segment(wanted)
     except SegmentStudioError as exc:
-        st.warning(f"Could not open segment {wanted}: {exc}")
+        st.warning(f"Could not open segment {plain(wanted)}: {plain(exc)}")
 if "builder_rule" not in st.session_state:
     new_segment()
 
@@ -109,14 +110,14 @@ with right:
         with attribute_segment(settings, compiled.segment_key):
             result = cached_estimate(path, compiled)
     except SegmentStudioError as exc:
-        st.error(f"This rule cannot be run yet: {exc}")
+        st.error(f"This rule cannot be run yet: {plain(exc)}")
         st.stop()
     incomplete = draft.left_out
     for item in incomplete:
-        error_slots[item.path].error(f"Condition {item.path[-1] + 1}: {item.reason}", icon=":material/error:")
+        error_slots[item.path].error(f"Condition {item.path[-1] + 1}: {plain(item.reason)}", icon=":material/error:")
     if incomplete:
         st.warning(f"{len(incomplete)} condition(s) not counted until complete: "
-                   + "; ".join(item.reason for item in incomplete), icon=":material/edit_note:")
+                   + "; ".join(plain(item.reason) for item in incomplete), icon=":material/edit_note:")
     m1, m2, m3 = st.columns(3)
     m1.metric("Audience", f"{result.audience:,}")
     m2.metric("Of customers", f"{result.share:.1%}")
@@ -126,7 +127,7 @@ with right:
         with st.container(border=True):
             st.caption("Waterfall: customers left after each condition")
             for row in waterfall_frame([(s.label, s.remaining) for s in result.waterfall], result.base).itertuples():
-                st.progress(min(max(float(row.share), 0.0), 1.0), text=f"{row.step} → **{row.customers:,}**")
+                st.progress(min(max(float(row.share), 0.0), 1.0), text=f"{plain(row.step)} → **{row.customers:,}**")
 
     view = st.segmented_control("View", ["Breakdowns", "Overlap", "Members", "SQL"], default="Breakdowns",
                                 key="builder_view", label_visibility="collapsed")
@@ -165,11 +166,11 @@ with right:
             saved = save_segment(ws, definition, author=identity.user, role=identity.role,
                                  segment_id=segment_id if save_version else None, note=note)
         except SegmentStudioError as exc:
-            st.error(f"Not saved: {exc}")
+            st.error(f"Not saved: {plain(exc)}")
         else:
             st.session_state["builder_segment_id"] = saved.segment_id
             st.session_state["builder_loaded"] = f"{saved.segment_id}@latest"
             st.query_params["segment"] = saved.segment_id
             cached_library.clear()
-            st.toast(f"Saved {saved.definition.name} as version {saved.version} ({saved.audience_size:,} members)")
+            st.toast(f"Saved {plain(saved.definition.name)} as version {saved.version} ({saved.audience_size:,} members)")
             st.rerun()

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components import exports as ui, session
 from components.segments import cached_library, catalog
+from components.text import plain
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -66,7 +67,7 @@ try:
                             attributes=attributes, include_control=include_control, identifiers=identifiers,
                             **options)
 except SegmentStudioError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 # -- pre-flight ----------------------------------------------------------------------
@@ -75,7 +76,7 @@ try:
     with st.spinner("Checking the audience"):
         check = ui.preflight_check(settings, request, identity.role)
 except SegmentStudioError as exc:
-    st.error(f"The pre-flight check failed: {exc}")
+    st.error(f"The pre-flight check failed: {plain(exc)}")
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
@@ -115,7 +116,7 @@ def _run_export(req: ExportRequest, override_gate: bool) -> None:
         st.session_state["exports_job"] = ui.start_export(settings, req, user=identity.user, role=identity.role,
                                                           override_dq_gate=override_gate)
     except SegmentStudioError as exc:
-        st.session_state["exports_error"] = str(exc)
+        st.session_state["exports_error"] = plain(exc)
 
 
 st.button("Run export", type="primary", key="exports_run", on_click=_run_export, args=(request, override),
@@ -143,7 +144,7 @@ def live_status() -> None:
         ui.download_button(settings, job, key=f"exports_download_{job.job_id}", user=identity.user,
                            role=identity.role)
     else:
-        st.error(f"Export {job.job_id} failed: {job.message}")
+        st.error(f"Export {job.job_id} failed: {plain(job.message)}")
 
 
 live_status()

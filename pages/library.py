@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import session
 from components.segments import cached_library, library, workspace
+from components.text import plain
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -49,19 +50,19 @@ chosen = st.selectbox("Segment", ids, index=ids.index(default) if default in ids
                       key="library_chosen")
 info = lib.info(chosen)
 latest = lib.get(chosen)
-st.subheader(info["name"])
-st.caption(f"`{chosen}` · owner {info['owner']} · version {info['latest_version']} · "
+st.subheader(plain(info["name"]))
+st.caption(f"`{chosen}` · owner {plain(info['owner'])} · version {info['latest_version']} · "
            f"{latest.audience_size or 0:,} members when saved (as of {latest.as_of_date})")
 if info.get("description"):
-    st.write(info["description"])
+    st.markdown(plain(info["description"]))
 if info.get("brief"):
     brief = info["brief"]
     b1, b2, b3, b4 = st.columns(4)
-    b1.markdown(f"**Goal**  \n{brief.get('goal', '')}")
-    b2.markdown(f"**Channel**  \n{brief.get('channel', '')}")
-    b3.markdown(f"**Offer**  \n{brief.get('offer', '')}")
-    b4.markdown(f"**KPI**  \n{brief.get('kpi', '')} · holdout {brief.get('holdout_pct', 0)}%")
-st.markdown(f"**Rule:** {latest.definition.rule.describe()}")
+    b1.markdown(f"**Goal**  \n{plain(brief.get('goal', ''))}")
+    b2.markdown(f"**Channel**  \n{plain(brief.get('channel', ''))}")
+    b3.markdown(f"**Offer**  \n{plain(brief.get('offer', ''))}")
+    b4.markdown(f"**KPI**  \n{plain(brief.get('kpi', ''))} · holdout {plain(brief.get('holdout_pct', 0))}%")
+st.markdown(f"**Rule:** {plain(latest.definition.rule.describe())}")
 
 a1, a2, a3 = st.columns(3)
 a1.link_button("Open in builder", f"/builder?segment={chosen}", width="stretch")
@@ -70,10 +71,10 @@ if a2.button("Duplicate", disabled=not can_save, width="stretch", key="library_d
     try:
         copy = duplicate_segment(workspace(path), chosen, author=identity.user, role=identity.role)
     except SegmentStudioError as exc:
-        st.error(f"Not duplicated: {exc}")
+        st.error(f"Not duplicated: {plain(exc)}")
     else:
         cached_library.clear()
-        st.success(f"Duplicated as {copy.definition.name} ({copy.segment_id}, {copy.audience_size:,} members)")
+        st.success(f"Duplicated as {plain(copy.definition.name)} ({copy.segment_id}, {copy.audience_size:,} members)")
 archive_label = "Unarchive" if info["archived"] else "Archive"
 if a3.button(archive_label, disabled=not rbac.can(identity.role, "archive_segments"), width="stretch",
              key="library_archive"):
@@ -91,10 +92,10 @@ if len(numbers) >= 2:
     new = d2.selectbox("with version", numbers, index=0, key="library_new")
     diff = lib.diff(chosen, int(old), int(new))
     left, right = st.columns(2)
-    left.markdown(f"**v{old}** · {diff.old.author} · {diff.old.note or ''}")
+    left.markdown(f"**v{old}** · {plain(diff.old.author)} · {plain(diff.old.note or '')}")
     left.code(diff.old.definition.to_json(), language="json")
     left.code(diff.old.sql_databricks or "", language="sql")
-    right.markdown(f"**v{new}** · {diff.new.author} · {diff.new.note or ''}")
+    right.markdown(f"**v{new}** · {plain(diff.new.author)} · {plain(diff.new.note or '')}")
     right.code(diff.new.definition.to_json(), language="json")
     right.code(diff.new.sql_databricks or "", language="sql")
     if diff.changed:
@@ -107,7 +108,7 @@ if st.button(f"Restore version {restore} as a new version", disabled=not can_sav
     try:
         restored = restore_segment(workspace(path), chosen, int(restore), author=identity.user, role=identity.role)
     except SegmentStudioError as exc:
-        st.error(f"Not restored: {exc}")
+        st.error(f"Not restored: {plain(exc)}")
     else:
         cached_library.clear()
         st.success(f"Restored: version {restored.version} now has the definition of version {restore} "
