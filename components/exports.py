@@ -19,7 +19,7 @@ from components.segments import build_marker, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import access, jobs, preflight
-from services.exports.base import Destination, ExportRequest, Option
+from services.exports.base import Destination, ExportRequest, Option, redact_url
 from services.exports.destinations import destination
 from services.settings import Settings
 
@@ -61,12 +61,24 @@ def _field(option: Option, settings: Settings):
                                        help=help_text, key=key))
 
 
-def rerun_request(request: ExportRequest, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
-    """A past job's request with the secrets typed in the form above (job rows never keep them),
-    and the labels of those its destination needs but the form does not hold."""
-    secret = [o for o in destination(request.destination).options if o.secret]
+def rerun_request(job: jobs.Job, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
+    """A new job's request that runs a past job again (carrying it, so a webhook re-sends under its
+    idempotency keys), with the secrets typed in the form above (job rows never keep them), and the
+    labels of those its destination needs but the form does not hold. A URL whose secret parts the
+    row redacted is taken from the form only when it is the same address."""
+    request = jobs.rerun_request(job)
+    options = destination(request.destination).options
+    secret = [o for o in options if o.secret]
     missing = [o.label.lower() for o in secret if not typed.get(o.name)]
-    return replace(request, **{o.name: typed.get(o.name) for o in secret}), missing
+    again = replace(request, **{o.name: typed.get(o.name) for o in secret})
+    for option in options:
+        if option.name in request.missing_secrets():
+            value = typed.get(option.name)
+            if value and redact_url(str(value)) == getattr(request, option.name):
+                again = replace(again, **{option.name: value})
+            else:
+                missing.append(f"{option.label.lower()} (the same address, with its token)")
+    return again, missing
 
 
 def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
@@ -78,7 +90,9 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
     # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
     queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
                              workspace=workspace(path))
-    jobs.start(warehouse, queued, output_dir=Path(settings.export_dir))
+    # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
+    jobs.start(warehouse, queued, output_dir=Path(settings.export_dir),
+               private_networks=settings.webhook_private_networks if settings.databricks_app else None)
     return queued.job_id
 
 

@@ -8,6 +8,7 @@ Commands
   status                print what the warehouse holds
   export SEGMENT_ID --destination NAME
                         run an export job (the same job code as the Exports page)
+  rerun JOB_ID          run a failed or interrupted export job again
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from services import checkpoints
+from services import checkpoints, rbac
 from services.build import build, run_pipeline
 from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import jobs
@@ -35,6 +36,7 @@ from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace
 from services.settings import Settings
 from services.status import warehouse_status
+from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
 from services.warehouse.databricks_identity import ServicePrincipal
 from services.warehouse.duckdb_engine import DuckDBWarehouse
@@ -172,13 +174,38 @@ def cmd_export(args, settings: Settings) -> int:
         request = replace(request, version=workspace.library.get(args.segment_id).version)
     queued = jobs.create_job(warehouse, request, user=settings.user, role=role,
                              override_dq_gate=args.override_dq_gate, workspace=workspace)
+    return _finish_job(warehouse, queued, settings, args)
+
+
+def cmd_rerun(args, settings: Settings) -> int:
+    """Run a failed (or killed) job again: the same job, so a webhook re-sends under the same keys."""
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    role = settings.default_role or load_role_map(settings.roles_file).role_for(settings.user)
+    rbac.require(role, "export")
+    job = jobs.get(warehouse, args.job_id)
+    if job.status == "succeeded":
+        print(job.summary())
+        return 0
+    # Rows keep no secrets: the auth header comes from its flag or environment variable, and a URL
+    # whose token was redacted from the row from --url.
+    given = {name: value for name, value in _option_values(args).items()
+             if name in ExportRequest.secret_fields() + ExportRequest.redacted_fields() and value}
+    return _finish_job(warehouse, job.job_id, settings, args, secrets=given)
+
+
+def _finish_job(warehouse: Warehouse, job: jobs.QueuedJob | str, settings: Settings, args, *,
+                secrets: dict | None = None) -> int:
+    job_id = job if isinstance(job, str) else job.job_id
+    # Only a Databricks App limits where a webhook may call (see DeliveryContext.private_networks).
+    private = settings.webhook_private_networks if settings.databricks_app else None
     try:
-        job = jobs.run_job(warehouse, queued, output_dir=settings.export_dir, progress=_progress(args.quiet))
+        done = jobs.run_job(warehouse, job, output_dir=settings.export_dir, progress=_progress(args.quiet),
+                            secrets=secrets, private_networks=private)
     except ExportError as exc:
-        print(jobs.get(warehouse, queued.job_id).summary())
+        print(jobs.get(warehouse, job_id).summary())
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(job.summary())
+    print(done.summary())
     return 0
 
 
@@ -187,7 +214,7 @@ def _option_values(args) -> dict:
     come from the environment instead (so it stays out of the command line and the job's logs)."""
     values = {}
     for option in options_in_use():
-        value = getattr(args, option.name)
+        value = getattr(args, option.name, None)
         if option.type is str:
             value = value or (os.environ.get(option.env) if option.env else None) or None
         values[option.name] = value
@@ -270,6 +297,16 @@ def parser() -> argparse.ArgumentParser:
                    help="export despite failing critical checks (managers only; audited)")
     common(e)
     e.set_defaults(func=cmd_export)
+
+    r = sub.add_parser("rerun", help="run a failed or interrupted export job again (the same job: a webhook "
+                                     "re-sends under the same idempotency keys)")
+    r.add_argument("job_id")
+    for option in options_in_use():
+        if option.secret or option.name in ExportRequest.redacted_fields():
+            env = f" (or ${option.env})" if option.env else ""
+            r.add_argument(option.cli_flag, dest=option.name, help=f"{option.help}{env}; not kept with the job")
+    common(r)
+    r.set_defaults(func=cmd_rerun)
 
     s = sub.add_parser("status", help="print what the warehouse holds")
     common(s)

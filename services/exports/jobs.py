@@ -201,13 +201,14 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
 
 # -- running ---------------------------------------------------------------------
 def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
-          secrets: Mapping[str, str | None] | None = None) -> threading.Thread:
+          secrets: Mapping[str, str | None] | None = None,
+          private_networks: tuple[str, ...] | None = None) -> threading.Thread:
     """Run the job on a background thread; the page polls ``get`` for progress."""
     job_id = job.job_id if isinstance(job, QueuedJob) else job
 
     def target():
         try:
-            run_job(warehouse, job, output_dir=output_dir, secrets=secrets)
+            run_job(warehouse, job, output_dir=output_dir, secrets=secrets, private_networks=private_networks)
         except SegmentStudioError:
             pass  # recorded on the job row; the page shows it from there
         finally:
@@ -227,14 +228,17 @@ def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
 
 def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
             secrets: Mapping[str, str | None] | None = None,
-            progress: Callable[[str, float], None] | None = None) -> Job:
+            progress: Callable[[str, float], None] | None = None,
+            private_networks: tuple[str, ...] | None = None) -> Job:
     """Run a queued (or failed, or killed) job to the end; return the finished job.
 
     ``job`` is what ``create_job`` returned (nothing is worked out twice) or a
     job id, whose request is read from its row; ``secrets`` then gives the
-    request's secret fields (an auth header), which rows never keep.
-    ``output_dir`` is the app's export folder. Raises ExportError when the
-    job fails (after recording why on its row).
+    request's secret fields (an auth header) and redacted ones in full (a
+    webhook URL with its token), which rows never keep. ``output_dir`` is the
+    app's export folder; ``private_networks`` limits the addresses a webhook
+    may reach (see ``DeliveryContext``). Raises ExportError when the job fails
+    (after recording why on its row, secrets scrubbed).
     """
     queued = job if isinstance(job, QueuedJob) else None
     job_id = queued.job_id if queued else job
@@ -248,7 +252,7 @@ def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
     try:
         request = (queued.request if queued else row.request).with_secrets(secrets or {})
         return _run(warehouse, row, request, queued.compiled if queued else None, output_dir=output_dir,
-                    progress=progress)
+                    progress=progress, private_networks=private_networks)
     finally:
         with _active_lock:
             _active.discard(job_id)
@@ -268,15 +272,29 @@ def _reporter(warehouse: Warehouse, job_id: str, progress: Callable[[str, float]
     return report
 
 
+def delivery_context(warehouse: Warehouse, job: Job, request: ExportRequest, *, output_dir: Path,
+                     **extra) -> DeliveryContext:
+    """Where and how the job delivers: its outputs' names follow from the job alone."""
+    return DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
+                           f"{job.segment_id}-v{job.segment_version}-{job.destination}-{job.mode}-{job.job_id}",
+                           **extra)
+
+
+def rerun_request(job: Job) -> ExportRequest:
+    """The request of a new job that runs ``job`` again: the same, carrying the job it repeats (the first
+    of a chain of re-runs), so a webhook re-sends under that job's idempotency keys. Secrets are not
+    in it: the caller adds the ones it holds (``with_secrets``)."""
+    return replace(job.request, rerun_of=job.request.rerun_of or job.job_id)
+
+
 def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: CompiledSegment | None, *,
-         output_dir: Path, progress) -> Job:
+         output_dir: Path, progress, private_networks: tuple[str, ...] | None = None) -> Job:
     """Run ``job`` with its request; ``compiled`` is its segment, or None to compile it here."""
     dest = destination(job.destination)
     target = dest.target(request)
     report = _reporter(warehouse, job.job_id, progress)
-    ctx = DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
-                          f"{job.segment_id}-v{job.segment_version}-{dest.name}-{job.mode}-{job.job_id}",
-                          progress=lambda f: report("delivering", 0.45 + 0.5 * f))
+    ctx = delivery_context(warehouse, job, request, output_dir=output_dir,
+                           progress=lambda f: report("delivering", 0.45 + 0.5 * f), private_networks=private_networks)
     # A killed run of this job may have left a partial output and a snapshot: start clean.
     dest.remove_partial(ctx)
     snapshots.clear(warehouse, job.job_id)
@@ -304,16 +322,22 @@ def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: Compi
     except Exception as exc:
         snapshots.clear(warehouse, job.job_id)
         dest.remove_partial(ctx)
-        reason = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
+        told = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
+        # Whatever failed, the job row, the audit log and the caller see it without the request's secrets.
+        reason = request.scrub(told)
         warehouse.transaction([
             _update_statement(job.job_id, status="failed", message=reason[:2000], finished_ts=now()),
             audit_log.entry(actor=job.created_by, role=job.role, action="export.failed",
                             object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
                             details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]}),
         ])
+        # A cause holding a secret would print it in a traceback: then the scrubbed error stands alone.
+        cause = exc if reason == told else None
         if isinstance(exc, SegmentStudioError):
-            raise
-        raise ExportError(f"export job {job.job_id} failed: {reason}") from exc
+            if cause is not None:
+                raise
+            raise type(exc)(reason) from None
+        raise ExportError(f"export job {job.job_id} failed: {reason}") from cause
     # The job's outcome and its audit row land together.
     warehouse.transaction([
         _update_statement(job.job_id, status="succeeded", progress=1.0, message=None, members=members,
