@@ -21,11 +21,12 @@ from sqlglot import exp
 
 from services import checkpoints, clock, naming, sqlfiles
 from services.demo import generate
-from services.errors import SegmentStudioError, WarehouseError
+from services.errors import SegmentStudioError, SpecError, WarehouseError
 from services.exports import identifiers
 from services.governance.registry import registration_rows
 from services.pipeline import reconcile
 from services.pipeline.models import MODELS, Model, create_all, materialise
+from services.pipeline.rejections import record_rejected_postings
 from services.quality.checks import run_checks
 from services.segments.campaigns import install_samples
 from services.warehouse import Warehouse, count_rows
@@ -78,6 +79,17 @@ def _check_exchange_rates(warehouse: Warehouse) -> None:
             f"for {first['currency']} on or before {first['first_posted_date']}. Load rates for these "
             f"currencies into {naming.fq('txn', 'ref_exchange_rates')} and build again."
         )
+
+
+def _check_as_of(warehouse: Warehouse, as_of: date | None) -> None:
+    """An as-of date no later than the last load day: measured from a day no data has reached, every
+    relative window would age every customer."""
+    if as_of is None:
+        return
+    last = warehouse.scalar(exp.select(exp.func("MAX", exp.cast(exp.column("landed_ts"), "DATE"))).from_(STG_TRANSACTIONS))
+    last = last.date() if hasattr(last, "date") else last
+    if last is not None and as_of > last:
+        raise SpecError(f"the as-of date {as_of} is after the last load day ({last}): give a day on or before it")
 
 
 def _record_run(warehouse: Warehouse, run_id: str, **values) -> None:
@@ -148,6 +160,7 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
                  progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Re-derive silver and gold from the landing zone; audit and reconcile."""
     say = progress or (lambda step, fraction: None)
+    _check_as_of(warehouse, as_of)
     run_id = run_id or clock.new_id("run")
     started = clock.now()
     t0 = time.perf_counter()
@@ -158,8 +171,11 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
     try:
         for i, model in enumerate(SILVER):
             say(f"building {model.target}", 0.5 + 0.25 * i / len(MODELS))
-            if model.target == "fact_transactions" and ("silver_raw_transactions" in changed or full_refresh):
-                _check_exchange_rates(warehouse)
+            if model.target == "fact_transactions":
+                # Postings after their load day stay out of the facts; listed where rejected input is.
+                record_rejected_postings(warehouse, logged_ts=clock.now())
+                if "silver_raw_transactions" in changed or full_refresh:
+                    _check_exchange_rates(warehouse)
             _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
             checkpoints.reached("build.silver")
         if {"silver_raw_transactions", "silver_fact_transactions"} & changed.keys() or full_refresh:
