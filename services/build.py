@@ -7,14 +7,23 @@ registration -> build record. The landing zone (stg_*) is only ever appended
 to and never rewritten. Silver models are incremental by landed batch (see
 ``services.pipeline.models``); the other gold models are recomputed on every
 build because every relative window moves with the as-of date.
+
+A build killed anywhere leaves the old state or the new one: the demo data lands
+in one transaction; a first build of a DuckDB file is built beside it and moved
+into place whole (``build_new``); in place, each model's write is one
+transaction that records the batches it took in, so the next build resumes and
+reconciles the batches it actually took in; a run reads as succeeded only after
+its quality checks.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 from sqlglot import exp
@@ -29,7 +38,8 @@ from services.pipeline.models import MODELS, Model, create_all, materialise
 from services.pipeline.rejections import record_rejected_postings
 from services.quality.checks import run_checks
 from services.segments.campaigns import install_samples
-from services.warehouse import Warehouse, count_rows
+from services.warehouse import Rows, Warehouse, count_rows
+from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 Progress = Callable[[str, float], None]
 
@@ -59,15 +69,38 @@ def is_empty(warehouse: Warehouse) -> bool:
 
 
 def load_demo(warehouse: Warehouse, *, customers: int, seed: int, progress: Progress | None = None) -> dict[str, int]:
+    """Generate the demo data set and land every table of it in one transaction: a warehouse is
+    empty or holds all of it (a half-loaded one could never be built: no rates, no gold)."""
     say = progress or (lambda step, fraction: None)
-    counts = {}
     tables = generate(customers_count=customers, seed=seed,
                       progress=lambda step, f: say(f"generating {step}", 0.4 * f))
-    for i, (name, rows) in enumerate(tables.items()):
-        counts[name] = warehouse.append(name, rows)
-        checkpoints.reached("demo.loading")
-        say(f"loading {naming.short(name.split('.')[1])}", 0.4 + 0.1 * (i + 1) / len(tables))
-    return counts
+    say("loading the demo data", 0.45)
+    with checkpoints.during("demo.loading"):
+        warehouse.transaction([Rows(name, rows) for name, rows in tables.items()])
+    return {name: len(rows) for name, rows in tables.items()}
+
+
+def build_new(path: Path, *, customers: int = 50_000, seed: int = 42, as_of: date | None = None,
+              progress: Progress | None = None) -> BuildResult:
+    """The first build of a DuckDB warehouse file: built in a file beside it and moved into place
+    (``os.replace``) only once complete, so a build killed anywhere leaves no warehouse at ``path``,
+    never a half-built one. What a killed build left beside it is cleared first."""
+    path = Path(path)
+    if path.exists():
+        raise WarehouseError(f"{path.name} exists already: build it in place")
+    aside = path.with_name(path.name + ".building")
+    for leftover in (aside, aside.with_name(aside.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    warehouse = DuckDBWarehouse(aside)
+    try:
+        result = build(warehouse, customers=customers, seed=seed, as_of=as_of, progress=progress)
+        checkpoints.reached("build.finished")
+    finally:
+        warehouse.close()  # checkpoints the WAL into the file
+    with open(aside, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(aside, path)
+    return result
 
 
 def _check_exchange_rates(warehouse: Warehouse) -> None:
@@ -143,6 +176,18 @@ def _upstream_needs_rebuild(warehouse: Warehouse, model: Model, changed: dict[st
     return int(warehouse.scalar(unknown)) > 0
 
 
+def _reconciled_batches(changed: dict[str, tuple[str, ...] | None]) -> list[str] | None:
+    """The batches this run took into raw or into the facts (None: everything, a model was rebuilt whole).
+
+    After a build killed between the two, raw has nothing new but the facts take in what raw took
+    in then: those are the batches to compare, not none.
+    """
+    taken = [changed.get(name, ()) for name in ("silver_raw_transactions", "silver_fact_transactions")]
+    if any(batches is None for batches in taken):
+        return None
+    return sorted({batch for batches in taken for batch in batches})
+
+
 def register_datasets(warehouse: Warehouse, *, registered_ts) -> None:
     """Register the project's datasets and PII columns in the governance catalog.
 
@@ -152,8 +197,8 @@ def register_datasets(warehouse: Warehouse, *, registered_ts) -> None:
     for table, rows in registration_rows(registered_ts=registered_ts).items():
         ids = sorted(set(rows["dataset_id"]))
         delete = exp.delete(table, where=exp.column("dataset_id").isin(*ids))
-        warehouse.transaction([(delete, None)])
-        warehouse.append(table, rows)
+        # Replaced in one transaction: a build killed in between must not leave the datasets unregistered.
+        warehouse.transaction([(delete, None), Rows(table, rows)])
 
 
 def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date | None = None,
@@ -181,8 +226,7 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
         if {"silver_raw_transactions", "silver_fact_transactions"} & changed.keys() or full_refresh:
             # Nothing landed means nothing to reconcile: the last audit rows still hold.
             say("reconciling raw -> fact", 0.75)
-            landed = changed.get("silver_raw_transactions", ())
-            reconcile.reconcile(warehouse, run_id, batches=None if full_refresh or landed is None else list(landed))
+            reconcile.reconcile(warehouse, run_id, batches=None if full_refresh else _reconciled_batches(changed))
         gold_rows = 0
         for model in GOLD:
             say(f"building {model.target}", 0.8)
@@ -207,7 +251,9 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
     transactions = count_rows(warehouse, naming.fq("txn", "fact_transactions"))
     record = dict(started_ts=started, status="succeeded", as_of_date=as_of_date, customers=customers,
                   transactions=transactions, gold_rows=gold_rows, reconciled=True)
-    _record_run(warehouse, run_id, finished_ts=clock.now(), message="built; checking data quality", **record)
+    # Still running: a build killed during its checks must not read as succeeded.
+    _record_run(warehouse, run_id, finished_ts=None, message="built; checking data quality",
+                **{**record, "status": "running"})
     say("running data-quality checks", 0.97)
     checkpoints.reached("build.checks")
     results = run_checks(warehouse, run_id=run_id)

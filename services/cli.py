@@ -23,8 +23,8 @@ from datetime import date
 from pathlib import Path
 
 from services import checkpoints, rbac
-from services.build import build, run_pipeline
-from services.errors import ExportError, SegmentStudioError, SpecError
+from services.build import build, build_new, run_pipeline
+from services.errors import ConfigError, ExportError, SegmentStudioError, SpecError
 from services.exports import jobs
 from services.exports.base import IDENTIFIER_MODES, MODES, ExportRequest
 from services.exports.destinations import DESTINATIONS, options_in_use
@@ -55,21 +55,43 @@ def _progress(quiet: bool):
     return report
 
 
-def _open(path: Path, settings: Settings | None = None):
-    """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not."""
-    if settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path):
+def _on_databricks(path: Path, settings: Settings | None) -> bool:
+    return settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path)
+
+
+def _open(path: Path, settings: Settings | None = None, *, create: bool = False):
+    """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not.
+
+    A DuckDB file that does not exist is created only when ``create`` (an import may start a
+    warehouse); other commands say there is none. Opening a DuckDB file is this process's start as
+    the only one that may write it: jobs a killed process left running are marked failed first.
+    """
+    if _on_databricks(path, settings):
         # No signed-in user on a command line: the SDK's default credentials
         # (a job's run-as identity, a profile, or DATABRICKS_CLIENT_ID/SECRET).
         return DatabricksWarehouse(settings.databricks, ServicePrincipal(description="the Databricks SDK's default credentials"))
-    return DuckDBWarehouse(path)
+    if not create and not Path(path).exists():
+        raise ConfigError(f"no warehouse at {path}: build one first (python -m services.cli build)")
+    warehouse = DuckDBWarehouse(path)
+    if settings is not None:
+        jobs.recover_interrupted(warehouse, output_dir=settings.export_dir)
+    return warehouse
 
 
 def cmd_build(args, settings: Settings) -> int:
-    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
-    result = build(warehouse, customers=args.customers or settings.demo_customers,
-                   seed=args.seed if args.seed is not None else settings.demo_seed,
-                   as_of=args.as_of, progress=_progress(args.quiet), full_refresh=args.full_refresh)
-    print(f"warehouse: {warehouse.path}")
+    path = Path(args.warehouse or settings.warehouse_path)
+    options = dict(customers=args.customers or settings.demo_customers,
+                   seed=args.seed if args.seed is not None else settings.demo_seed, as_of=args.as_of,
+                   progress=_progress(args.quiet))
+    if not _on_databricks(path, settings) and not path.exists():
+        # A first build is built beside the file and moved into place whole.
+        result = build_new(path, **options)
+        location = str(path)
+    else:
+        warehouse = _open(path, settings)
+        result = build(warehouse, full_refresh=args.full_refresh, **options)
+        location = getattr(warehouse, "path", str(path))
+    print(f"warehouse: {location}")
     print(f"demo data generated: {'yes' if result.generated else 'no (warehouse already had data)'}")
     print(f"as-of date: {result.as_of_date}")
     print(f"customers: {result.customers:,}  transactions: {result.transactions:,}  "
@@ -79,7 +101,7 @@ def cmd_build(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings, create=True)
     create_all(warehouse)
     result = import_transactions(
         warehouse, args.file, customer_col=args.customer_col, date_col=args.date_col,
@@ -101,7 +123,12 @@ def cmd_import(args, settings: Settings) -> int:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    path = Path(args.warehouse or settings.warehouse_path)
+    if not _on_databricks(path, settings) and not path.exists():
+        # Said, not created: an empty file would make the next build an in-place one.
+        print(f"engine: DuckDB\nas-of date: None\nlast build: never built (no warehouse at {path})")
+        return 0
+    warehouse = _open(path, settings)
     status = warehouse_status(warehouse)
     print(f"engine: {status.engine}\nas-of date: {status.as_of_date}\nlast build: {status.built_at} "
           f"({status.build_status})\nreconciled: {status.reconciled}")

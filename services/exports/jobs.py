@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 from sqlglot import exp
 
-from services import audit_log, rbac
+from services import audit_log, naming, rbac
 from services.clock import new_id, now
 from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import audience, preflight, selection, snapshots
@@ -42,7 +42,7 @@ from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
 from services.segments.compiler import CompiledSegment
 from services.segments.workspace import Workspace
-from services.sqlterms import column, equals, literal
+from services.sqlterms import column, equals, is_in, literal
 from services.warehouse import Rows, Warehouse
 
 JOBS = snapshots.JOBS
@@ -278,6 +278,38 @@ def delivery_context(warehouse: Warehouse, job: Job, request: ExportRequest, *, 
     return DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
                            f"{job.segment_id}-v{job.segment_version}-{job.destination}-{job.mode}-{job.job_id}",
                            **extra)
+
+
+INTERRUPTED = ("interrupted: the process running this job stopped before it finished (found at the next start); "
+               "run it again, it starts clean")
+
+
+def recover_interrupted(warehouse: Warehouse, *, output_dir: Path) -> list[str]:
+    """Mark failed the jobs a dead process left queued or running, and clear what they left half-written.
+
+    Call it when a process that runs jobs starts, before it runs any. A job this process runs
+    (``start``) is never touched. On DuckDB only one process can open the file, so every other
+    queued or running job is an orphan; ``output_dir`` is where the dead process wrote, unless the
+    job's request named a folder. Returns the ids of the jobs marked failed.
+    """
+    if naming.table("app_export_jobs") not in warehouse.tables(naming.schema("app")):
+        return []  # a warehouse an earlier version built: no job has run here
+    query = exp.select(column("job_id")).from_(JOBS).where(is_in("status", ["queued", "running"]))
+    with _active_lock:
+        orphans = [j for j in warehouse.arrow(query).column(0).to_pylist() if j not in _active]
+    for job_id in orphans:
+        job = get(warehouse, job_id)
+        destination(job.destination).remove_partial(delivery_context(warehouse, job, job.request,
+                                                                     output_dir=output_dir))
+        snapshots.clear(warehouse, job_id)
+        warehouse.transaction([
+            _update_statement(job_id, status="failed", message=INTERRUPTED, finished_ts=now()),
+            audit_log.entry(actor=job.created_by, role=job.role, action="export.failed", object_type="export_job",
+                            object_id=job_id, object_version=job.segment_version,
+                            details={"segment_id": job.segment_id, "destination": job.destination,
+                                     "error": INTERRUPTED}),
+        ])
+    return orphans
 
 
 def rerun_request(job: Job) -> ExportRequest:
