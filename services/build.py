@@ -127,8 +127,9 @@ def _check_as_of(warehouse: Warehouse, as_of: date | None) -> None:
 
 def _record_run(warehouse: Warehouse, run_id: str, **values) -> None:
     table = naming.fq("app", "app_build_runs")
-    warehouse.execute(exp.delete(table, where=exp.column("run_id").eq(exp.Literal.string(run_id))))
-    warehouse.append(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))
+    # Replaced in one transaction: a kill in between must not lose the run's row.
+    warehouse.transaction([(exp.delete(table, where=exp.column("run_id").eq(exp.Literal.string(run_id))), None),
+                           Rows(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))])
 
 
 def _run_model(warehouse: Warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
