@@ -15,6 +15,7 @@ with 0; a killed export stayed "running" with its ``.partial`` file forever.
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -171,10 +172,29 @@ def test_an_export_killed_mid_write_is_failed_at_the_next_start_with_its_partial
         assert not at.exception
         from components.warehouse import get_warehouse
 
-        get_warehouse.clear()  # the app's process lets go of the file, as a stopped app would
+        get_warehouse.clear()  # the app's process lets go of the file, as a stopped app would:
+        gc.collect()           # its DuckDB connection closes when the last reference goes
     [job] = job_rows(path)
     assert job["status"] == "failed" and "interrupted" in job["message"]
     assert list(out.glob("*.partial")) == []
     again = cli("rerun", job["job_id"], "--warehouse", path, "--quiet", env=env)
     assert again.returncode == 0, again.stderr
     assert [j["status"] for j in job_rows(path)] == ["succeeded"] and len(list(out.glob("*.csv"))) == 1
+
+
+def test_the_apps_first_start_builds_aside_too(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    path = tmp_path / "w.duckdb"
+    for name, value in {"SEGMENT_STUDIO_WAREHOUSE": str(path), "SEGMENT_STUDIO_CUSTOMERS": CUSTOMERS,
+                        "SEGMENT_STUDIO_SEED": SEED, "SEGMENT_STUDIO_ROLE": "marketer"}.items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert path.exists() and not list(tmp_path.glob("*.building*"))
+    assert any("building the demo retail warehouse" in i.value for i in at.info)
+    from components.warehouse import get_warehouse
+
+    get_warehouse.clear()
+    gc.collect()  # the DuckDB connection closes with its last reference
