@@ -8,13 +8,16 @@ STAMP := $(VENV)/.installed-stamp
 WAREHOUSE ?= data/warehouse.duckdb
 CUSTOMERS ?= 50000
 PORT ?= 8501
+# Only this machine can reach the app unless HOST says otherwise (HOST=0.0.0.0 for every interface).
+HOST ?= 127.0.0.1
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 .PHONY: run test lint install chromium java warehouse bench bench-exports clean
 
-## make run: create the venv, install, build the demo warehouse if missing, start the app
+## make run: create the venv, install, build the demo warehouse if missing, start the app on 127.0.0.1
+## (HOST=0.0.0.0 make run to listen on every interface)
 run: warehouse
-	SEGMENT_STUDIO_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	SEGMENT_STUDIO_WAREHOUSE=$(WAREHOUSE) $(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 ## make test: create the venv, install (Chromium and Java too), lint Python and SQL, run every test
 test: install chromium java lint

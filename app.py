@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import session
 from components.identity import current_identity
+from components.text import plain
 from components.warehouse import query_attribution
 from services import rbac
 from services.errors import SegmentStudioError
@@ -47,7 +48,7 @@ pages = {
     ],
 }
 with st.sidebar:
-    st.caption(f"Signed in as **{identity.user}** · role **{identity.role}**")
+    st.caption(f"Signed in as **{plain(identity.user)}** · role **{identity.role}**")
 
 if settings.warm_up_maps:
     # Compile UMAP in the background now, so no one waits for it when they ask for a new map.

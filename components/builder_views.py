@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.charts import GREEN, GREY, breakdown, waterfall_frame
 from components.segments import build_marker
+from components.text import plain
 from components.warehouse import get_warehouse
 from services.segments.compiler import CompiledSegment
 from services.segments.estimate import Estimate, split_counts
@@ -54,9 +55,9 @@ def left_out(items, rule: dict, slots: dict) -> None:
         prefix = f"{node.get('field')} {node.get('op')}: "
         if node.get("kind") == "trait" and reason.startswith(prefix):
             reason = f"{label(node['field'])}: {reason.removeprefix(prefix)}"
-        slots[item.path].error(f"Condition {item.path[-1] + 1}: {reason}", icon=":material/error:")
+        slots[item.path].error(f"Condition {item.path[-1] + 1}: {plain(reason)}", icon=":material/error:")
     if items:
-        st.warning(f"{len(items)} condition(s) not counted until complete: " + "; ".join(i.reason for i in items),
+        st.warning(f"{len(items)} condition(s) not counted until complete: " + "; ".join(plain(i.reason) for i in items),
                    icon=":material/edit_note:")
 
 
@@ -75,7 +76,7 @@ def waterfall(result: Estimate, compiled: CompiledSegment, names: Names) -> None
     with st.container(border=True):
         st.caption(title + (f"; NOT then keeps everyone else: {result.audience:,}" if rule.negate else ""))
         for row in waterfall_frame(steps, result.base).itertuples():
-            st.progress(min(max(float(row.share), 0.0), 1.0), text=f"{row.step} → **{row.customers:,}**")
+            st.progress(min(max(float(row.share), 0.0), 1.0), text=f"{plain(row.step)} → **{row.customers:,}**")
 
 
 def breakdowns(result: Estimate) -> None:

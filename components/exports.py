@@ -18,10 +18,9 @@ import streamlit as st
 from components.segments import build_marker, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
-from services.exports import jobs, preflight
-from services.exports.base import Destination, ExportRequest, Option
+from services.exports import access, jobs, preflight
+from services.exports.base import Destination, ExportRequest, Option, redact_url
 from services.exports.destinations import destination
-from services.exports.files import removals_path
 from services.settings import Settings
 
 #: files above this size are offered by path, not as an in-page download
@@ -99,12 +98,24 @@ def sent(job: jobs.Job) -> str:
     return f"{job.rows_added or 0:,} added, {job.rows_removed or 0:,} removed ({rows})"
 
 
-def rerun_request(request: ExportRequest, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
-    """A past job's request with the secrets typed in the form above (job rows never keep them),
-    and the labels of those its destination needs but the form does not hold."""
-    secret = [o for o in destination(request.destination).options if o.secret]
+def rerun_request(job: jobs.Job, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
+    """A new job's request that runs a past job again (carrying it, so a webhook re-sends under its
+    idempotency keys), with the secrets typed in the form above (job rows never keep them), and the
+    labels of those its destination needs but the form does not hold. A URL whose secret parts the
+    row redacted is taken from the form only when it is the same address."""
+    request = jobs.rerun_request(job)
+    options = destination(request.destination).options
+    secret = [o for o in options if o.secret]
     missing = [o.label.lower() for o in secret if not typed.get(o.name)]
-    return replace(request, **{o.name: typed.get(o.name) for o in secret}), missing
+    again = replace(request, **{o.name: typed.get(o.name) for o in secret})
+    for option in options:
+        if option.name in request.missing_secrets():
+            value = typed.get(option.name)
+            if value and redact_url(str(value)) == getattr(request, option.name):
+                again = replace(again, **{option.name: value})
+            else:
+                missing.append(f"{option.label.lower()} (the same address, with its token)")
+    return again, missing
 
 
 def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
@@ -116,7 +127,9 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
     # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
     queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
                              workspace=workspace(path))
-    jobs.start(warehouse, queued, output_dir=Path(settings.export_dir))
+    # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
+    jobs.start(warehouse, queued, output_dir=Path(settings.export_dir),
+               private_networks=settings.webhook_private_networks if settings.databricks_app else None)
     return queued.job_id
 
 
@@ -134,42 +147,52 @@ def _check_folder(settings: Settings, folder: str | None) -> None:
         raise SpecError(f"the folder must be inside {root} or a Unity Catalog volume (/Volumes/...), not {folder}")
 
 
-def job(settings: Settings, job_id: str) -> jobs.Job:
-    return jobs.get(get_warehouse(warehouse_key(settings)), job_id)
+def job(settings: Settings, job_id: str, *, user: str, role: str) -> jobs.Job:
+    """A job the user may see (their own; anyone's for managers and admins)."""
+    return access.visible_job(get_warehouse(warehouse_key(settings)), job_id, user=user, role=role)
 
 
-def history(settings: Settings) -> pd.DataFrame:
-    return jobs.history(get_warehouse(warehouse_key(settings)))
+def history(settings: Settings, *, user: str, role: str) -> pd.DataFrame:
+    """The jobs the user may see, newest first."""
+    return access.visible_history(get_warehouse(warehouse_key(settings)), user=user, role=role)
 
 
-def download_button(job: jobs.Job, *, key: str) -> None:
-    """Offer a finished file job's output as a download (or name its path when it is too large).
+def download_button(settings: Settings, job: jobs.Job, *, key: str, user: str, role: str) -> None:
+    """Offer a finished file job's output as a download (or name its path when it is too large), to a
+    user who may have it; the click writes the download's audit row.
 
     A diff to an upload platform has a second file, of the members to remove.
     """
-    if not job.output_path or job.status != "succeeded":
+    if not job.output_path or job.status != "succeeded" or not access.may_see(job, user=user, role=role):
         return
-    paths = [Path(job.output_path)]
-    if job.mode == "diff" and removals_path(paths[0]).is_file():
-        paths.append(removals_path(paths[0]))
+    if not access.may_download(job, user=user, role=role):
+        st.caption("This file holds contact identifiers in clear: only admins may download it.")
+        return
+    paths = access.files(job)
+    if not paths:
+        st.caption(f"Output: `{job.output_path}`")
     for i, path in enumerate(paths):
-        _download(path, key=key if i == 0 else f"{key}_removals")
+        _download(settings, job, path, key=key if i == 0 else f"{key}_removals", user=user, role=role)
 
 
-def _download(path: Path, *, key: str) -> None:
-    if not path.is_file():
-        st.caption(f"Output: `{path}`")
-        return
+def _download(settings: Settings, job: jobs.Job, path: Path, *, key: str, user: str, role: str) -> None:
     size = path.stat().st_size
     if size > MAX_DOWNLOAD_BYTES:
         st.caption(f"Output ({size / 1e6:,.0f} MB, too large to download here): `{path}`")
         return
     mime = "application/octet-stream" if path.suffix == ".parquet" else "text/csv"
-    # A callable is read only when the button is clicked, not on every rerun of the live-status fragment.
-    st.download_button(f"Download {path.name}", data=path.read_bytes, file_name=path.name, mime=mime, key=key)
+    warehouse = get_warehouse(warehouse_key(settings))
+
+    def audited() -> bytes:
+        # Called only when the button is clicked (not on every rerun of the live-status fragment):
+        # the permission is checked again and the download audited as the bytes are read.
+        return access.download(warehouse, job, path, user=user, role=role)
+
+    st.download_button(f"Download {path.name}", data=audited, file_name=path.name, mime=mime, key=key)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def recent_jobs(path: str, limit: int = 5) -> pd.DataFrame:
-    """The newest export jobs, for Home (a few seconds stale is fine there; the Exports page reads live)."""
-    return jobs.history(get_warehouse(path), limit=limit)
+def recent_jobs(path: str, *, user: str, role: str, limit: int = 5) -> pd.DataFrame:
+    """The newest export jobs the user may see, for Home (a few seconds stale is fine there; the
+    Exports page reads live)."""
+    return access.visible_history(get_warehouse(path), user=user, role=role, limit=limit)

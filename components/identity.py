@@ -1,9 +1,15 @@
 """Who is using the app, and in which role.
 
-On Databricks Apps the proxy forwards the signed-in user's email in the
-``X-Forwarded-Email`` header; locally the settings name the user. The role
-is, in order: a role pinned for local work (SEGMENT_STUDIO_ROLE), one an
-admin assigned in the app, then roles.toml.
+Forwarded identity headers are trusted only when the app runs as a Databricks
+App (``settings.databricks_app``: the platform sets ``DATABRICKS_APP_NAME`` in
+every app process, and only there). There the Databricks Apps proxy signs the
+user in and sets ``X-Forwarded-User`` (the IdP's stable user id) and
+``X-Forwarded-Email`` on every request, replacing whatever a client sent; a
+request without them did not come through the proxy and is refused. Anywhere
+else a client could send any header it likes, so they are ignored and the
+settings name the user (SEGMENT_STUDIO_USER). The role is, in order: a role
+pinned for local work (SEGMENT_STUDIO_ROLE, never on Databricks), one an admin
+assigned in the app, then roles.toml.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from services.settings import Settings
 
 @dataclass(frozen=True)
 class Identity:
+    #: the email on Databricks (what roles.toml and assignments name), SEGMENT_STUDIO_USER locally
     user: str
     role: str
+    #: the stable id: X-Forwarded-User on Databricks (emails can change), the user locally
+    user_id: str = ""
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -36,13 +45,27 @@ def _assigned_role(path: str, email: str) -> str | None:
         return None
 
 
+def _header(name: str) -> str | None:
+    # Trimmed, so surrounding whitespace cannot make a second identity of one user.
+    value = (forwarded(name) or "").strip()
+    return value or None
+
+
 def current_identity(settings: Settings) -> Identity:
-    email = forwarded("X-Forwarded-Email")
-    user = email or settings.user
-    if settings.default_role and not email:
-        role = settings.default_role
-    else:
+    if settings.databricks_app:
+        user_id, email = _header("X-Forwarded-User"), _header("X-Forwarded-Email")
+        if not (user_id or email):
+            st.error("Segment Studio received no signed-in user with this request. It runs as a Databricks App "
+                     "and learns who you are from the Databricks Apps sign-in; open it through its Databricks "
+                     "URL.")
+            st.stop()
+        user = email or user_id
         role = _assigned_role(warehouse_key(settings), user) or load_role_map(settings.roles_file).role_for(user)
-    identity = Identity(user=user, role=role)
+        identity = Identity(user=user, role=role, user_id=user_id or user)
+    else:
+        user = settings.user
+        role = (settings.default_role or _assigned_role(warehouse_key(settings), user)
+                or load_role_map(settings.roles_file).role_for(user))
+        identity = Identity(user=user, role=role, user_id=user)
     st.session_state["identity"] = identity
     return identity

@@ -13,6 +13,7 @@ import streamlit as st
 from components import draft
 from components.identity import Identity
 from components.segments import cached_library
+from components.text import plain
 from services import rbac
 from services.errors import SegmentStudioError
 from services.segments.spec import SegmentDefinition
@@ -38,13 +39,13 @@ def _save(ws: Workspace, definition: SegmentDefinition, identity: Identity, *, a
                              segment_id=d.segment_id if as_version else None,
                              note=note or (f"restored from v{d.version}" if as_version and d.restoring else ""))
     except SegmentStudioError as exc:
-        st.error(f"Not saved: {exc}")
+        st.error(f"Not saved: {plain(exc)}")
         return
     draft.saved_as(saved)
     st.query_params["segment"] = saved.segment_id
     st.query_params.pop("version", None)
     cached_library.clear()
-    st.toast(f"Saved {saved.definition.name} as version {saved.version} ({saved.audience_size:,} members)")
+    st.toast(f"Saved {plain(saved.definition.name)} as version {saved.version} ({saved.audience_size:,} members)")
     st.rerun()
 
 

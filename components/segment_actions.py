@@ -9,6 +9,7 @@ import streamlit as st
 
 from components import draft
 from components.segments import cached_library, saved_models, workspace
+from components.text import plain
 from services.errors import SegmentStudioError
 from services.segments.library import SavedVersion
 from services.segments.spec import SegmentDefinition
@@ -35,7 +36,7 @@ def save_in_callback(key: str, save: Callable[[], SavedVersion]) -> None:
     try:
         saved = save()
     except SegmentStudioError as exc:
-        st.session_state[f"{key}_error"] = f"Not saved: {exc}"
+        st.session_state[f"{key}_error"] = f"Not saved: {plain(exc)}"
     else:
         st.session_state[f"{key}_saved"] = (saved.segment_id, saved.definition.name, saved.audience_size or 0)
 
@@ -47,5 +48,5 @@ def saved_notice(key: str) -> None:
     saved = st.session_state.pop(f"{key}_saved", None)
     if saved:
         segment_id, name, size = saved
-        st.success(f"Saved **{name}** as segment `{segment_id}` ({size:,} members).")
+        st.success(f"Saved **{plain(name)}** as segment `{segment_id}` ({size:,} members).")
         st.link_button("Open in Segment Builder", f"/builder?segment={segment_id}")

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
 
 from components.progress import progress_bar
 from components.request import forwarded_access_token, settings as session_settings
-from services.build import build, run_pipeline
+from services.build import build, build_new, run_pipeline
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
+from services.exports.jobs import recover_interrupted
 from services.settings import Settings
 from services.status import (
     WarehouseStatus,
@@ -67,7 +69,14 @@ def get_warehouse(path: str) -> LoggedWarehouse:
     the ops source, which the Cost page turns into cost per page and segment.
     """
     if not path.startswith(DATABRICKS_KEY_PREFIX):
-        return LoggedWarehouse(DuckDBWarehouse(path), batch_size=20, fallback_context=_session_context)
+        if not Path(path).exists():
+            # Never created empty by a read: the first build makes the file, whole (ensure_built).
+            raise WarehouseError("the warehouse is not built yet")
+        duckdb = DuckDBWarehouse(path)
+        # This process is now the only one that may write the file (DuckDB's lock): jobs a stopped
+        # app or a killed command left running are orphans. Marked failed before any job starts here.
+        recover_interrupted(duckdb, output_dir=Path(session_settings().export_dir))
+        return LoggedWarehouse(duckdb, batch_size=20, fallback_context=_session_context)
     settings = session_settings()
     identity = _databricks_identity(settings)
     if DATABRICKS_KEY_PREFIX + identity.key != path:
@@ -89,8 +98,20 @@ def _session_context() -> QueryContext | None:
 
 @contextmanager
 def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None]:
-    """Attribute the queries of one script run to the user and page; write the log after it."""
-    warehouse = get_warehouse(warehouse_key(settings))
+    """Attribute the queries of one script run to the user and page; write the log after it.
+
+    A warehouse that cannot be opened (another process holds the DuckDB file) stops the page
+    with the reason in one line.
+    """
+    if _not_built_yet(settings):
+        # The page builds it (ensure_built); its queries go unattributed this once.
+        yield
+        return
+    try:
+        warehouse = get_warehouse(warehouse_key(settings))
+    except SegmentStudioError as exc:
+        st.error(f"Segment Studio cannot open its warehouse: {exc}")
+        st.stop()
     st.session_state["query_context"] = (user, page, "")
     try:
         with warehouse.context(user=user, page=page):
@@ -134,9 +155,21 @@ def ready_or_stop(settings: Settings, load: Callable[[str], T], *, failure: str 
         st.stop()
 
 
+def _not_built_yet(settings: Settings) -> bool:
+    """A local warehouse file that does not exist yet (the first start)."""
+    return settings.engine != "databricks" and not Path(settings.warehouse_path).exists()
+
+
 def ensure_built(settings: Settings) -> WarehouseStatus:
     """Build the demo warehouse on first start, or bring one built by an earlier version up to date."""
     path = warehouse_key(settings)
+    if _not_built_yet(settings):
+        st.info("No warehouse yet: building the demo retail warehouse. This happens once and takes a minute or two.")
+        with progress_bar() as progress:
+            # Built beside the file and moved into place whole: a stopped app leaves no half-built warehouse.
+            build_new(Path(settings.warehouse_path), customers=settings.demo_customers, seed=settings.demo_seed,
+                      demo_end=settings.demo_window_end(), progress=progress)
+        cached_status.clear()
     status = cached_status(path)
     if settings.engine == "databricks":
         # The customer's data is never replaced by demo data from a page view: the scheduled

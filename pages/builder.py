@@ -16,6 +16,7 @@ from components.segments import (
     field_health,
     workspace,
 )
+from components.text import plain
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -48,7 +49,7 @@ if wanted and (wanted != current.segment_id or (wanted_version and wanted_versio
     try:
         open_saved(wanted, int(wanted_version) if wanted_version and wanted_version.isdigit() else None)
     except SegmentStudioError as exc:
-        st.warning(f"Could not open segment {wanted}: {exc}")
+        st.warning(f"Could not open segment {plain(wanted)}: {plain(exc)}")
         st.query_params.pop("segment", None)
 d = draft.current()
 draft.seed()
@@ -108,7 +109,7 @@ with right:
         with attribute_segment(settings, d.segment_id):
             result = cached_estimate(path, compiled)
     except SegmentStudioError as exc:
-        st.error(f"This rule cannot be run yet: {exc}")
+        st.error(f"This rule cannot be run yet: {plain(exc)}")
         st.stop()
     incomplete = compiled_draft.left_out
     changed = d.changed(definition, complete=not incomplete)

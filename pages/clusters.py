@@ -14,6 +14,7 @@ from components.segment_actions import (
     saved_notice,
 )
 from components.segments import build_marker, catalog
+from components.text import plain
 from components.warehouse import get_warehouse, ready_or_stop, warehouse_key
 from services import rbac
 from services.cost import estimate_action_cost
@@ -171,7 +172,7 @@ with right:
     if rule is None:
         st.caption("No readable rule describes this cluster.")
     else:
-        st.markdown(f"**Rule explanation**: {rule.definition.rule.describe()}")
+        st.markdown(f"**Rule explanation**: {plain(rule.definition.rule.describe())}")
         st.caption(f"Precision {rule.precision:.0%} (of the {rule.selected:,} customers it selects, the share in "
                    f"the cluster) · recall {rule.recall:.0%} (of the cluster, the share it selects). "
                    "A rule segment is re-evaluated on every build.")

@@ -10,6 +10,7 @@ import streamlit as st
 from components import exports as ui, session
 from components.pickers import segment_picker
 from components.segments import cached_library, catalog
+from components.text import plain
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -64,7 +65,7 @@ try:
                             attributes=attributes, include_control=include_control, identifiers=identifiers,
                             **options)
 except SegmentStudioError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 # -- pre-flight ----------------------------------------------------------------------
@@ -73,7 +74,7 @@ try:
     with st.spinner("Checking the audience"):
         check = ui.preflight_check(settings, request, identity.role)
 except SegmentStudioError as exc:
-    st.error(f"The pre-flight check failed: {exc}")
+    st.error(f"The pre-flight check failed: {plain(exc)}")
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
@@ -137,7 +138,7 @@ def _start(req: ExportRequest, override_gate: bool) -> None:
         st.session_state["exports_job"] = ui.start_export(settings, req, user=identity.user, role=identity.role,
                                                           override_dq_gate=override_gate)
     except SegmentStudioError as exc:
-        st.session_state["exports_error"] = str(exc)
+        st.session_state["exports_error"] = plain(exc)
 
 
 st.button("Run export", type="primary", key="exports_run", on_click=_run_export, args=(request, override, confirm),
@@ -158,28 +159,30 @@ if st.session_state.get("exports_error"):
 
 # -- this session's job ----------------------------------------------------------------------
 job_id = st.session_state.get("exports_job")
-current = ui.job(settings, job_id) if job_id else None
+current = ui.job(settings, job_id, user=identity.user, role=identity.role) if job_id else None
 if current is not None and not current.finished:
     # Polls only while this session's job runs: an idle page asks the warehouse nothing.
     @st.fragment(run_every=1.0)
     def live_status() -> None:
-        job = ui.job(settings, job_id)
+        job = ui.job(settings, job_id, user=identity.user, role=identity.role)
         if job.finished:
             st.rerun()  # the whole page: the finished job and its download are drawn outside this fragment
-        st.progress(job.progress, text=f"{job.job_id}: {job.status} · {job.message or ''}")
+        st.progress(job.progress, text=f"{job.job_id}: {job.status} · {plain(job.message or '')}")
 
     live_status()
 elif current is not None:
     if current.status == "succeeded":
         st.success(f"Export {current.job_id} succeeded: {ui.sent(current)} · sha256 {current.checksum[:16]}…")
         # Outside any polling fragment: a download button redrawn every second loses its file.
-        ui.download_button(current, key=f"exports_download_{current.job_id}")
+        ui.download_button(settings, current, key=f"exports_download_{current.job_id}", user=identity.user,
+                           role=identity.role)
     else:
-        st.error(f"Export {current.job_id} failed: {current.message}")
+        st.error(f"Export {current.job_id} failed: {plain(current.message)}")
 
 # -- history -------------------------------------------------------------------------------
 st.subheader("History")
-past = ui.history(settings)
+# Only the jobs this user may see: their own, everyone's for managers and admins.
+past = ui.history(settings, user=identity.user, role=identity.role)
 if past.empty:
     st.caption("No exports yet.")
     st.stop()
@@ -197,16 +200,17 @@ st.dataframe(table, hide_index=True, width="stretch", key="exports_history", col
     "started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
     "finished": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm:ss")})
 chosen = st.selectbox("Job details", list(past["job_id"]), key="exports_detail")
-detail = ui.job(settings, chosen)
+detail = ui.job(settings, chosen, user=identity.user, role=identity.role)
 d1, d2 = st.columns(2)
 d1.text(detail.summary())
 d2.json({"request": json.loads(detail.request.to_json()), "excluded": detail.excluded,
          "dq_override": detail.dq_override})
-ui.download_button(detail, key=f"exports_past_download_{detail.job_id}")
+ui.download_button(settings, detail, key=f"exports_past_download_{detail.job_id}", user=identity.user,
+                   role=identity.role)
 
 
 # Secrets (an auth header) are not kept with the job: the re-run takes the ones typed above.
-again, secrets = ui.rerun_request(detail.request, options)
+again, missing = ui.rerun_request(detail, options)
 st.button("Re-run this export", key="exports_rerun", on_click=_run_export, args=(again, detail.dq_override, ()),
-          disabled=bool(secrets), help="Runs the same request again as a new job" + (
-              f" (enter the {' and '.join(secrets)} above first: secrets are not stored)" if secrets else ""))
+          disabled=bool(missing), help="Runs the same request again as a new job" + (
+              f" (enter the {' and '.join(missing)} above first: secrets are not stored)" if missing else ""))

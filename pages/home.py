@@ -65,7 +65,7 @@ with right:
 
 if rbac.can(identity.role, "export"):
     st.subheader("Recent exports")
-    recent = exports.recent_jobs(path)
+    recent = exports.recent_jobs(path, user=identity.user, role=identity.role)
     if recent.empty:
         st.caption("No exports yet.")
     else:

@@ -8,6 +8,7 @@ import streamlit as st
 from components import session
 from components.pickers import segment_picker
 from components.segments import cached_library, library, workspace
+from components.text import plain
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
@@ -50,23 +51,23 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
 chosen = segment_picker("Segment", segments, key="library_chosen", default=st.query_params.get("segment"))
 info = lib.info(chosen)
 latest = lib.get(chosen)
-st.subheader(info["name"])
-st.caption(f"`{chosen}` · owner {info['owner']} · version {info['latest_version']} · "
+st.subheader(plain(info["name"]))
+st.caption(f"`{chosen}` · owner {plain(info['owner'])} · version {info['latest_version']} · "
            f"{latest.audience_size or 0:,} members when saved (as of {latest.as_of_date})"
            + (" · archived" if info["archived"] else ""))
 if info.get("description"):
-    st.write(info["description"])
+    st.markdown(plain(info["description"]))
 if info.get("brief"):
     brief = info["brief"]
     b1, b2, b3, b4 = st.columns(4)
-    b1.markdown(f"**Goal**  \n{brief.get('goal', '')}")
-    b2.markdown(f"**Channel**  \n{brief.get('channel', '')}")
-    b3.markdown(f"**Offer**  \n{brief.get('offer', '')}")
-    b4.markdown(f"**KPI**  \n{brief.get('kpi', '')} · holdout {brief.get('holdout_pct', 0)}%")
+    b1.markdown(f"**Goal**  \n{plain(brief.get('goal', ''))}")
+    b2.markdown(f"**Channel**  \n{plain(brief.get('channel', ''))}")
+    b3.markdown(f"**Offer**  \n{plain(brief.get('offer', ''))}")
+    b4.markdown(f"**KPI**  \n{plain(brief.get('kpi', ''))} · holdout {plain(brief.get('holdout_pct', 0))}%")
 if info["is_sample"]:
     st.caption("A sample campaign: a read-only template. Duplicate it, or open it in the builder and save it as a "
                "new segment of your own.")
-st.markdown(f"**Rule:** {latest.definition.rule.describe()}")
+st.markdown(f"**Rule:** {plain(latest.definition.rule.describe())}")
 
 
 # Actions run in callbacks, before the rerun draws the page: the list, the picker and the
@@ -150,10 +151,10 @@ if len(numbers) >= 2:
     new = d2.selectbox("with version", numbers, index=0, key="library_new")
     diff = lib.diff(chosen, int(old), int(new))
     left, right = st.columns(2)
-    left.markdown(f"**v{old}** · {diff.old.author} · {diff.old.note or ''}")
+    left.markdown(f"**v{old}** · {plain(diff.old.author)} · {plain(diff.old.note or '')}")
     left.code(diff.old.definition.to_json(), language="json")
     left.code(diff.old.sql_databricks or "", language="sql")
-    right.markdown(f"**v{new}** · {diff.new.author} · {diff.new.note or ''}")
+    right.markdown(f"**v{new}** · {plain(diff.new.author)} · {plain(diff.new.note or '')}")
     right.code(diff.new.definition.to_json(), language="json")
     right.code(diff.new.sql_databricks or "", language="sql")
     if diff.changed:

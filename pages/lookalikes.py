@@ -9,6 +9,7 @@ from components.pickers import saved_size, segment_picker
 from components.progress import progress_bar
 from components.segment_actions import save_definition, save_in_callback, saved_notice
 from components.segments import cached_library, workspace
+from components.text import plain
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.discovery.fitting import train_lookalike
@@ -94,7 +95,7 @@ def reach_view() -> None:
     m3.metric("AUC (held out)", f"{model.auc:.3f}",
               help="Chance a held-out seed member outranks an eligible customer; a lower bound")
     m4.metric("Similarity cut-off", f"{point['min_score']:.3f}")
-    st.caption(f"Seed {model.seed.name}: {model.seed_size:,} members · {model.eligible:,} eligible customers "
+    st.caption(f"Seed {plain(model.seed.name)}: {model.seed_size:,} members · {model.eligible:,} eligible customers "
                f"outside it · as of {model.as_of_date}")
     st.plotly_chart(ui.reach_curve(model.curve, reach), key="lookalikes_curve", config={"displayModeBar": False})
 

@@ -7,31 +7,42 @@ registration -> build record. The landing zone (stg_*) is only ever appended
 to and never rewritten. Silver models are incremental by landed batch (see
 ``services.pipeline.models``); the other gold models are recomputed on every
 build because every relative window moves with the as-of date.
+
+A build killed anywhere leaves the old state or the new one: the demo data lands
+in one transaction; a first build of a DuckDB file is built beside it and moved
+into place whole (``build_new``); in place, each model's write is one
+transaction that records the batches it took in, so the next build resumes and
+reconciles the batches it actually took in; a run reads as succeeded only after
+its quality checks.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlglot import exp
 
-from services import clock, naming, sqlfiles
+from services import checkpoints, clock, naming, sqlfiles
 from services.demo import generate
 from services.demo.calendar import DEMO_END
-from services.errors import SegmentStudioError, WarehouseError
+from services.errors import SegmentStudioError, SpecError, WarehouseError
 from services.exports import identifiers
 from services.governance.registry import registration_rows
 from services.pipeline import reconcile
 from services.pipeline.models import MODELS, Model, create_all, materialise
+from services.pipeline.rejections import record_rejected_postings
 from services.pipeline.statements import BATCHES_TABLE
 from services.quality.checks import run_checks
 from services.segments.campaigns import install_samples
 from services.sqlterms import column, equals, literal, timestamp_literal
-from services.warehouse import Warehouse, count_rows
+from services.warehouse import Rows, Warehouse, count_rows
+from services.warehouse.duckdb_engine import DuckDBWarehouse
 
 Progress = Callable[[str, float], None]
 
@@ -62,15 +73,39 @@ def is_empty(warehouse: Warehouse) -> bool:
 
 def load_demo(warehouse: Warehouse, *, customers: int, seed: int, demo_end: date = DEMO_END,
               progress: Progress | None = None) -> dict[str, int]:
-    """Generate the demo (two years ending on ``demo_end``) and land it, as if it arrived just now."""
+    """Generate the demo (two years ending on ``demo_end``), as if it arrived just now, and land
+    every table of it in one transaction: a warehouse is empty or holds all of it (a half-loaded
+    one could never be built: no rates, no gold)."""
     say = progress or (lambda step, fraction: None)
-    counts = {}
     tables = generate(customers_count=customers, seed=seed, end=demo_end, landed_by=clock.now(),
                       progress=lambda step, f: say(f"generating {step}", 0.4 * f))
-    for i, (name, rows) in enumerate(tables.items()):
-        counts[name] = warehouse.append(name, rows)
-        say(f"loading {naming.short(name.split('.')[1])}", 0.4 + 0.1 * (i + 1) / len(tables))
-    return counts
+    say("loading the demo data", 0.45)
+    with checkpoints.during("demo.loading"):
+        warehouse.transaction([Rows(name, rows) for name, rows in tables.items()])
+    return {name: len(rows) for name, rows in tables.items()}
+
+
+def build_new(path: Path, *, customers: int = 50_000, seed: int = 42, demo_end: date = DEMO_END,
+              as_of: date | None = None, progress: Progress | None = None) -> BuildResult:
+    """The first build of a DuckDB warehouse file: built in a file beside it and moved into place
+    (``os.replace``) only once complete, so a build killed anywhere leaves no warehouse at ``path``,
+    never a half-built one. What a killed build left beside it is cleared first."""
+    path = Path(path)
+    if path.exists():
+        raise WarehouseError(f"{path.name} exists already: build it in place")
+    aside = path.with_name(path.name + ".building")
+    for leftover in (aside, aside.with_name(aside.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    warehouse = DuckDBWarehouse(aside)
+    try:
+        result = build(warehouse, customers=customers, seed=seed, demo_end=demo_end, as_of=as_of, progress=progress)
+        checkpoints.reached("build.finished")
+    finally:
+        warehouse.close()  # checkpoints the WAL into the file
+    with open(aside, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(aside, path)
+    return result
 
 
 def _check_exchange_rates(warehouse: Warehouse) -> None:
@@ -84,10 +119,22 @@ def _check_exchange_rates(warehouse: Warehouse) -> None:
         )
 
 
+def _check_as_of(warehouse: Warehouse, as_of: date | None) -> None:
+    """An as-of date no later than the last load day: measured from a day no data has reached, every
+    relative window would age every customer."""
+    if as_of is None:
+        return
+    last = warehouse.scalar(exp.select(exp.func("MAX", exp.cast(exp.column("landed_ts"), "DATE"))).from_(STG_TRANSACTIONS))
+    last = last.date() if hasattr(last, "date") else last
+    if last is not None and as_of > last:
+        raise SpecError(f"the as-of date {as_of} is after the last load day ({last}): give a day on or before it")
+
+
 def _record_run(warehouse: Warehouse, run_id: str, **values) -> None:
     table = naming.fq("app", "app_build_runs")
-    warehouse.execute(exp.delete(table, where=exp.column("run_id").eq(exp.Literal.string(run_id))))
-    warehouse.append(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))
+    # Replaced in one transaction: a kill in between must not lose the run's row.
+    warehouse.transaction([(exp.delete(table, where=exp.column("run_id").eq(exp.Literal.string(run_id))), None),
+                           Rows(table, pd.DataFrame([{"run_id": run_id, "engine": warehouse.engine, **values}]))])
 
 
 def _run_model(warehouse: Warehouse, model: Model, run_id: str, params: dict, timings: dict, *,
@@ -163,6 +210,18 @@ def _upstream_needs_rebuild(warehouse: Warehouse, model: Model, changed: dict[st
     return int(warehouse.scalar(unknown)) > 0
 
 
+def _reconciled_batches(changed: dict[str, tuple[str, ...] | None]) -> list[str] | None:
+    """The batches this run took into raw or into the facts (None: everything, a model was rebuilt whole).
+
+    After a build killed between the two, raw has nothing new but the facts take in what raw took
+    in then: those are the batches to compare, not none.
+    """
+    taken = [changed.get(name, ()) for name in ("silver_raw_transactions", "silver_fact_transactions")]
+    if any(batches is None for batches in taken):
+        return None
+    return sorted({batch for batches in taken for batch in batches})
+
+
 def register_datasets(warehouse: Warehouse, *, registered_ts) -> None:
     """Register the project's datasets and PII columns in the governance catalog.
 
@@ -172,14 +231,15 @@ def register_datasets(warehouse: Warehouse, *, registered_ts) -> None:
     for table, rows in registration_rows(registered_ts=registered_ts).items():
         ids = sorted(set(rows["dataset_id"]))
         delete = exp.delete(table, where=exp.column("dataset_id").isin(*ids))
-        warehouse.transaction([(delete, None)])
-        warehouse.append(table, rows)
+        # Replaced in one transaction: a build killed in between must not leave the datasets unregistered.
+        warehouse.transaction([(delete, None), Rows(table, rows)])
 
 
 def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date | None = None,
                  progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Re-derive silver and gold from the landing zone; audit and reconcile."""
     say = progress or (lambda step, fraction: None)
+    _check_as_of(warehouse, as_of)
     run_id = run_id or clock.new_id("run")
     started = clock.now()
     t0 = time.perf_counter()
@@ -190,20 +250,24 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
     try:
         for i, model in enumerate(SILVER):
             say(f"building {model.target}", 0.5 + 0.25 * i / len(MODELS))
-            if model.target == "fact_transactions" and ("silver_raw_transactions" in changed or full_refresh):
-                _check_exchange_rates(warehouse)
+            if model.target == "fact_transactions":
+                # Postings after their load day stay out of the facts; listed where rejected input is.
+                record_rejected_postings(warehouse, logged_ts=clock.now())
+                if "silver_raw_transactions" in changed or full_refresh:
+                    _check_exchange_rates(warehouse)
             _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
+            checkpoints.reached("build.silver")
         if {"silver_raw_transactions", "silver_fact_transactions"} & changed.keys() or full_refresh:
             # Nothing landed means nothing to reconcile: the last audit rows still hold.
             say("reconciling raw -> fact", 0.75)
-            landed = changed.get("silver_raw_transactions", ())
-            reconcile.reconcile(warehouse, run_id, batches=None if full_refresh or landed is None else list(landed))
+            reconcile.reconcile(warehouse, run_id, batches=None if full_refresh else _reconciled_batches(changed))
         gold_rows = 0
         for model in GOLD:
             say(f"building {model.target}", 0.8)
             rows = _run_model(warehouse, model, run_id, params, timings, full_refresh=full_refresh, changed=changed)
             if model.target == "gold_customer_features":
                 gold_rows = rows
+            checkpoints.reached("build.gold")
         say("normalising contact identifiers for exports", 0.9)
         t_identifiers = time.perf_counter()
         identifiers.refresh(warehouse)
@@ -221,8 +285,11 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
     transactions = count_rows(warehouse, naming.fq("txn", "fact_transactions"))
     record = dict(started_ts=started, status="succeeded", as_of_date=as_of_date, customers=customers,
                   transactions=transactions, gold_rows=gold_rows, reconciled=True)
-    _record_run(warehouse, run_id, finished_ts=clock.now(), message="built; checking data quality", **record)
+    # Still running: a build killed during its checks must not read as succeeded.
+    _record_run(warehouse, run_id, finished_ts=None, message="built; checking data quality",
+                **{**record, "status": "running"})
     say("running data-quality checks", 0.97)
+    checkpoints.reached("build.checks")
     results = run_checks(warehouse, run_id=run_id)
     failing = sum(1 for r in results if not r.passed)
     seconds = time.perf_counter() - t0

@@ -8,6 +8,7 @@ Commands
   status                print what the warehouse holds
   export SEGMENT_ID --destination NAME
                         run an export job (the same job code as the Exports page)
+  rerun JOB_ID          run a failed or interrupted export job again
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from services.build import build, run_pipeline
-from services.errors import ExportError, SegmentStudioError, SpecError
+from services import checkpoints, rbac
+from services.build import build, build_new, run_pipeline
+from services.errors import ConfigError, ExportError, SegmentStudioError, SpecError
 from services.exports import jobs
 from services.exports.base import IDENTIFIER_MODES, MODES, ExportRequest
 from services.exports.destinations import DESTINATIONS, options_in_use
@@ -35,6 +37,7 @@ from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace
 from services.settings import Settings
 from services.status import warehouse_status
+from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
 from services.warehouse.databricks_identity import ServicePrincipal
 from services.warehouse.duckdb_engine import DuckDBWarehouse
@@ -53,22 +56,44 @@ def _progress(quiet: bool):
     return report
 
 
-def _open(path: Path, settings: Settings | None = None):
-    """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not."""
-    if settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path):
+def _on_databricks(path: Path, settings: Settings | None) -> bool:
+    return settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path)
+
+
+def _open(path: Path, settings: Settings | None = None, *, create: bool = False):
+    """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not.
+
+    A DuckDB file that does not exist is created only when ``create`` (an import may start a
+    warehouse); other commands say there is none. Opening a DuckDB file is this process's start as
+    the only one that may write it: jobs a killed process left running are marked failed first.
+    """
+    if _on_databricks(path, settings):
         # No signed-in user on a command line: the SDK's default credentials
         # (a job's run-as identity, a profile, or DATABRICKS_CLIENT_ID/SECRET).
         return DatabricksWarehouse(settings.databricks, ServicePrincipal(description="the Databricks SDK's default credentials"))
-    return DuckDBWarehouse(path)
+    if not create and not Path(path).exists():
+        raise ConfigError(f"no warehouse at {path}: build one first (python -m services.cli build)")
+    warehouse = DuckDBWarehouse(path)
+    if settings is not None:
+        jobs.recover_interrupted(warehouse, output_dir=settings.export_dir)
+    return warehouse
 
 
 def cmd_build(args, settings: Settings) -> int:
-    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
-    result = build(warehouse, customers=args.customers or settings.demo_customers,
+    path = Path(args.warehouse or settings.warehouse_path)
+    options = dict(customers=args.customers or settings.demo_customers,
                    seed=args.seed if args.seed is not None else settings.demo_seed,
-                   demo_end=args.demo_end or settings.demo_window_end(),
-                   as_of=args.as_of, progress=_progress(args.quiet), full_refresh=args.full_refresh)
-    print(f"warehouse: {warehouse.path}")
+                   demo_end=args.demo_end or settings.demo_window_end(), as_of=args.as_of,
+                   progress=_progress(args.quiet))
+    if not _on_databricks(path, settings) and not path.exists():
+        # A first build is built beside the file and moved into place whole.
+        result = build_new(path, **options)
+        location = str(path)
+    else:
+        warehouse = _open(path, settings)
+        result = build(warehouse, full_refresh=args.full_refresh, **options)
+        location = getattr(warehouse, "path", str(path))
+    print(f"warehouse: {location}")
     print(f"demo data generated: {'yes' if result.generated else 'no (warehouse already had data)'}")
     print(f"as-of date: {result.as_of_date}")
     print(f"customers: {result.customers:,}  transactions: {result.transactions:,}  "
@@ -78,7 +103,7 @@ def cmd_build(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings, create=True)
     create_all(warehouse)
     result = import_transactions(
         warehouse, args.file, customer_col=args.customer_col, date_col=args.date_col,
@@ -100,7 +125,12 @@ def cmd_import(args, settings: Settings) -> int:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    path = Path(args.warehouse or settings.warehouse_path)
+    if not _on_databricks(path, settings) and not path.exists():
+        # Said, not created: an empty file would make the next build an in-place one.
+        print(f"engine: DuckDB\nas-of date: None\nlast build: never built (no warehouse at {path})")
+        return 0
+    warehouse = _open(path, settings)
     status = warehouse_status(warehouse)
     print(f"engine: {status.engine}\nas-of date: {status.as_of_date}\nlast build: {status.built_at} "
           f"({status.build_status})\nreconciled: {status.reconciled}")
@@ -182,13 +212,38 @@ def cmd_export(args, settings: Settings) -> int:
         request = replace(request, version=workspace.library.get(args.segment_id).version)
     queued = jobs.create_job(warehouse, request, user=settings.user, role=role,
                              override_dq_gate=args.override_dq_gate, workspace=workspace)
+    return _finish_job(warehouse, queued, settings, args)
+
+
+def cmd_rerun(args, settings: Settings) -> int:
+    """Run a failed (or killed) job again: the same job, so a webhook re-sends under the same keys."""
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    role = settings.default_role or load_role_map(settings.roles_file).role_for(settings.user)
+    rbac.require(role, "export")
+    job = jobs.get(warehouse, args.job_id)
+    if job.status == "succeeded":
+        print(job.summary())
+        return 0
+    # Rows keep no secrets: the auth header comes from its flag or environment variable, and a URL
+    # whose token was redacted from the row from --url.
+    given = {name: value for name, value in _option_values(args).items()
+             if name in ExportRequest.secret_fields() + ExportRequest.redacted_fields() and value}
+    return _finish_job(warehouse, job.job_id, settings, args, secrets=given)
+
+
+def _finish_job(warehouse: Warehouse, job: jobs.QueuedJob | str, settings: Settings, args, *,
+                secrets: dict | None = None) -> int:
+    job_id = job if isinstance(job, str) else job.job_id
+    # Only a Databricks App limits where a webhook may call (see DeliveryContext.private_networks).
+    private = settings.webhook_private_networks if settings.databricks_app else None
     try:
-        job = jobs.run_job(warehouse, queued, output_dir=settings.export_dir, progress=_progress(args.quiet))
+        done = jobs.run_job(warehouse, job, output_dir=settings.export_dir, progress=_progress(args.quiet),
+                            secrets=secrets, private_networks=private)
     except ExportError as exc:
-        print(jobs.get(warehouse, queued.job_id).summary())
+        print(jobs.get(warehouse, job_id).summary())
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(job.summary())
+    print(done.summary())
     return 0
 
 
@@ -197,7 +252,7 @@ def _option_values(args) -> dict:
     come from the environment instead (so it stays out of the command line and the job's logs)."""
     values = {}
     for option in options_in_use():
-        value = getattr(args, option.name)
+        value = getattr(args, option.name, None)
         if option.type is str:
             value = value or (os.environ.get(option.env) if option.env else None) or None
         values[option.name] = value
@@ -289,6 +344,16 @@ def parser() -> argparse.ArgumentParser:
     common(e)
     e.set_defaults(func=cmd_export)
 
+    r = sub.add_parser("rerun", help="run a failed or interrupted export job again (the same job: a webhook "
+                                     "re-sends under the same idempotency keys)")
+    r.add_argument("job_id")
+    for option in options_in_use():
+        if option.secret or option.name in ExportRequest.redacted_fields():
+            env = f" (or ${option.env})" if option.env else ""
+            r.add_argument(option.cli_flag, dest=option.name, help=f"{option.help}{env}; not kept with the job")
+    common(r)
+    r.set_defaults(func=cmd_rerun)
+
     s = sub.add_parser("status", help="print what the warehouse holds")
     common(s)
     s.set_defaults(func=cmd_status)
@@ -299,6 +364,7 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None)
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ if env is None else env)
+        checkpoints.arm(settings.pause_at)
         return args.func(args, settings)
     except SegmentStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)

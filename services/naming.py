@@ -12,7 +12,9 @@ PREFIX = "customer_segmentation_for_retail_personalization"
 SOURCES = ("ingest", "ops", "gov", "cost", "txn")
 GOLD = "gold"
 APP = "app"
-ALL_SCHEMAS = (*SOURCES, GOLD, APP)
+#: the only schema a user's table export writes to (services/exports/table.py)
+EXPORTS = "exports"
+ALL_SCHEMAS = (*SOURCES, GOLD, APP, EXPORTS)
 
 
 def schema(source: str) -> str:

@@ -27,6 +27,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "run_lookalikes": frozenset({"marketer", "analyst", "manager", "admin"}),
     "export": frozenset({"marketer", "manager", "admin"}),
     "export_unmasked": frozenset({"admin"}),
+    # every user's export jobs and their files (a user always has their own)
+    "view_all_exports": frozenset({"manager", "admin"}),
+    # a file holding contact identifiers in clear
+    "download_clear_exports": frozenset({"admin"}),
     "view_data_quality": frozenset({"analyst", "manager", "admin"}),
     "override_dq_gate": frozenset({"manager", "admin"}),
     "view_cost": frozenset({"manager", "admin"}),
@@ -66,6 +70,8 @@ ACTION_LABELS: dict[str, str] = {
     "run_lookalikes": "Train lookalike models",
     "export": "Export segments",
     "export_unmasked": "Export identifiers in clear",
+    "view_all_exports": "See and download everyone's exports",
+    "download_clear_exports": "Download files with identifiers in clear",
     "view_data_quality": "See data quality",
     "override_dq_gate": "Override the data-quality gate",
     "view_cost": "See cost and the audit log",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlglot import exp
 
-from services import audit_log, naming
+from services import audit_log, checkpoints, naming
 from services.clock import now
 from services.errors import SpecError
 from services.rbac import ROLES, RoleMap, require
@@ -44,12 +44,14 @@ def assign_role(warehouse: Warehouse, email: str, role: str, *, by: str, by_role
         exp.Literal.string(email), exp.Literal.string(role), exp.Literal.string(by),
         exp.cast(exp.Literal.string(now().isoformat(sep=" ")), "TIMESTAMP"), exp.Literal.string(note or ""),
     ])]), ASSIGNMENTS, columns=[exp.to_identifier(c) for c in ("email", "role", "assigned_by", "assigned_ts", "note")])
-    warehouse.transaction([
-        (exp.delete(ASSIGNMENTS, where=exp.column("email").eq(exp.Literal.string(email))), None),
-        (row, None),
-    ])
-    audit_log.record(warehouse, actor=by, role=by_role, action="role.change", object_type="user", object_id=email,
-                     details={"from": previous, "to": role, "note": note})
+    # The assignment and its audit row land together: a role change nobody can trace must not exist.
+    with checkpoints.during("role.change"):
+        warehouse.transaction([
+            (exp.delete(ASSIGNMENTS, where=exp.column("email").eq(exp.Literal.string(email))), None),
+            (row, None),
+            audit_log.entry(actor=by, role=by_role, action="role.change", object_type="user", object_id=email,
+                            details={"from": previous, "to": role, "note": note}),
+        ])
 
 
 def admins(warehouse: Warehouse, role_map: RoleMap) -> list[str]:

@@ -8,6 +8,7 @@ result down; services never read ``os.environ`` themselves. When
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,18 @@ def _day(raw: str | None, name: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from None
+def _networks(raw: str | None) -> tuple[str, ...]:
+    """Comma-separated CIDR networks, checked and written in their canonical form."""
+    networks = []
+    for part in (raw or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(f"SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS: {part.strip()!r} is not a network "
+                              "such as 10.1.0.0/16") from None
+    return tuple(networks)
 
 
 #: duckdb is the embedded default; spark is the test engine of the equivalence suite.
@@ -82,6 +95,15 @@ class Settings:
     export_dir: Path = PROJECT_ROOT / "data" / "exports"
     #: warm UMAP up in a background thread at app start (tests turn it off: it costs a core for a minute)
     warm_up_maps: bool = True
+    #: running as a Databricks App: the platform sets DATABRICKS_APP_NAME in every app process, and
+    #: only there (docs.databricks.com/en/dev-tools/databricks-apps/system-env.html; see
+    #: /work/notes/databricks.md sections 4-5). Only then are the proxy's forwarded identity headers
+    #: trusted, and a request without them is refused.
+    databricks_app: bool = False
+    #: networks (CIDR) a webhook may reach on Databricks although they are private, loopback or link-local
+    webhook_private_networks: tuple[str, ...] = ()
+    #: test-only: stop at this named step (services/checkpoints.py) so a kill test can kill the process there
+    pause_at: str | None = None
 
     def demo_window_end(self) -> date:
         """The last day of a demo generated now: the configured day, or yesterday (UTC)."""
@@ -119,4 +141,7 @@ class Settings:
             databricks=DatabricksSettings.from_sources(env, file=file.get("databricks")),
             export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
             warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
+            databricks_app=bool(env.get("DATABRICKS_APP_NAME")),
+            webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),
+            pause_at=env.get("SEGMENT_STUDIO_PAUSE_AT") or None,
         )

@@ -44,7 +44,7 @@ from services.segments.tables import (
     LOOKALIKE_TABLE,
 )
 from services.sqlterms import column, equals
-from services.warehouse import Warehouse, count_rows
+from services.warehouse import Rows, Warehouse, count_rows
 
 RUNS_TABLE = CLUSTER_RUNS_TABLE
 ASSIGNMENTS_TABLE = CLUSTER_TABLE
@@ -197,13 +197,16 @@ def assignments(warehouse: Warehouse, run_id: str) -> pd.Series:
 # -- maps ---------------------------------------------------------------------------
 def save_map(warehouse: Warehouse, run_id: str, customer_ids, cluster_ids, embedding: np.ndarray, *, seconds: float) -> None:
     ensure_tables(warehouse)
-    warehouse.execute(exp.delete(EMBEDDINGS_TABLE, where=equals("run_id", run_id)))
-    warehouse.append(EMBEDDINGS_TABLE, pd.DataFrame({
-        "run_id": run_id, "customer_id": np.asarray(customer_ids, dtype=object),
-        "cluster_id": np.asarray(cluster_ids, dtype="int32"), "x": embedding[:, 0], "y": embedding[:, 1],
-    }))
-    warehouse.execute(exp.update(RUNS_TABLE, {"map_points": exp.convert(int(len(embedding))),
-                                              "map_seconds": exp.convert(float(seconds))}, where=equals("run_id", run_id)))
+    # Replaced in one transaction: a map is whole or the previous one, never half of either.
+    warehouse.transaction([
+        (exp.delete(EMBEDDINGS_TABLE, where=equals("run_id", run_id)), None),
+        Rows(EMBEDDINGS_TABLE, pd.DataFrame({
+            "run_id": run_id, "customer_id": np.asarray(customer_ids, dtype=object),
+            "cluster_id": np.asarray(cluster_ids, dtype="int32"), "x": embedding[:, 0], "y": embedding[:, 1],
+        })),
+        (exp.update(RUNS_TABLE, {"map_points": exp.convert(int(len(embedding))),
+                                 "map_seconds": exp.convert(float(seconds))}, where=equals("run_id", run_id)), None),
+    ])
 
 
 def load_map(warehouse: Warehouse, run_id: str) -> pd.DataFrame:

@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pyarrow as pa
 from sqlglot import exp
@@ -53,6 +54,38 @@ def by_value_name(key: str) -> str:
     return "v_" + key
 
 
+#: what a secret reads as wherever it would be stored or shown
+REDACTED = "REDACTED"
+#: shorter query values (v=2, page=1) are not scrubbed from messages: they are not secrets and are everywhere
+MIN_SECRET_LENGTH = 4
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` without its secrets: user info and every query value become REDACTED, the fragment goes.
+
+    The scheme, host, port, path and query names stay, so the endpoint is still recognisable.
+    """
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{REDACTED}@{host}" if "@" in parts.netloc else host
+    query = "&".join(f"{name}={REDACTED}" if sep else name
+                     for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&") if pair))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secret texts of a URL (user info, query values), as written and decoded."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    found = [parts.netloc.rpartition("@")[0], parts.query, parts.fragment]
+    found += parts.netloc.rpartition("@")[0].split(":")
+    found += [value for _, _, value in (pair.partition("=") for pair in parts.query.split("&"))]
+    return [v for text in found if text for v in {text, unquote(text)}]
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     """What to export where: everything a job needs to run again identically."""
@@ -68,12 +101,15 @@ class ExportRequest:
     folder: str | None = None
     #: target of the warehouse-table destination, as schema.table
     table_name: str | None = None
-    url: str | None = None
+    #: stored with its secrets (user info, query values) redacted; a run needs them given again
+    url: str | None = field(default=None, metadata={"redacted": True})
     batch_size: int = 500
     max_retries: int = 5
     timeout_s: float = 10.0
     #: the auth header is a secret: kept in memory for the run, never stored
     auth_header: str | None = field(default=None, compare=False, repr=False, metadata={"secret": True})
+    #: the job this one runs again: a webhook re-sends its batches under that job's idempotency keys
+    rerun_of: str | None = None
 
     def __post_init__(self) -> None:
         # The destination's own options are checked by the destination (``Destination.normalise``).
@@ -88,11 +124,41 @@ class ExportRequest:
         """Fields that are never stored, logged or shown (a job row says only whether one was given)."""
         return tuple(f.name for f in fields(ExportRequest) if f.metadata.get("secret"))
 
+    @staticmethod
+    def redacted_fields() -> tuple[str, ...]:
+        """Fields stored with their secret parts redacted (a URL's user info and query values)."""
+        return tuple(f.name for f in fields(ExportRequest) if f.metadata.get("redacted"))
+
     def to_json(self) -> str:
         data = asdict(self)
         for name in self.secret_fields():
             data["has_" + name] = bool(data.pop(name))
+        for name in self.redacted_fields():
+            data[name] = redact_url(data[name])
+        if data["rerun_of"] is None:
+            del data["rerun_of"]  # requests stored before re-runs carried their origin read the same
         return json.dumps(data, sort_keys=True)
+
+    def missing_secrets(self) -> list[str]:
+        """Redacted fields read back from a row: their secret parts must be given again to run."""
+        return [name for name in self.redacted_fields() if REDACTED in (getattr(self, name) or "")]
+
+    def secret_values(self) -> list[str]:
+        """The secret texts this request holds, to scrub from anything that is stored or shown."""
+        values = []
+        for name in self.secret_fields():
+            value = getattr(self, name)
+            if value:
+                values += [value, value.partition(":")[2].strip()]
+        for name in self.redacted_fields():
+            values += url_secrets(getattr(self, name))
+        return sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret of this request replaced by REDACTED."""
+        for value in self.secret_values():
+            text = text.replace(value, REDACTED)
+        return text
 
     @classmethod
     def from_json(cls, text: str, *, secrets: Mapping[str, str | None] | None = None) -> ExportRequest:
@@ -104,9 +170,15 @@ class ExportRequest:
         return cls(**data).with_secrets(secrets or {})
 
     def with_secrets(self, secrets: Mapping[str, str | None]) -> ExportRequest:
-        unknown = set(secrets) - set(self.secret_fields())
+        """The request with the secrets its caller holds: secret fields, and redacted ones in full."""
+        secrets = {k: v for k, v in secrets.items() if v is not None or k in self.secret_fields()}
+        # A redacted field comes back in full only as the same address: a caller adds the secret
+        # parts a row does not keep, never another destination.
+        unknown = set(secrets) - set(self.secret_fields()) - {
+            name for name in self.redacted_fields() if redact_url(secrets.get(name)) == redact_url(getattr(self, name))}
         if unknown:
-            raise SpecError(f"{', '.join(sorted(unknown))} is not a secret of an export request")
+            raise SpecError(f"{', '.join(sorted(unknown))} is not a secret of an export request (only the same "
+                            "address, with its secret parts, may be given)")
         return replace(self, **secrets)
 
 
@@ -198,6 +270,10 @@ class DeliveryContext:
     progress: Callable[[float], None] = lambda fraction: None
     #: the audience source (``audience.source_query``), for destinations that write inside the warehouse
     audience: exp.Select | None = None
+    #: which addresses a destination that calls out may reach: None, any (run locally); otherwise public
+    #: addresses and these networks only (as a Databricks App, where a user's URL must not reach the
+    #: platform's private, loopback or link-local services)
+    private_networks: tuple[str, ...] | None = None
 
 
 class Destination:

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from services import checkpoints
 from services.errors import ExportError
 from services.exports.base import Delivered, DeliveryContext, Destination, Option
 
@@ -49,6 +50,7 @@ FOLDER = Option("folder", "Folder", help="A local folder or a Unity Catalog volu
 def _finish(tmp: Path, final: Path) -> None:
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
+    checkpoints.reached("export.file_written")
     os.replace(tmp, final)
 
 
@@ -218,6 +220,7 @@ def write_csv(rows: pa.Table, final: Path, *, progress: Callable[[float], None] 
         # Any failure short of the process dying (which the next run's remove_partial clears up).
         tmp.unlink(missing_ok=True)
         raise
+    checkpoints.reached("export.file_written")
     os.replace(tmp, final)
     return digest.hexdigest()
 

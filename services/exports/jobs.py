@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 from sqlglot import exp
 
-from services import audit_log, rbac
+from services import audit_log, naming, rbac
 from services.clock import new_id, now
 from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import audience, preflight, selection, snapshots
@@ -42,8 +42,8 @@ from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
 from services.segments.compiler import CompiledSegment
 from services.segments.workspace import Workspace
-from services.sqlterms import column, equals, literal
-from services.warehouse import Warehouse
+from services.sqlterms import column, equals, is_in, literal
+from services.warehouse import Rows, Warehouse
 
 JOBS = snapshots.JOBS
 # Progress is written at most this often: a million-row job should not spend its time on UPDATEs.
@@ -146,8 +146,12 @@ def history(warehouse: Warehouse, *, limit: int = 200) -> pd.DataFrame:
     return warehouse.df(exp.select("*").from_(JOBS).order_by(exp.Ordered(this=column("created_ts"), desc=True)).limit(int(limit)))
 
 
+def _update_statement(job_id: str, **values) -> tuple[exp.Expression, None]:
+    return exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)), None
+
+
 def _update(warehouse: Warehouse, job_id: str, **values) -> None:
-    warehouse.execute(exp.update(JOBS, {k: literal(v) for k, v in values.items()}, where=equals("job_id", job_id)))
+    warehouse.execute(_update_statement(job_id, **values)[0])
 
 
 # -- creating ------------------------------------------------------------------
@@ -182,29 +186,32 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
         rbac.require(role, "override_dq_gate")
     job_id = new_id("exp")
     request = replace(request, version=saved.version)
-    warehouse.append(JOBS, pd.DataFrame([{
+    steps: list = [Rows(JOBS, pd.DataFrame([{
         "job_id": job_id, "segment_id": request.segment_id, "segment_version": saved.version,
         "segment_name": saved.definition.name, "destination": dest.name, "target": dest.target(request),
         "mode": request.mode, "request_json": request.to_json(),
         "status": "queued", "progress": 0.0, "dq_override": bool(gate.blocked and override_dq_gate),
         "created_by": user, "role": role, "created_ts": now(),
-    }]))
+    }]))]
     if gate.blocked:
-        audit_log.record(warehouse, actor=user, role=role, action="export.dq_override", object_type="export_job",
-                         object_id=job_id, object_version=saved.version,
-                         details={"segment_id": request.segment_id, "failing_checks": gate.check_names()})
+        # The overriding job and the audit row of its override land together.
+        steps.append(audit_log.entry(actor=user, role=role, action="export.dq_override", object_type="export_job",
+                                     object_id=job_id, object_version=saved.version,
+                                     details={"segment_id": request.segment_id, "failing_checks": gate.check_names()}))
+    warehouse.transaction(steps)
     return QueuedJob(job_id, request, compiled)
 
 
 # -- running ---------------------------------------------------------------------
 def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
-          secrets: Mapping[str, str | None] | None = None) -> threading.Thread:
+          secrets: Mapping[str, str | None] | None = None,
+          private_networks: tuple[str, ...] | None = None) -> threading.Thread:
     """Run the job on a background thread; the page polls ``get`` for progress."""
     job_id = job.job_id if isinstance(job, QueuedJob) else job
 
     def target():
         try:
-            run_job(warehouse, job, output_dir=output_dir, secrets=secrets)
+            run_job(warehouse, job, output_dir=output_dir, secrets=secrets, private_networks=private_networks)
         except SegmentStudioError:
             pass  # recorded on the job row; the page shows it from there
         finally:
@@ -224,14 +231,17 @@ def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
 
 def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
             secrets: Mapping[str, str | None] | None = None,
-            progress: Callable[[str, float], None] | None = None) -> Job:
+            progress: Callable[[str, float], None] | None = None,
+            private_networks: tuple[str, ...] | None = None) -> Job:
     """Run a queued (or failed, or killed) job to the end; return the finished job.
 
     ``job`` is what ``create_job`` returned (nothing is worked out twice) or a
     job id, whose request is read from its row; ``secrets`` then gives the
-    request's secret fields (an auth header), which rows never keep.
-    ``output_dir`` is the app's export folder. Raises ExportError when the
-    job fails (after recording why on its row).
+    request's secret fields (an auth header) and redacted ones in full (a
+    webhook URL with its token), which rows never keep. ``output_dir`` is the
+    app's export folder; ``private_networks`` limits the addresses a webhook
+    may reach (see ``DeliveryContext``). Raises ExportError when the job fails
+    (after recording why on its row, secrets scrubbed).
     """
     queued = job if isinstance(job, QueuedJob) else None
     job_id = queued.job_id if queued else job
@@ -245,7 +255,7 @@ def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
     try:
         request = (queued.request if queued else row.request).with_secrets(secrets or {})
         return _run(warehouse, row, request, queued.compiled if queued else None, output_dir=output_dir,
-                    progress=progress)
+                    progress=progress, private_networks=private_networks)
     finally:
         with _active_lock:
             _active.discard(job_id)
@@ -265,15 +275,61 @@ def _reporter(warehouse: Warehouse, job_id: str, progress: Callable[[str, float]
     return report
 
 
+def delivery_context(warehouse: Warehouse, job: Job, request: ExportRequest, *, output_dir: Path,
+                     **extra) -> DeliveryContext:
+    """Where and how the job delivers: its outputs' names follow from the job alone."""
+    return DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
+                           f"{job.segment_id}-v{job.segment_version}-{job.destination}-{job.mode}-{job.job_id}",
+                           **extra)
+
+
+INTERRUPTED = ("interrupted: the process running this job stopped before it finished (found at the next start); "
+               "run it again, it starts clean")
+
+
+def recover_interrupted(warehouse: Warehouse, *, output_dir: Path) -> list[str]:
+    """Mark failed the jobs a dead process left queued or running, and clear what they left half-written.
+
+    Call it when a process that runs jobs starts, before it runs any. A job this process runs
+    (``start``) is never touched. On DuckDB only one process can open the file, so every other
+    queued or running job is an orphan; ``output_dir`` is where the dead process wrote, unless the
+    job's request named a folder. Returns the ids of the jobs marked failed.
+    """
+    if naming.table("app_export_jobs") not in warehouse.tables(naming.schema("app")):
+        return []  # a warehouse an earlier version built: no job has run here
+    query = exp.select(column("job_id")).from_(JOBS).where(is_in("status", ["queued", "running"]))
+    with _active_lock:
+        orphans = [j for j in warehouse.arrow(query).column(0).to_pylist() if j not in _active]
+    for job_id in orphans:
+        job = get(warehouse, job_id)
+        destination(job.destination).remove_partial(delivery_context(warehouse, job, job.request,
+                                                                     output_dir=output_dir))
+        snapshots.clear(warehouse, job_id)
+        warehouse.transaction([
+            _update_statement(job_id, status="failed", message=INTERRUPTED, finished_ts=now()),
+            audit_log.entry(actor=job.created_by, role=job.role, action="export.failed", object_type="export_job",
+                            object_id=job_id, object_version=job.segment_version,
+                            details={"segment_id": job.segment_id, "destination": job.destination,
+                                     "error": INTERRUPTED}),
+        ])
+    return orphans
+
+
+def rerun_request(job: Job) -> ExportRequest:
+    """The request of a new job that runs ``job`` again: the same, carrying the job it repeats (the first
+    of a chain of re-runs), so a webhook re-sends under that job's idempotency keys. Secrets are not
+    in it: the caller adds the ones it holds (``with_secrets``)."""
+    return replace(job.request, rerun_of=job.request.rerun_of or job.job_id)
+
+
 def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: CompiledSegment | None, *,
-         output_dir: Path, progress) -> Job:
+         output_dir: Path, progress, private_networks: tuple[str, ...] | None = None) -> Job:
     """Run ``job`` with its request; ``compiled`` is its segment, or None to compile it here."""
     dest = destination(job.destination)
     target = dest.target(request)
     report = _reporter(warehouse, job.job_id, progress)
-    ctx = DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
-                          f"{job.segment_id}-v{job.segment_version}-{dest.name}-{job.mode}-{job.job_id}",
-                          progress=lambda f: report("delivering", 0.45 + 0.5 * f))
+    ctx = delivery_context(warehouse, job, request, output_dir=output_dir,
+                           progress=lambda f: report("delivering", 0.45 + 0.5 * f), private_networks=private_networks)
     # A killed run of this job may have left a partial output and a snapshot: start clean.
     dest.remove_partial(ctx)
     snapshots.clear(warehouse, job.job_id)
@@ -302,23 +358,34 @@ def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: Compi
     except Exception as exc:
         snapshots.clear(warehouse, job.job_id)
         dest.remove_partial(ctx)
-        reason = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
-        _update(warehouse, job.job_id, status="failed", message=reason[:2000], finished_ts=now())
-        audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.failed",
-                         object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
-                         details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]})
+        told = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
+        # Whatever failed, the job row, the audit log and the caller see it without the request's secrets.
+        reason = request.scrub(told)
+        warehouse.transaction([
+            _update_statement(job.job_id, status="failed", message=reason[:2000], finished_ts=now()),
+            audit_log.entry(actor=job.created_by, role=job.role, action="export.failed",
+                            object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
+                            details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]}),
+        ])
+        # A cause holding a secret would print it in a traceback: then the scrubbed error stands alone.
+        cause = exc if reason == told else None
         if isinstance(exc, SegmentStudioError):
-            raise
-        raise ExportError(f"export job {job.job_id} failed: {reason}") from exc
-    _update(warehouse, job.job_id, status="succeeded", progress=1.0, message=None, members=members,
-            rows_exported=delivered.rows, rows_excluded=sum(excluded.values()),
-            excluded_json=json.dumps(excluded, sort_keys=True), rows_added=added, rows_removed=removed,
-            checksum=delivered.checksum, output_path=delivered.output_path, previous_job_id=previous,
-            finished_ts=now())
-    audit_log.record(warehouse, actor=job.created_by, role=job.role, action="export.run", object_type="export_job",
-                     object_id=job.job_id, object_version=job.segment_version, row_count=delivered.rows,
-                     checksum=delivered.checksum,
-                     details={"segment_id": job.segment_id, "destination": dest.name, "mode": job.mode,
-                              "target": target, "excluded": excluded, "added": added, "removed": removed,
-                              "output": delivered.output_path, **delivered.detail})
+            if cause is not None:
+                raise
+            raise type(exc)(reason) from None
+        raise ExportError(f"export job {job.job_id} failed: {reason}") from cause
+    # The job's outcome and its audit row land together.
+    warehouse.transaction([
+        _update_statement(job.job_id, status="succeeded", progress=1.0, message=None, members=members,
+                          rows_exported=delivered.rows, rows_excluded=sum(excluded.values()),
+                          excluded_json=json.dumps(excluded, sort_keys=True), rows_added=added,
+                          rows_removed=removed, checksum=delivered.checksum, output_path=delivered.output_path,
+                          previous_job_id=previous, finished_ts=now()),
+        audit_log.entry(actor=job.created_by, role=job.role, action="export.run", object_type="export_job",
+                        object_id=job.job_id, object_version=job.segment_version, row_count=delivered.rows,
+                        checksum=delivered.checksum,
+                        details={"segment_id": job.segment_id, "destination": dest.name, "mode": job.mode,
+                                 "target": target, "excluded": excluded, "added": added, "removed": removed,
+                                 "output": delivered.output_path, **delivered.detail}),
+    ])
     return get(warehouse, job.job_id)

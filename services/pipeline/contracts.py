@@ -26,6 +26,8 @@ Tests, each with a ``severity`` (critical or warning):
 * ``accepted_range``: ``min``, ``max``, ``min_exclusive``;
 * ``relationships``: the value is a ``field`` of ``to`` (``source.table``), in its
   ``current`` rows when that flag column is given;
+* ``not_after_load_day``: the date is not after the day its batch landed (the latest
+  ``landed_ts`` of its ``batch_id`` in ``landed``, a ``source.table``) nor before 1900-01-01;
 * ``freshness``: ``loaded_at``, the column whose newest value dates the data (of this model,
   or ``source.table.column`` upstream; a date counts as the end of its day), and ``hours``
   when no SLA is in force; then ``row_count``,
@@ -71,9 +73,10 @@ TEST_OPTIONS: dict[str, frozenset[str]] = {
     "row_count": frozenset(),
     "row_count_change": frozenset({"max_change_pct"}),
     "reconciled": frozenset(),
+    "not_after_load_day": frozenset({"landed"}),
 }
 TABLE_ONLY = frozenset({"one_current", "freshness", "row_count", "row_count_change", "reconciled"})
-COLUMN_ONLY = frozenset({"accepted_values", "accepted_range", "relationships"})
+COLUMN_ONLY = frozenset({"accepted_values", "accepted_range", "relationships", "not_after_load_day"})
 _TOP_KEYS = frozenset({"grain", "description", "columns", "tests", "catalog_order"})
 _COLUMN_KEYS = frozenset({"name", "type", "description", "derived_from", "values", "feature", "tests"})
 _FEATURE_KEYS = frozenset({"label", "group", "unit", "picker"})
@@ -224,6 +227,9 @@ class _Reader:
             if not isinstance(options.get("to"), str) or len(options["to"].split(".")) != 2 \
                     or not isinstance(options.get("field"), str):
                 raise self.fail(where, "needs to: source.table and field: the column looked up there")
+        if kind == "not_after_load_day" and (not isinstance(options.get("landed"), str)
+                                             or len(options["landed"].split(".")) != 2):
+            raise self.fail(where, "needs landed: source.table, the table whose landed_ts says when a batch landed")
         affects = options.pop("affects", None)
         if affects is not None:
             affects = (ALL,) if affects == ALL else tuple(

@@ -9,13 +9,17 @@ the warehouse renders the tree for its dialect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from sqlglot import exp
 
 from services import naming
 from services.quality.specs import CheckSpec, Outcome
-from services.sqlterms import column, count_star, number, table
+from services.sqlterms import column, count_star, date_literal, number, table
 from services.warehouse import Warehouse
+
+#: no posting is older (the importer and the pipeline reject those too)
+EARLIEST_DAY = date(1900, 1, 1)
 
 
 def _table(spec: CheckSpec, alias: str | None = None) -> exp.Table:
@@ -81,6 +85,23 @@ def _references(spec: CheckSpec) -> tuple[exp.Expression, str]:
         f"rows have a {name} with no {which} in {table}"
 
 
+def _not_after_load_day(spec: CheckSpec) -> tuple[exp.Expression, str]:
+    (name,) = spec.columns
+    source, table, landed = spec.parent
+    # The day each batch landed: a posting later than that has not happened yet (it would move the
+    # as-of date into the future); one before 1900 is a typo.
+    load_days = (exp.select(column("batch_id"), exp.func("MAX", exp.cast(column(landed), "DATE")).as_("load_day"))
+                 .from_(naming.fq(source, table)).group_by(column("batch_id")))
+    dated = exp.cast(column(name, table="child"), "DATE")
+    wrong = exp.or_(exp.GT(this=dated, expression=column("load_day", table="batches")),
+                    exp.LT(this=dated.copy(), expression=date_literal(EARLIEST_DAY)))
+    query = (exp.select(count_star().as_("observed")).from_(_table(spec, "child"))
+             .join(load_days.subquery("batches"),
+                   on=exp.EQ(this=column("batch_id", table="batches"), expression=column("batch_id", table="child")))
+             .where(wrong))
+    return query, f"rows have a {name} after the day their batch landed, or before {EARLIEST_DAY}"
+
+
 BUILDERS: dict[str, Callable[[CheckSpec], tuple[exp.Expression, str]]] = {
     "unique": _unique,
     "not_null": _not_null,
@@ -88,6 +109,7 @@ BUILDERS: dict[str, Callable[[CheckSpec], tuple[exp.Expression, str]]] = {
     "in_range": _in_range,
     "in_set": _in_set,
     "references": _references,
+    "not_after_load_day": _not_after_load_day,
 }
 
 

@@ -50,6 +50,7 @@ KINDS = {
     "row_count": "volume",
     "row_count_change": "volume",
     "reconciled": "reconciliation",
+    "not_after_load_day": "validity",
 }
 
 
@@ -109,6 +110,7 @@ class CheckSpec:
             "row_count": "row_count",
             "row_count_change": "row_count_change",
             "reconciled": "raw_to_fact_reconciled",
+            "not_after_load_day": f"{cols}_not_after_load_day",
         }[self.kind]
 
 
@@ -160,6 +162,7 @@ _KIND_OF_TEST = {
     "row_count": "row_count",
     "row_count_change": "row_count_change",
     "reconciled": "reconciled",
+    "not_after_load_day": "not_after_load_day",
 }
 
 
@@ -174,6 +177,9 @@ def _from_contract(contract: Contract, test: DataTest) -> CheckSpec:
     elif test.kind == "relationships":
         source, table = options["to"].split(".")
         settings.update(parent=(source, table, options["field"]), parent_flag=options.get("current"))
+    elif test.kind == "not_after_load_day":
+        source, table = options["landed"].split(".")
+        settings["parent"] = (source, table, "landed_ts")
     elif test.kind == "one_current":
         settings["parent_flag"] = options["flag"]
     elif test.kind == "freshness":

@@ -27,7 +27,7 @@ from services.errors import SpecError
 from services.segments.reading import plain_text
 from services.segments.spec import SegmentDefinition
 from services.sqlterms import column, literal, table
-from services.warehouse import Warehouse
+from services.warehouse import Rows, Warehouse
 
 SEGMENTS = naming.fq("app", "app_segments")
 VERSIONS = naming.fq("app", "app_segment_versions")
@@ -91,43 +91,47 @@ class SegmentLibrary:
             raise SpecError("a save needs an author")
         ts = now()
         with _lock_for(self.warehouse):
+            # The segment row, its new version and the audit row land in one transaction.
+            steps: list = []
             if segment_id is None:
                 segment_id = new_id or new_segment_id()
                 if self._exists(segment_id):
                     raise SpecError(f"segment {segment_id} already exists")
                 version = 1
-                self.warehouse.append(SEGMENTS, pd.DataFrame([{
+                steps.append(Rows(SEGMENTS, pd.DataFrame([{
                     "segment_id": segment_id, "name": definition.name, "description": definition.description,
                     "owner": author, "created_ts": ts, "updated_ts": ts, "latest_version": 1,
                     "archived": False, "is_sample": is_sample,
                     "brief_json": json.dumps(brief) if brief else None,
-                }]))
+                }])))
             else:
                 current = self._latest_version(segment_id)
                 version = current + 1
-                self.warehouse.execute(exp.update(SEGMENTS, {
+                steps.append((exp.update(SEGMENTS, {
                     "latest_version": literal(version), "updated_ts": literal(ts),
                     "name": literal(definition.name), "description": literal(definition.description),
-                }, where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
-            self.warehouse.append(VERSIONS, pd.DataFrame([{
+                }, where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))), None))
+            steps.append(Rows(VERSIONS, pd.DataFrame([{
                 "segment_id": segment_id, "version": version, "name": definition.name,
                 "definition_json": definition.to_json(indent=None), "sql_databricks": sql_databricks,
                 "author": author, "created_ts": ts, "note": note or None,
                 "audience_size": audience_size, "as_of_date": as_of_date,
-            }]).astype({"audience_size": "Int64"}))
-        audit_log.record(self.warehouse, actor=author, role=role, action=action, object_type="segment",
-                         object_id=segment_id, object_version=version, row_count=audience_size,
-                         details={"name": definition.name, "note": note})
+            }]).astype({"audience_size": "Int64"})))
+            steps.append(audit_log.entry(actor=author, role=role, action=action, object_type="segment",
+                                         object_id=segment_id, object_version=version, row_count=audience_size,
+                                         details={"name": definition.name, "note": note}))
+            self.warehouse.transaction(steps)
         return self.get(segment_id, version)
 
     def archive(self, segment_id: str, *, author: str, archived: bool = True, role: str | None = None) -> None:
         self._require(segment_id)
         with _lock_for(self.warehouse):
-            self.warehouse.execute(exp.update(SEGMENTS, {"archived": exp.true() if archived else exp.false()},
-                                              where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))))
-        audit_log.record(self.warehouse, actor=author, role=role,
-                         action="segment.archive" if archived else "segment.unarchive",
-                         object_type="segment", object_id=segment_id)
+            self.warehouse.transaction([
+                (exp.update(SEGMENTS, {"archived": exp.true() if archived else exp.false()},
+                            where=exp.EQ(this=column("segment_id"), expression=literal(segment_id))), None),
+                audit_log.entry(actor=author, role=role, action="segment.archive" if archived else "segment.unarchive",
+                                object_type="segment", object_id=segment_id),
+            ])
 
     # -- reading -------------------------------------------------------
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:

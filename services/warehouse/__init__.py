@@ -9,6 +9,7 @@ bound as named parameters (``$name`` in DuckDB, ``:name`` on Databricks).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
@@ -16,6 +17,19 @@ import pyarrow as pa
 from sqlglot import exp
 
 Query = str | exp.Expression
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows inserted by column name into an existing table, as one step of ``Warehouse.transaction``
+    (what ``append`` does on its own), so a load of several tables lands whole or not at all."""
+
+    table: str
+    data: pa.Table | pd.DataFrame
+
+
+#: one step of a transaction: a statement with its bound parameters, or rows to insert
+Step = tuple[Query, Mapping[str, Any] | None] | Rows
 
 
 def count_rows(warehouse: Warehouse, table: str, *, where: exp.Expression | None = None) -> int:
@@ -61,8 +75,9 @@ class Warehouse(Protocol):
     def execute(self, query: Query, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns nothing of interest."""
 
-    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
-        """Run (query, params) pairs in order; in one transaction (all land or none) where ``transactional``."""
+    def transaction(self, statements: list[Step]) -> None:
+        """Run (query, params) pairs and ``Rows`` in order; in one transaction (all land or none) where
+        ``transactional``."""
 
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:
         """Insert rows by column name into an existing table; return the count."""

@@ -53,7 +53,7 @@ from databricks.sql import exc as dbx
 from sqlglot import exp
 
 from services.errors import ConfigError, QueryError, WarehouseError, WarehouseUnavailableError
-from services.warehouse import Query, first_cell, first_line, staging
+from services.warehouse import Query, Rows, Step, first_cell, first_line, staging
 from services.warehouse.databricks_identity import (
     Identity,
     OnBehalfOfUser,
@@ -274,12 +274,22 @@ class DatabricksWarehouse:
             cursor, _ = self._run(con, query, params)
             cursor.close()
 
-    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
-        """Run the statements in order on one connection (see the module docstring: no rollback)."""
-        with self._connection() as con:
-            for query, params in statements:
-                cursor, _ = self._run(con, query, params)
-                cursor.close()
+    def transaction(self, statements: list[Step]) -> None:
+        """Run the steps in order (see the module docstring: no rollback); ``Rows`` go as ``append``
+        sends them, small ones as one bound INSERT, large ones through the staging volume."""
+        run: list[tuple[Query, Mapping[str, Any] | None]] = []
+        for step in [*statements, None]:
+            if isinstance(step, tuple):
+                run.append(step)
+                continue
+            if run:  # the statements so far, on one connection, given back before a load checks one out
+                with self._connection() as con:
+                    for query, params in run:
+                        cursor, _ = self._run(con, query, params)
+                        cursor.close()
+                run = []
+            if isinstance(step, Rows):
+                self.append(step.table, step.data)
 
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:
         """Insert rows by column name (columns the rows lack are NULL); one statement either way.

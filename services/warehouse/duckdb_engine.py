@@ -18,8 +18,21 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from services.errors import WarehouseError
-from services.warehouse import Query, first_line
+from services import checkpoints
+from services.errors import WarehouseError, WarehouseUnavailableError
+from services.warehouse import Query, Rows, Step, first_line
+
+
+def _open_error(path: str, exc: duckdb.Error) -> WarehouseError:
+    """Why the file cannot be opened, in one line that names the file, not where it lives on the server
+    (the message may reach a page)."""
+    name = Path(path).name
+    if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+        # DuckDB lets one process write a file: here, most likely a command-line build, import or export.
+        return WarehouseUnavailableError(f"the warehouse file {name} is in use by another process (a command-line "
+                                         "build, import or export); try again when it has finished")
+    detail = str(exc).replace(str(Path(path).resolve()), name).replace(path, name).splitlines()[0]
+    return WarehouseError(f"cannot open the DuckDB warehouse {name}: {detail}")
 
 
 class DuckDBWarehouse:
@@ -37,10 +50,12 @@ class DuckDBWarehouse:
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
-            raise WarehouseError(f"cannot open the DuckDB warehouse at {self.path}: {exc}") from exc
+            raise _open_error(self.path, exc) from exc
         # Databricks TIMESTAMP renders as TIMESTAMPTZ in DuckDB; pinning the
-        # session to UTC keeps both engines' dates identical.
-        self._con.execute("SET TimeZone = 'UTC'")
+        # database to UTC keeps both engines' dates identical whatever the machine's
+        # zone. GLOBAL: every query runs on a cursor, a connection of its own that
+        # would start in the machine's zone (TZ) with a plain SET on this one.
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         self._lock = threading.Lock()
@@ -87,13 +102,18 @@ class DuckDBWarehouse:
         with self._cursor() as cur:
             self._run(cur, query, params)
 
-    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
-        """Run several statements in one transaction: all land or none."""
+    def transaction(self, statements: list[Step]) -> None:
+        """Run several statements (and ``Rows`` to insert) in one transaction: all land or none."""
         with self._cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
-                for query, params in statements:
-                    self._run(cur, query, params)
+                for i, step in enumerate(statements):
+                    if i:
+                        checkpoints.midway()
+                    if isinstance(step, Rows):
+                        self._insert(cur, step.table, step.data)
+                    else:
+                        self._run(cur, *step)
             except WarehouseError:
                 cur.execute("ROLLBACK")
                 raise
@@ -103,15 +123,20 @@ class DuckDBWarehouse:
         if len(data) == 0:
             return 0
         with self._cursor() as cur:
-            try:
-                cur.register("_incoming", data)
-                insert = exp.insert(exp.select("*").from_("_incoming"), exp.to_table(table))
-                insert.set("by_name", True)  # columns matched by name, so frames need not list every column
-                cur.execute(insert.sql(dialect=self.dialect))
-                cur.unregister("_incoming")
-            except duckdb.Error as exc:
-                raise WarehouseError(f"loading {len(data)} rows into {table} failed: {exc}") from exc
+            self._insert(cur, table, data)
         return len(data)
+
+    def _insert(self, cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table | pd.DataFrame) -> None:
+        if len(data) == 0:
+            return
+        try:
+            cur.register("_incoming", data)
+            insert = exp.insert(exp.select("*").from_("_incoming"), exp.to_table(table))
+            insert.set("by_name", True)  # columns matched by name, so frames need not list every column
+            cur.execute(insert.sql(dialect=self.dialect))
+            cur.unregister("_incoming")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"loading {len(data)} rows into {table} failed: {exc}") from exc
 
     def schemas(self) -> list[str]:
         return self.arrow(

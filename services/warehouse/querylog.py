@@ -40,7 +40,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from services import naming
-from services.warehouse import Query, Warehouse
+from services.warehouse import Query, Step, Warehouse
 
 LOG_TABLE = naming.fq("ops", "fact_logs")
 #: the app's row in ops ``dim_service``
@@ -214,7 +214,7 @@ class LoggedWarehouse:
     def execute(self, query: Query, params: Mapping[str, Any] | None = None) -> None:
         return self._timed("statement", lambda: self.inner.execute(query, params), lambda _: 0)
 
-    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
+    def transaction(self, statements: list[Step]) -> None:
         return self._timed("transaction", lambda: self.inner.transaction(statements), lambda _: 0)
 
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:

@@ -53,9 +53,9 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from services import sqlfiles
+from services import checkpoints, sqlfiles
 from services.errors import WarehouseError
-from services.warehouse import Query, first_cell, first_line
+from services.warehouse import Query, Rows, Step, first_cell, first_line
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pyspark stays optional
     from pyspark.sql import DataFrame, SparkSession
@@ -171,14 +171,19 @@ class SparkWarehouse:
         # spark.sql runs commands (DDL, INSERT, TRUNCATE) eagerly; a SELECT here is not computed.
         self._frame(query, params)
 
-    def transaction(self, statements: list[tuple[Query, Mapping[str, Any] | None]]) -> None:
-        """Run the statements in order, stopping at the first failure.
+    def transaction(self, statements: list[Step]) -> None:
+        """Run the statements (and ``Rows`` inserts) in order, stopping at the first failure.
 
         Spark has no multi-statement transactions: statements that ran before
         a failure stay (see the module docstring).
         """
-        for query, params in statements:
-            self.execute(query, params)
+        for i, step in enumerate(statements):
+            if i:
+                checkpoints.midway()
+            if isinstance(step, Rows):
+                self.append(step.table, step.data)
+            else:
+                self.execute(*step)
 
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> int:
         if len(data) == 0:

@@ -141,3 +141,13 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   n_phone_e164_sha256 string,
   computed_ts timestamp not null
 );
+
+-- grain: one row per table an export created in the exports schema: the only tables a later
+-- export may replace or merge (services/exports/table.py)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_tables (
+  table_name string not null,
+  job_id string not null,
+  segment_id string not null,
+  created_ts timestamp not null,
+  constraint app_export_tables_pk primary key (table_name)
+);

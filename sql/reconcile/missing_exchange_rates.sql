@@ -8,8 +8,8 @@ with raw as (
     select
         currency,
         cast(posted_ts as date) as posted_date
-    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
-    where currency <> 'USD'
+    from raw_transaction_postings
+    where currency <> 'USD' and posting_problem is null
 
 ),
 

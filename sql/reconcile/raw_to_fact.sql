@@ -1,6 +1,8 @@
 -- audit: raw -> fact for transactions.
--- grain: one row. Source is the latest landing of every distinct transaction
--- in raw_transactions; target is fact_transactions. The checksum combines an
+-- grain: one row. Source is the latest accepted landing of every distinct
+-- transaction in raw_transactions (a posting after its load day is rejected,
+-- see sql/models/ephemeral/raw_transaction_postings.sql); target is
+-- fact_transactions. The checksum combines an
 -- XOR of the transaction ids' hashes (catches a dropped, added or replaced
 -- row) with the sum of original-currency amounts (catches a changed amount).
 with latest as (
@@ -10,7 +12,9 @@ with latest as (
     select
         transaction_id,
         max_by(amount, concat(cast(landed_ts as string), batch_id)) as amount
-    from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
+    from raw_transaction_postings
+    -- the records the facts take in (rejected postings are in ref_parsing_errors)
+    where posting_problem is null
     group by transaction_id
 
 ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from components.text import plain
+
 
 def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
@@ -114,5 +116,6 @@ def test_a_rerun_compiles_the_rule_once_and_reads_the_catalog_at_most_once(app, 
     assert not at.exception
     assert len(drafts) == 2 and definitions == [] and len(catalogs) <= 1
     assert passes == {"trait": 4}
-    assert any(e.value == "Condition 3: RFM segment: pick at least one value" for e in at.error)  # labels (issue 13)
+    # The reason is user-facing text shown as plain text (escaped markdown source, same words on screen).
+    assert any(e.value == f"Condition 3: {plain('RFM segment: pick at least one value')}" for e in at.error)
     assert any("not counted until complete" in w.value for w in at.warning)

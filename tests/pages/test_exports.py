@@ -92,7 +92,7 @@ def test_the_settings_form_is_the_destinations_declared_options(exports_app, tmp
     batch = at.number_input(key="exports_batch_size").proto
     assert (batch.min, batch.max) == (1, 10_000)  # the option's bounds
     at.selectbox(key="exports_destination").select("table").run()
-    assert at.text_input(key="exports_table_name").label == "Table (schema.table)"
+    assert at.text_input(key="exports_table_name").label == "Table (in the exports schema)"
     assert not [t for t in at.text_input if t.key in ("exports_url", "exports_folder")]
 
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from components.segments import cached_library
+from components.text import plain
 from services import naming
 from services.segments.library import SegmentLibrary
 from services.warehouse.duckdb_engine import DuckDBWarehouse
@@ -60,7 +61,7 @@ def test_a_duplicate_is_listed_and_selected_at_once(app):
     at.button(key="library_duplicate").click().run()
     assert not at.exception, at.exception
     assert "Beauty enthusiasts (copy)" in set(at.dataframe[0].value["segment"])
-    assert at.subheader[0].value == "Beauty enthusiasts (copy)"
+    assert at.subheader[0].value == plain("Beauty enthusiasts (copy)")
     assert at.selectbox(key="library_chosen").value != BEAUTY
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from components.text import plain
 from services.discovery.lookalike import MIN_SEED
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace, save_segment
@@ -59,7 +60,7 @@ def test_a_typed_name_survives_the_slider_and_an_untouched_one_follows_it(app):
     (name,) = [t for t in at.text_input if t.label == "Segment name"]
     assert name.value == "Spring win-back lookalikes"
     next(b for b in at.button if b.label == "Save as segment").click().run()
-    assert any("Saved **Spring win-back lookalikes**" in s.value for s in at.success)
+    assert any(f"Saved **{plain('Spring win-back lookalikes')}**" in s.value for s in at.success)
 
 
 def test_the_factors_say_direction_by_the_averages_and_label_the_weight(app):

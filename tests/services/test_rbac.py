@@ -28,6 +28,8 @@ TABLE = {
     "run_lookalikes":     (0, 1, 1, 1, 1),
     "export":             (0, 1, 0, 1, 1),
     "export_unmasked":    (0, 0, 0, 0, 1),
+    "view_all_exports":   (0, 0, 0, 1, 1),
+    "download_clear_exports": (0, 0, 0, 0, 1),
     "view_data_quality":  (0, 0, 1, 1, 1),
     "override_dq_gate":   (0, 0, 0, 1, 1),
     "view_cost":          (0, 0, 0, 1, 1),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from typing import Any, Protocol
 
@@ -102,12 +102,21 @@ def read_fields(cls: type, data: dict, path: tuple[int, ...]) -> Any:
     if unknown:
         raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))} for a {cls.__name__.lower()} condition",
                         path=path, where=rule_path(path))
+    kind = cls.__name__.lower()
+    missing = [f.name for f in fields(cls) if f.init and f.name not in data
+               and f.default is MISSING and f.default_factory is MISSING]
+    if missing:
+        raise SpecError(f"a {kind} condition needs {', '.join(repr(m) for m in missing)}",
+                        path=path, where=rule_path(path))
     try:
         return cls(**{k: typed(cls, k, v) for k, v in data.items() if k in allowed})
     except SpecError as exc:
         raise exc.at(path, where=rule_path(path)) from None
-    except TypeError as exc:
-        raise SpecError(str(exc), path=path, where=rule_path(path)) from None
+    except (TypeError, ValueError) as exc:
+        # A value met a check in the spec's __post_init__ that ``typed`` leaves to it: say which
+        # condition, without Python's wording.
+        raise SpecError(f"a value of this {kind} condition has the wrong type ({type(exc).__name__.lower()})",
+                        path=path, where=rule_path(path)) from None
 
 
 def condition_to_dict(condition: Any) -> dict:

@@ -253,9 +253,13 @@ base as (
         cast(round(s.online_orders / s.frequency, 4) as double) as online_share,
         cast(round(s.refund_count / s.frequency, 4) as double) as refund_rate,
         cast(round(s.discounted_orders / s.frequency, 4) as double) as discount_share,
+        -- divided in hundredths of a day, so a half is exact: 651 / 40 = 16.275 is 16.27499.. as a
+        -- DOUBLE and would round down; 65100 / 40 = 1627.5 rounds up on every engine
         case
             when s.frequency > 1
-                then cast(round(datediff(s.last_purchase_date, s.first_purchase_date) / (s.frequency - 1), 2) as double)
+                then cast(
+                    round(datediff(s.last_purchase_date, s.first_purchase_date) * 100 / (s.frequency - 1)) / 100 as double
+                )
         end as mean_days_between_purchases,
         datediff(s.last_purchase_date, d.previous_purchase_date) as days_since_previous_purchase,
         c.region,

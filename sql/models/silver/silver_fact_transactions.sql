@@ -2,6 +2,9 @@
 -- grain: one row per transaction_id.
 -- Deduplication: a transaction delivered more than once keeps its latest
 -- landing (latest landed_ts, then the greatest batch_id).
+-- Posting dates: a landed record posted after the day it landed, or before
+-- 1900, is left out (sql/models/ephemeral/raw_transaction_postings.sql) and
+-- listed in ingest ref_parsing_errors by the build.
 -- Currency: amounts are converted to the reporting currency (USD) by the
 -- pipeline's one currency rule, exchange_rate_periods
 -- (sql/models/ephemeral/exchange_rate_periods.sql): the latest rate on or before
@@ -10,7 +13,8 @@
 -- rounded to cents per transaction.
 with raw as (
 
-    select * from customer_segmentation_for_retail_personalization_txn.customer_segmentation_for_retail_personalization_raw_transactions
+    select * from raw_transaction_postings
+    where posting_problem is null
 
 ),
 

@@ -14,6 +14,8 @@ from services.exports.table import default_table
 
 from .conftest import VIP
 
+EXPORTS_T = "customer_segmentation_for_retail_personalization_exports.t"
+
 
 def request(destination: str, **options) -> ExportRequest:
     return ExportRequest(segment_id=VIP, version=1, destination=destination, **options)
@@ -60,10 +62,13 @@ def test_an_option_a_destination_does_not_take_is_not_its_to_check():
 
 
 def test_a_table_name_is_checked_before_a_job_and_defaulted_to_the_segments_table():
-    with pytest.raises(SpecError, match="must be schema.table"):
+    with pytest.raises(SpecError, match="letters, digits and _"):
         DESTINATIONS["table"].normalise(request("table", table_name="drop table x; --"))
     assert DESTINATIONS["table"].normalise(request("table")).table_name == default_table(VIP)
-    assert DESTINATIONS["table"].normalise(request("table", table_name="app.t")).table_name == "app.t"
+    # Only the exports schema (issue 16): a name there is taken, any other schema refused.
+    assert DESTINATIONS["table"].normalise(request("table", table_name="exports.t")).table_name == EXPORTS_T
+    with pytest.raises(SpecError, match="only into the exports schema"):
+        DESTINATIONS["table"].normalise(request("table", table_name="app.t"))
 
 
 def test_platform_files_fix_their_own_columns():
@@ -75,7 +80,7 @@ def test_platform_files_fix_their_own_columns():
 
 @pytest.mark.parametrize("destination, options, target", [
     pytest.param("csv", {"url": "https://ignored.example.com", "folder": "/tmp/x"}, "", id="file"),
-    pytest.param("table", {"table_name": "app.t"}, "app.t", id="table"),
+    pytest.param("table", {"table_name": "exports.t"}, EXPORTS_T, id="table"),
     pytest.param("table", {}, default_table(VIP), id="default-table"),
     pytest.param("webhook", {"url": "https://example.com/h"}, "https://example.com/h", id="webhook"),
 ])

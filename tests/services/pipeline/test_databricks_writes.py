@@ -194,7 +194,7 @@ def test_duckdb_keeps_one_transaction_per_model(duck):
     original = duck.transaction
 
     def recording(batch):
-        statements.append([type(s).__name__ for s, _ in batch])
+        statements.append([type(s[0] if isinstance(s, tuple) else s).__name__ for s in batch])
         return original(batch)
 
     duck.transaction = recording
