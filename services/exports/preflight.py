@@ -18,7 +18,7 @@ from sqlglot import exp
 from services import rbac
 from services.cost import ActionEstimate, estimate_action_cost
 from services.errors import PermissionDeniedError, SpecError
-from services.exports import audience, selection
+from services.exports import audience, identifiers, selection
 from services.exports.base import ExportRequest, src
 from services.exports.destinations import destination
 from services.exports.snapshots import JOBS
@@ -166,7 +166,10 @@ def preflight(warehouse: Warehouse, request: ExportRequest, *, role: str, price_
     request = dest.normalise(request)
     _, compiled = compile_saved(warehouse, request.segment_id, request.version, workspace=workspace)
     problems = dest.problems(request)
-    source = selection.source(dest, request, audience.source_query(compiled, ()))
+    members_query = audience.source_query(compiled, ())
+    if dest.needs_normalised(request):
+        identifiers.prepare(warehouse, members_query)
+    source = selection.source(dest, request, members_query)
     keys = [src("split_group").as_("split_group"), dest.exclusion_reason(request).as_("reason"),
             *[expr.as_(f"p_{name}") for name, expr in problems.items()]]
     grouped = warehouse.df(exp.select(*keys, exp.func("COUNT", exp.Star()).as_("n")).from_(source)

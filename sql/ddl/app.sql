@@ -142,6 +142,17 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   computed_ts timestamp not null
 );
 
+-- grain: one row per distinct raw (phone, country) pair of a customer: its E.164 digits or why it
+-- has none, computed by libphonenumber in Python (services/exports/phones.py) and joined by the
+-- SQL that stages identifiers; personal data like the customer table it derives from
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_phones (
+  phone string,
+  country string,
+  n_phone string,
+  n_phone_problem string,
+  computed_ts timestamp not null
+);
+
 -- grain: one row per table an export created in the exports schema: the only tables a later
 -- export may replace or merge (services/exports/table.py)
 create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_tables (
