@@ -152,8 +152,8 @@ def test_job_commands_parse_with_the_cli(job_name):
 def test_the_build_job_runs_the_build_command():
     [parameters] = job_parameters(JOBS["gold_build"])
     assert split(parameters)[1][0] == "build"
-    [parameters] = job_parameters(JOBS["segment_export"])
-    assert split(parameters)[1][:1] == ["export"] and "--destination" in split(parameters)[1]
+    [parameters] = job_parameters(JOBS["sync_due"])
+    assert split(parameters)[1][:1] == ["sync-due"]
 
 
 def test_the_job_entry_point_runs_the_cli_with_its_settings(tmp_path):
