@@ -13,6 +13,8 @@ from sqlglot import exp
 from services.errors import PermissionDeniedError, SpecError
 from services.exports import jobs, schedules
 from services.exports.base import ExportRequest
+from services.pipeline.models import create_all
+from tests.services.warehouse.fake_connector import fake_databricks
 
 from .conftest import VIP, audit_rows, members
 
@@ -173,3 +175,26 @@ def test_a_webhook_schedule_takes_its_auth_header_from_configuration_and_stores_
         server.server_close()
     assert run.status == "succeeded", run.message
     assert _Receiver.seen and {r["auth"] for r in _Receiver.seen} == {"Bearer from-the-secret-5678"}
+
+
+def test_schedules_and_claims_run_on_a_sql_warehouse(tmp_path, monkeypatch):
+    """Every statement of the schedules, as Databricks SQL takes it (the executing fake connector)."""
+    warehouse, connector = fake_databricks(tmp_path, database=tmp_path / "warehouse.duckdb")
+    try:
+        create_all(warehouse)
+        s = made(warehouse, monkeypatch=monkeypatch)
+        period = datetime(2026, 12, 2, 6)
+        assert schedules.claim(warehouse, s.schedule_id, period)
+        assert not schedules.claim(warehouse, s.schedule_id, period)
+        assert schedules.get(warehouse, s.schedule_id).last_period == period
+        schedules.set_status(warehouse, s.schedule_id, "paused", user=OWNER, role="marketer")
+        schedules.set_status(warehouse, s.schedule_id, "active", user=OWNER, role="marketer")
+        # The owner lost the export permission: the next period's run is claimed and says why, no job.
+        [run] = schedules.run_due(warehouse, role_for=lambda _: "viewer", output_dir=tmp_path,
+                                  at=datetime(2026, 12, 3, 6, 5))
+        assert run.status == "failed" and "export" in run.message
+        assert [x.last_period for x in schedules.listed(warehouse)] == [datetime(2026, 12, 3, 6)]
+        assert any(sql.startswith("MERGE INTO") for sql, _ in connector.sent)
+        assert connector.refused == []
+    finally:
+        warehouse.close()
