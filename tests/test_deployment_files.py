@@ -156,6 +156,46 @@ def test_the_build_job_runs_the_build_command():
     assert split(parameters)[1][:1] == ["sync-due"]
 
 
+# Databricks Asset Bundle settings, from the bundle docs and the SDK's job and app types:
+# environment_version replaces the deprecated client (compute.Environment; serverless environment 2
+# is Python 3.11, docs.databricks.com/aws/release-notes/serverless/environment-version);
+# JobSettings.timeout_seconds ("0 means no timeout"); JobEmailNotifications.on_failure;
+# run_as (docs.databricks.com/dev-tools/bundles/run-as.html); app permission levels CAN_USE and
+# CAN_MANAGE, job levels CAN_MANAGE, CAN_MANAGE_RUN, CAN_VIEW, IS_OWNER
+# (docs.databricks.com/en/dev-tools/bundles/permissions.html).
+@pytest.mark.parametrize("job_name", sorted(JOBS))
+def test_jobs_use_the_serverless_environment_of_the_projects_python(job_name):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.12"
+    for environment in JOBS[job_name]["environments"]:
+        spec = environment["spec"]
+        assert "client" not in spec
+        assert spec["environment_version"] == "2"  # Python 3.11
+
+
+@pytest.mark.parametrize("job_name", sorted(JOBS))
+def test_jobs_time_out_alert_on_failure_and_run_one_at_a_time(job_name):
+    job = JOBS[job_name]
+    assert 0 < job["timeout_seconds"] <= 4 * 3600
+    assert job["email_notifications"]["on_failure"] == ["${var.alert_email}"]
+    assert "default" not in BUNDLE["variables"]["alert_email"]  # each deploy says who is told
+    assert job["max_concurrent_runs"] == 1
+    assert {(p["group_name"], p["level"]) for p in job["permissions"]} == {("${var.admins_group}", "CAN_MANAGE_RUN")}
+
+
+def test_prod_jobs_run_as_the_service_principal():
+    run_as = BUNDLE["targets"]["prod"]["run_as"]
+    assert run_as == {"service_principal_name": "${var.run_as_service_principal}"}
+    assert "default" not in BUNDLE["variables"]["run_as_service_principal"]
+
+
+def test_the_app_says_who_may_use_and_manage_it():
+    permissions = BUNDLE["resources"]["apps"]["segment_studio"]["permissions"]
+    assert {p["level"] for p in permissions} <= {"CAN_USE", "CAN_MANAGE"}
+    assert {(p["group_name"], p["level"]) for p in permissions} == {("${var.users_group}", "CAN_USE"),
+                                                                    ("${var.admins_group}", "CAN_MANAGE")}
+
+
 def test_the_job_entry_point_runs_the_cli_with_its_settings(tmp_path):
     script = ROOT / "jobs" / "run_cli.py"
     refused = subprocess.run([sys.executable, str(script), "SEGMENT_STUDIO_ENGINE=postgres", "--", "status"],
