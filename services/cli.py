@@ -29,6 +29,7 @@ from services.errors import ConfigError, ExportError, SegmentStudioError, SpecEr
 from services.exports import jobs, schedules
 from services.exports.base import IDENTIFIER_MODES, MODES, ExportRequest
 from services.exports.destinations import DESTINATIONS, options_in_use
+from services.exports.webhook import AUTH_ENV as WEBHOOK_AUTH_ENV
 from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
@@ -233,14 +234,46 @@ def cmd_rerun(args, settings: Settings) -> int:
     return _finish_job(warehouse, job.job_id, settings, args, secrets=given)
 
 
+def read_databricks_secret(name: str) -> str:
+    """The value of the Databricks secret ``scope/key``, read with the job's own identity (it needs READ
+    on the scope) through the SDK's dbutils, the interface the Secrets API serves values to."""
+    # Imported here, as the engine does: the SDK takes over a second to import, and only the
+    # sync-due job on Databricks reads a secret.
+    from databricks.sdk import WorkspaceClient
+
+    scope, _, key = name.partition("/")
+    return WorkspaceClient().dbutils.secrets.get(scope=scope, key=key)
+
+
+class _SecretEnvironment(dict):
+    """The environment, with the webhook auth header read from a Databricks secret the first time it is
+    asked for (a run that exports no webhook never reads it)."""
+
+    def __init__(self, env: Mapping[str, str], name: str, secret: str):
+        super().__init__(env)
+        self._name, self._secret = name, secret
+
+    def get(self, key, default=None):
+        if key == self._name and not super().get(key):
+            try:
+                self[key] = read_databricks_secret(self._secret)
+            except Exception as exc:  # the SDK's own errors: no credentials, no READ, no such secret
+                raise ConfigError(f"could not read the Databricks secret {self._secret} (the webhook auth "
+                                  f"header): {exc}") from exc
+        return super().get(key, default)
+
+
 def cmd_sync_due(args, settings: Settings) -> int:
     """Run every due scheduled export as its owner; exit 1 when one failed, so cron or the job says so."""
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     role_map = load_role_map(settings.roles_file)
+    env: Mapping[str, str] = os.environ
+    if settings.webhook_auth_secret:
+        env = _SecretEnvironment(os.environ, WEBHOOK_AUTH_ENV, settings.webhook_auth_secret)
     # The owner's role now, as the app would give it them: an assignment made in the app, else the role map.
     private = settings.webhook_private_networks if settings.databricks_app else None
     runs = schedules.run_due(warehouse, role_for=lambda owner: assigned_role(warehouse, owner) or role_map.role_for(owner),
-                             output_dir=settings.export_dir, env=os.environ, private_networks=private)
+                             output_dir=settings.export_dir, env=env, private_networks=private)
     for run in runs:
         print(f"{run.schedule_id} {run.period:%Y-%m-%d %H:%M} UTC: {run.status}"
               + (f" (job {run.job_id})" if run.job_id else "") + (f": {run.message}" if run.message else ""))

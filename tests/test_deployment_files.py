@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from services.cli import parser
+from services.exports.destinations import options_in_use
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,8 @@ def local(value: str) -> Path:
 def bound(resource: str) -> str:
     """What Databricks Apps puts in a ``valueFrom`` variable: a warehouse's id, a volume's path
     (https://learn.microsoft.com/azure/databricks/dev-tools/databricks-apps/environment-variables)."""
-    return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging"}[resource]
+    return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging",
+            "webhook-auth": "Authorization: Bearer from-the-secret"}[resource]
 
 
 # -- app.yaml ----------------------------------------------------------------
@@ -71,8 +73,11 @@ def test_app_command_runs_streamlit_on_the_apps_port():
 def test_every_app_env_var_is_read_by_settings():
     values = {e["name"]: e.get("value") or bound(e["valueFrom"]) for e in APP["env"]}
     values["SEGMENT_STUDIO_SETTINGS_FILE"] = str(ROOT / values["SEGMENT_STUDIO_SETTINGS_FILE"])
-    unread = set(values) - names_read_by_settings(values)
+    # A destination option's secret (the webhook auth header) is read by the option, never kept in Settings.
+    option_secrets = {option.env for option in options_in_use() if option.env and option.secret}
+    unread = set(values) - names_read_by_settings(values) - option_secrets
     assert unread == set()
+    assert set(values) & option_secrets == {"SEGMENT_STUDIO_WEBHOOK_AUTH"}
 
 
 def test_app_settings_choose_databricks_and_the_settings_file_exists():
@@ -88,8 +93,10 @@ def test_value_from_names_a_resource_of_the_app():
     bound = {e["valueFrom"] for e in APP["env"] if "valueFrom" in e}
     app = BUNDLE["resources"]["apps"]["segment_studio"]
     resources = {r["name"]: r for r in app["resources"]}
-    assert bound == {"sql-warehouse", "staging-volume"}
+    assert bound == {"sql-warehouse", "staging-volume", "webhook-auth"}
     assert bound <= resources.keys()
+    secret = resources["webhook-auth"]["secret"]
+    assert secret["permission"] == "READ"  # valueFrom gives the decrypted value
     assert resources["sql-warehouse"]["sql_warehouse"]["permission"] == "CAN_USE"
     volume = resources["staging-volume"]["uc_securable"]
     assert (volume["securable_type"], volume["permission"]) == ("VOLUME", "WRITE_VOLUME")

@@ -272,10 +272,12 @@ def _record(warehouse: Warehouse, schedule_id: str, period: datetime, **values) 
         equals("schedule_id", schedule_id), exp.EQ(this=column("period_ts"), expression=literal(period)))))
 
 
-def configured_secrets(env: Mapping[str, str]) -> dict[str, str | None]:
-    """The secret options' values from their environment variables (an app secret resource or cron's env)."""
-    return {option.name: env.get(option.env) or None
-            for option in options_in_use() if option.secret and option.env}
+def configured_secrets(env: Mapping[str, str], destination_name: str) -> dict[str, str]:
+    """The destination's secret options, from their environment variables (cron's environment, or a
+    Databricks secret the sync job reads on first use); only the ones set."""
+    found = {option.name: env.get(option.env) for option in destination(destination_name).options
+             if option.secret and option.env}
+    return {name: value for name, value in found.items() if value}
 
 
 def run_due(warehouse: Warehouse, *, role_for: Callable[[str], str], output_dir: Path,
@@ -287,7 +289,7 @@ def run_due(warehouse: Warehouse, *, role_for: Callable[[str], str], output_dir:
     recorded on its job and its claim; the other schedules still run.
     """
     at = at or now()
-    secrets = configured_secrets(env or {})
+    env = env or {}
     results = []
     for schedule in listed(warehouse):
         if not schedule.is_due(at):
@@ -297,16 +299,16 @@ def run_due(warehouse: Warehouse, *, role_for: Callable[[str], str], output_dir:
             results.append(SyncRun(schedule.schedule_id, period, None, "skipped", "claimed by another sync-due"))
             continue
         results.append(_run_one(warehouse, schedule, period, role_for=role_for, output_dir=output_dir,
-                                secrets=secrets, private_networks=private_networks))
+                                env=env, private_networks=private_networks))
     return results
 
 
 def _run_one(warehouse: Warehouse, schedule: Schedule, period: datetime, *, role_for: Callable[[str], str],
-             output_dir: Path, secrets: Mapping[str, str | None], private_networks: tuple[str, ...] | None) -> SyncRun:
+             output_dir: Path, env: Mapping[str, str], private_networks: tuple[str, ...] | None) -> SyncRun:
     job_id = None
     try:
         role = role_for(schedule.owner)
-        request = schedule.request.with_secrets({k: v for k, v in secrets.items() if v})
+        request = schedule.request.with_secrets(configured_secrets(env, schedule.request.destination))
         queued = jobs.create_job(warehouse, request, user=schedule.owner, role=role)
         job_id = queued.job_id
         _record(warehouse, schedule.schedule_id, period, job_id=job_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,10 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlglot import exp
 
+from services import cli
 from services.errors import PermissionDeniedError, SpecError
 from services.exports import jobs, schedules
 from services.exports.base import ExportRequest
 from services.pipeline.models import create_all
+from services.warehouse.duckdb_engine import DuckDBWarehouse
 from tests.services.warehouse.fake_connector import fake_databricks
 
 from .conftest import VIP, audit_rows, members
@@ -198,3 +202,35 @@ def test_schedules_and_claims_run_on_a_sql_warehouse(tmp_path, monkeypatch):
         assert connector.refused == []
     finally:
         warehouse.close()
+
+
+def test_sync_due_on_a_job_reads_the_webhook_header_from_the_databricks_secret_once_needed(
+        demo_warehouse_path, tmp_path, monkeypatch, capsys):
+    """The bundle's job cannot set environment variables: it names the secret (scope/key) and
+    sync-due reads it, only when a due webhook needs it, with the job's identity."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_warehouse_path, path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    read = []
+    monkeypatch.setattr(cli, "read_databricks_secret",
+                        lambda name: read.append(name) or "Authorization: Bearer from-the-scope-9999")
+    try:
+        warehouse = DuckDBWarehouse(path)
+        made(warehouse, "hourly", at=datetime(2020, 1, 1), monkeypatch=monkeypatch, destination="webhook",
+             url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        warehouse.close()
+        monkeypatch.undo()  # the clock back to now: the schedule is due
+        monkeypatch.setattr(cli, "read_databricks_secret",
+                            lambda name: read.append(name) or "Authorization: Bearer from-the-scope-9999")
+        _Receiver.seen = []
+        env = {"SEGMENT_STUDIO_WAREHOUSE": str(path), "SEGMENT_STUDIO_EXPORT_DIR": str(tmp_path / "out"),
+               "SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET": "segment-studio/webhook-auth",
+               "SEGMENT_STUDIO_DEMO_END": os.environ["SEGMENT_STUDIO_DEMO_END"]}
+        assert cli.main(["sync-due", "--quiet"], env=env) == 0, capsys.readouterr()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert read == ["segment-studio/webhook-auth"]
+    assert _Receiver.seen and {r["auth"] for r in _Receiver.seen} == {"Bearer from-the-scope-9999"}
+    assert "succeeded" in capsys.readouterr().out
