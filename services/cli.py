@@ -253,14 +253,14 @@ class _SecretEnvironment(dict):
         super().__init__(env)
         self._name, self._secret = name, secret
 
-    def get(self, key, default=None):
+    def get(self, key, *default):
         if key == self._name and not super().get(key):
             try:
                 self[key] = read_databricks_secret(self._secret)
             except Exception as exc:  # the SDK's own errors: no credentials, no READ, no such secret
                 raise ConfigError(f"could not read the Databricks secret {self._secret} (the webhook auth "
                                   f"header): {exc}") from exc
-        return super().get(key, default)
+        return super().get(key, *default)
 
 
 def cmd_sync_due(args, settings: Settings) -> int:
