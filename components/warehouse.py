@@ -25,10 +25,12 @@ from services.status import (
     expected_full_build_seconds,
     warehouse_status,
 )
+from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
 from services.warehouse.databricks_identity import identity_for
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 from services.warehouse.querylog import LoggedWarehouse, QueryContext
+from services.warehouse.roundtrips import CountingWarehouse
 
 DATABRICKS_KEY_PREFIX = "databricks:"
 
@@ -65,16 +67,22 @@ def get_warehouse(path: str) -> LoggedWarehouse:
     Databricks: a small pool of connections for one identity, opened lazily.
     Every query the app runs is logged (who, page, segment, duration, rows) to
     the ops source, which the Cost page turns into cost per page and segment.
+    Under the log, every round trip is counted (``CountingWarehouse``): tests hold
+    each interaction to its budget, and bench/remote.py slows each one down.
     """
-    if not path.startswith(DATABRICKS_KEY_PREFIX):
-        return LoggedWarehouse(DuckDBWarehouse(path), batch_size=20, fallback_context=_session_context)
     settings = session_settings()
+    if not path.startswith(DATABRICKS_KEY_PREFIX):
+        return _logged(DuckDBWarehouse(path), settings)
     identity = _databricks_identity(settings)
     if DATABRICKS_KEY_PREFIX + identity.key != path:
         # Only the session that owns an identity can open its warehouse.
         raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
-    return LoggedWarehouse(DatabricksWarehouse(settings.databricks, identity), batch_size=20,
-                           fallback_context=_session_context)
+    return _logged(DatabricksWarehouse(settings.databricks, identity), settings)
+
+
+def _logged(engine: Warehouse, settings: Settings) -> LoggedWarehouse:
+    counted = CountingWarehouse(engine, latency_s=settings.latency_ms / 1000, trace=settings.round_trip_trace)
+    return LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context)
 
 
 def _session_context() -> QueryContext | None:

@@ -33,6 +33,18 @@ def _price(raw: str | None) -> float:
     return value
 
 
+def _latency(raw: str | None) -> float:
+    if raw in (None, ""):
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"SEGMENT_STUDIO_LATENCY_MS must be a number of milliseconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError("SEGMENT_STUDIO_LATENCY_MS cannot be negative")
+    return value
+
+
 #: duckdb is the embedded default; spark is the test engine of the equivalence suite.
 ENGINES = ("duckdb", "databricks", "spark")
 _FILE_KEYS = {"engine", "databricks"}
@@ -69,6 +81,11 @@ class Settings:
     export_dir: Path = PROJECT_ROOT / "data" / "exports"
     #: warm UMAP up in a background thread at app start (tests turn it off: it costs a core for a minute)
     warm_up_maps: bool = True
+    #: tests and bench/remote.py only: every warehouse round trip first waits this long, so the
+    #: embedded engine answers like a remote SQL warehouse (services/warehouse/roundtrips.py)
+    latency_ms: float = 0.0
+    #: tests and bench/remote.py only: a file every warehouse round trip is written to, one line each
+    round_trip_trace: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -101,4 +118,7 @@ class Settings:
             databricks=DatabricksSettings.from_sources(env, file=file.get("databricks")),
             export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
             warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
+            latency_ms=_latency(env.get("SEGMENT_STUDIO_LATENCY_MS")),
+            round_trip_trace=Path(env["SEGMENT_STUDIO_ROUND_TRIP_TRACE"]) if env.get("SEGMENT_STUDIO_ROUND_TRIP_TRACE")
+            else None,
         )
