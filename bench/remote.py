@@ -81,11 +81,11 @@ class Session:
 
 
 @contextmanager
-def fresh_app(warehouse: Path, latency_ms: float, browser, tmp: Path, name: str):
+def fresh_app(warehouse_path: Path, latency_ms: float, browser, tmp: Path, name: str):
     trace = tmp / f"{name}.trace"
     env = {"SEGMENT_STUDIO_LATENCY_MS": str(latency_ms), "SEGMENT_STUDIO_ROUND_TRIP_TRACE": str(trace),
            "SEGMENT_STUDIO_USER": USER, "SEGMENT_STUDIO_WARM_UP_MAPS": "0"}
-    with running_app(warehouse, log=tmp / f"{name}.log", env=env) as url:
+    with running_app(warehouse_path, log=tmp / f"{name}.log", env=env) as url:
         session = Session(url, trace, browser)
         try:
             yield session
@@ -93,8 +93,8 @@ def fresh_app(warehouse: Path, latency_ms: float, browser, tmp: Path, name: str)
             session.context.close()
 
 
-def builder(warehouse: Path, latency_ms: float, browser, tmp: Path, picks: int) -> list[tuple[str, list[float], list[int]]]:
-    with fresh_app(warehouse, latency_ms, browser, tmp, "builder") as s:
+def builder(warehouse_path: Path, latency_ms: float, browser, tmp: Path, picks: int) -> list[tuple[str, list[float], list[int]]]:
+    with fresh_app(warehouse_path, latency_ms, browser, tmp, "builder") as s:
         page = s.page
         t0 = time.time()
         page.goto(f"{s.url}/builder")
@@ -123,8 +123,8 @@ def builder(warehouse: Path, latency_ms: float, browser, tmp: Path, picks: int) 
             ("Builder: pick a value -> count", seconds, trips)]
 
 
-def page_ready(warehouse: Path, latency_ms: float, browser, tmp: Path, name: str, path: str, marker: str):
-    with fresh_app(warehouse, latency_ms, browser, tmp, path or "home") as s:
+def page_ready(warehouse_path: Path, latency_ms: float, browser, tmp: Path, name: str, path: str, marker: str):
+    with fresh_app(warehouse_path, latency_ms, browser, tmp, path or "home") as s:
         t0 = time.time()
         s.page.goto(f"{s.url}/{path}")
         s.page.get_by_text(marker).first.wait_for()

@@ -10,7 +10,8 @@ declared by DDL in ``sql/ddl/``. How a model is materialised, dbt style:
 * ``merge``: the keys found in new batches are deleted from the target and
   re-derived from all their landings (so a redelivery replaces its row);
 * ``on_new_batches``: a full rebuild, but only when its input has new batches
-  or an upstream incremental model changed; otherwise it is left as it is.
+  or an upstream incremental model changed; otherwise it is left as it is;
+* ``computed``: no SQL model; the build computes the rows in Python (``COMPUTED``).
 
 Which batches a model has processed is recorded in ``app_model_batches`` in
 the same transaction as the data, so an interrupted build resumes correctly.
@@ -86,6 +87,13 @@ MODELS: tuple[Model, ...] = (
     Model("gold_customer_features", "models/gold/gold_customer_features.sql", "gold", "gold_customer_features",
           order_by=("rfm_segment", "lifecycle_stage", "customer_id")),
     Model("gold_customer_category_spend", "models/gold/gold_customer_category_spend.sql", "gold", "gold_customer_category_spend"),
+)
+
+#: Tables the build computes in Python, not from a SQL model: each has a contract where a model would
+#: keep its own (``<path>.yml``), and is written in one statement. The feature catalog comes after the
+#: data-quality checks, whose verdict it carries (services/segments/catalog_writer.py).
+COMPUTED: tuple[Model, ...] = (
+    Model("gold_feature_catalog", "models/gold/gold_feature_catalog", "gold", "gold_feature_catalog", "computed"),
 )
 
 DDL_FILES = ("ddl/ingest.sql", "ddl/ops.sql", "ddl/gov.sql", "ddl/cost.sql", "ddl/txn.sql", "ddl/gold.sql", "ddl/app.sql")

@@ -7,7 +7,7 @@ import pytest
 
 from services import naming
 from services.errors import PermissionDeniedError
-from services.segments.catalog import load_catalog
+from services.segments.catalog import read_catalog, saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.compiler.draft import compile_draft
 from services.segments.spec import Arm, Group, Membership, SegmentDefinition, Split, Trait
@@ -63,7 +63,7 @@ def test_duplicate_and_restore_save_fresh_sql_and_counts(scratch_warehouse, scra
 
 
 def test_each_definition_is_compiled_once_and_the_catalog_read_once(scratch_warehouse, count_calls):
-    catalogs = count_calls(load_catalog)
+    catalogs = count_calls(read_catalog)
     compiles = count_calls(compile_definition)
     ws = Workspace(scratch_warehouse)
     first = ws.compile(CHAMPIONS)
@@ -92,3 +92,18 @@ def test_a_membership_of_a_saved_segment_resolves_through_the_library(scratch_wa
     inside = SegmentDefinition("In VIP", Group("all", (Membership("segment", VIP),)))
     _, vip = ws.compile_saved(VIP)
     assert members(scratch_warehouse, ws.compile(inside)) == members(scratch_warehouse, vip) > 0
+
+
+def test_saved_runs_and_models_are_read_only_when_a_rule_has_a_membership(scratch_warehouse, count_calls):
+    targets = count_calls(saved_targets)
+    ws = Workspace(scratch_warehouse)
+    ws.compile(CHAMPIONS)
+    ws.compile_draft({"name": "draft", "rule": {"match": "all", "conditions": [
+        {"kind": "trait", "field": "rfm_segment", "op": "in", "values": ["Loyal"]}]}})
+    assert targets == [] and not ws.catalog.targets_loaded
+    # A saved segment may itself name a run or a model, so any membership reads them, once.
+    in_vip = SegmentDefinition("In VIP", Group("all", (Membership(of="segment", segment_id=VIP),)))
+    ws.compile(in_vip)
+    ws.compile_draft({"name": "draft", "rule": {"match": "any", "conditions": [
+        {"kind": "membership", "of": "segment", "segment_id": VIP}]}})
+    assert len(targets) == 1 and ws.catalog.targets_loaded

@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from services import naming, sqlfiles
 from services.errors import QueryError, WarehouseUnavailableError
+from services.warehouse import replace_rows
 from services.warehouse.databricks_engine import DatabricksWarehouse
 from services.warehouse.databricks_identity import (
     OnBehalfOfUser,
@@ -77,6 +78,15 @@ def test_sql_text_from_a_model_file_is_placed_and_keeps_its_markers(settings, co
     assert ":as_of_date" in sent and params == {"as_of_date": None}
     assert f"{TXN}." not in sent
     assert f"FROM {PLACED_FACT}" in sent
+
+
+def test_replacing_a_tables_rows_is_one_insert_overwrite_statement(settings, connector):
+    warehouse = user_warehouse(settings, connector)
+    rows = exp.values([exp.Tuple(expressions=[exp.convert("monetary"), exp.convert(1)])])
+    replace_rows(warehouse, naming.fq("gold", "gold_feature_catalog"), rows, ["field_name", "position"])
+    # One statement, so readers of the Delta table see the old rows or the new, never none.
+    assert connector.sent == [(f"INSERT OVERWRITE TABLE retail.{naming.fq('gold', 'gold_feature_catalog')} "
+                               "(`field_name`, `position`) VALUES ('monetary', 1)", None)]
 
 
 def test_no_parameters_sends_none(settings, connector):
