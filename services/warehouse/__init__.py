@@ -80,5 +80,8 @@ class Warehouse(Protocol):
     def tables(self, schema: str) -> list[str]:
         """Table names in a schema."""
 
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        """Table names of several schemas at once (a schema that does not exist has none)."""
+
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         """(column name, type) pairs of a table, in order."""

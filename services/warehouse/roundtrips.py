@@ -32,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,9 @@ class CountingWarehouse:
 
     def tables(self, schema: str) -> list[str]:
         return self._call("tables", f"tables of {schema}", lambda: self.inner.tables(schema))
+
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        return self._call("tables_of", f"tables of {len(schemas)} schemas", lambda: self.inner.tables_of(schemas))
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         return self._call("columns", f"columns of {schema}.{table}", lambda: self.inner.columns(schema, table))

@@ -89,6 +89,21 @@ def test_replacing_a_tables_rows_is_one_insert_overwrite_statement(settings, con
                                "(`field_name`, `position`) VALUES ('monetary', 1)", None)]
 
 
+def test_tables_of_several_schemas_is_one_query_per_catalog_they_are_placed_in(settings, connector):
+    warehouse = user_warehouse(settings, connector)
+    connector.results.append(pa.table({"table_schema": ["transactions", "transactions"],
+                                       "table_name": [naming.table("fact_transactions"), naming.table("dim_customer")]}))
+    connector.results.append(pa.table({"table_schema": [naming.schema("gold")],
+                                       "table_name": [naming.table("gold_customer_features")]}))
+    found = warehouse.tables_of([TXN, naming.schema("gold"), naming.schema("app")])
+    assert found == {TXN: [naming.table("fact_transactions"), naming.table("dim_customer")],
+                     naming.schema("gold"): [naming.table("gold_customer_features")], naming.schema("app"): []}
+    # txn is placed in the catalog pos_prod; gold and app in retail: two catalogs, two queries.
+    assert [(sql.split(" FROM ")[1].split(" ")[0], params) for sql, params in connector.sent] == [
+        ("pos_prod.information_schema.tables", {"s0": "transactions"}),
+        ("retail.information_schema.tables", {"s0": naming.schema("gold"), "s1": naming.schema("app")})]
+
+
 def test_no_parameters_sends_none(settings, connector):
     user_warehouse(settings, connector).execute("SELECT 1")
     assert connector.sent == [("SELECT 1", None)]

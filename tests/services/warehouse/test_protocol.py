@@ -23,3 +23,15 @@ def test_replace_rows_replaces_every_row_or_none(empty_warehouse):
         replace_rows(empty_warehouse, "t", exp.values([exp.Tuple(expressions=[exp.convert("d"), exp.null()])]),
                      ["name", "n"])
     assert empty_warehouse.arrow("SELECT * FROM t").to_pylist() == [{"name": "c", "n": 3}]
+
+
+def test_tables_of_lists_several_schemas_in_one_call(empty_warehouse):
+    from services import naming
+    from services.warehouse.roundtrips import CountingWarehouse
+
+    counted = CountingWarehouse(empty_warehouse)
+    schemas = [naming.schema("gold"), naming.schema("app"), "no_such_schema"]
+    found = counted.tables_of(schemas)
+    assert counted.total == 1
+    assert found == {schema: empty_warehouse.tables(schema) for schema in schemas}
+    assert found["no_such_schema"] == [] and naming.table("gold_feature_catalog") in found[naming.schema("gold")]
