@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+from sqlglot import exp
 
 from services import sqlfiles
 from services.quality import specs
@@ -26,14 +27,20 @@ from services.warehouse import Warehouse
 
 def latest_results(warehouse: Warehouse) -> pd.DataFrame:
     """The latest result of every app check (dataset_id, check_name, severity, status, details, checked_ts, ...)."""
-    return warehouse.df(sqlfiles.render(sqlfiles.query("quality/latest_results.sql"), warehouse.dialect))
+    return warehouse.df(sqlfiles.render(latest_results_query(), warehouse.dialect))
+
+
+def latest_results_query() -> exp.Expression:
+    """The query ``latest_results`` runs, to build on (``sql/quality/latest_results.sql``)."""
+    return sqlfiles.query("quality/latest_results.sql")
 
 
 def _optional(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _result(row) -> CheckResult:
+def check_result(row) -> CheckResult:
+    """A ``latest_results`` row (attributes dataset_id, check_name, ...) as a result, with the columns it affects."""
     spec = specs.spec(row.dataset_id, row.check_name)
     return CheckResult(row.dataset_id, row.check_name, row.check_type, row.severity, row.status == "pass",
                        _optional(row.observed_value), _optional(row.threshold), row.details or "",
@@ -43,7 +50,7 @@ def _result(row) -> CheckResult:
 def latest_failures(warehouse: Warehouse) -> list[CheckResult]:
     """Latest results that fail, critical or not."""
     latest = latest_results(warehouse)
-    return [_result(r) for r in latest[latest["status"] != "pass"].itertuples(index=False)]
+    return [check_result(r) for r in latest[latest["status"] != "pass"].itertuples(index=False)]
 
 
 def failing_critical(warehouse: Warehouse) -> list[CheckResult]:
