@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.segments import build_marker, workspace
+from components.segments import build_marker, listed_versions, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import jobs, preflight
@@ -30,8 +30,9 @@ MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 
 @st.cache_data(ttl=60, max_entries=200, show_spinner=False)
 def _cached_preflight(path: str, marker: str, request_json: str, role: str, price: float) -> preflight.Preflight:
+    # The page listed the segments with their latest versions: compiling one of those reads nothing more.
     return preflight.preflight(get_warehouse(path), ExportRequest.from_json(request_json), role=role,
-                               price_per_warehouse_hour=price, workspace=workspace(path))
+                               price_per_warehouse_hour=price, workspace=workspace(path, known=listed_versions(path)))
 
 
 def preflight_check(settings: Settings, request: ExportRequest, role: str) -> preflight.Preflight:
@@ -78,7 +79,7 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
     warehouse = get_warehouse(path)
     # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
     queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
-                             workspace=workspace(path))
+                             workspace=workspace(path, known=listed_versions(path)))
     jobs.start(warehouse, queued, output_dir=Path(settings.export_dir))
     return queued.job_id
 

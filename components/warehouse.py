@@ -1,10 +1,19 @@
-"""The warehouse connection and status, cached for every session of the app.
+"""The warehouse connection, its status, and what its last build wrote, cached for every session.
 
 Everything cached here is keyed by a warehouse key (``warehouse_key``): the
 DuckDB file's path locally, exactly as before; on Databricks the engine and
 the identity the queries run as. With on-behalf-of-user identity every user
 has their own key, so no connection and no cached result is ever shared
 between users; with the app's service principal there is one key for all.
+
+The feature catalog the last build wrote (``built_catalog``) is read once per
+key and kept until a build writes another: a build in this process forgets it,
+and a build elsewhere (the Databricks job, the CLI) is noticed by a background
+check of the catalog's build id at most once a minute, which no one waits for.
+A page is ready when that catalog reads and was written by this version's DDL
+(``ready_or_stop``, checked at the same time as the page's own first reads);
+otherwise the warehouse is built or brought up to date first. The query log is
+written by a background thread, never on the request path.
 """
 
 from __future__ import annotations
@@ -15,16 +24,15 @@ from typing import TypeVar
 
 import streamlit as st
 
+from components.background import Kept, together
 from components.progress import progress_bar
 from components.request import forwarded_access_token, settings as session_settings
 from services.build import build, run_pipeline
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
+from services.segments.catalog import FeatureCatalog, catalog_marker, read_catalog
+from services.segments.catalog_writer import ddl_version
 from services.settings import Settings
-from services.status import (
-    WarehouseStatus,
-    expected_full_build_seconds,
-    warehouse_status,
-)
+from services.status import WarehouseStatus, warehouse_status
 from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
 from services.warehouse.databricks_identity import identity_for
@@ -33,6 +41,10 @@ from services.warehouse.querylog import LoggedWarehouse, QueryContext
 from services.warehouse.roundtrips import CountingWarehouse
 
 DATABRICKS_KEY_PREFIX = "databricks:"
+#: seconds between writes of the query log (a full batch is written at once)
+QUERY_LOG_FLUSH_S = 5.0
+#: how old the kept catalog may get before a request checks, in the background, for a newer build
+CATALOG_CHECK_S = 60.0
 
 
 def warehouse_key(settings: Settings, access_token: str | None = None) -> str:
@@ -82,7 +94,8 @@ def get_warehouse(path: str) -> LoggedWarehouse:
 
 def _logged(engine: Warehouse, settings: Settings) -> LoggedWarehouse:
     counted = CountingWarehouse(engine, latency_s=settings.latency_ms / 1000, trace=settings.round_trip_trace)
-    return LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context)
+    return LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
+                           flush_every_s=QUERY_LOG_FLUSH_S)
 
 
 def _session_context() -> QueryContext | None:
@@ -97,18 +110,11 @@ def _session_context() -> QueryContext | None:
 
 @contextmanager
 def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None]:
-    """Attribute the queries of one script run to the user and page; write the log after it."""
+    """Attribute the queries of one script run to the user and page (the log is written in the background)."""
     warehouse = get_warehouse(warehouse_key(settings))
     st.session_state["query_context"] = (user, page, "")
-    try:
-        with warehouse.context(user=user, page=page):
-            yield
-    finally:
-        try:
-            warehouse.flush()
-        except SegmentStudioError:
-            # The query log must never take a page down with it; entries stay buffered.
-            pass
+    with warehouse.context(user=user, page=page):
+        yield
 
 
 @contextmanager
@@ -132,11 +138,57 @@ def cached_status(path: str) -> WarehouseStatus:
 T = TypeVar("T")
 
 
-def ready_or_stop(settings: Settings, load: Callable[[str], T], *, failure: str = "The warehouse is not ready") -> T:
-    """``load(warehouse key)`` once the warehouse is built; ``failure`` and the reason in the page (and stop) when it cannot be."""
+_catalogs: Kept[FeatureCatalog] = Kept("catalog", max_age_s=CATALOG_CHECK_S)
+
+
+def built_catalog(path: str) -> FeatureCatalog:
+    """The feature catalog the last build wrote (one query the first time), kept until a build writes another."""
+    warehouse = get_warehouse(path)
+    return _catalogs.get(path, lambda: read_catalog(warehouse), refresh=lambda held: _newer(warehouse, held))
+
+
+def _newer(warehouse: Warehouse, held: FeatureCatalog) -> FeatureCatalog:
+    # One small query; the whole catalog is read again only when a build wrote another.
+    return held if catalog_marker(warehouse) == held.marker else read_catalog(warehouse)
+
+
+def forget_catalog(path: str) -> None:
+    """After a build in this process: the next request reads the new catalog."""
+    _catalogs.forget(path)
+
+
+def _catalog_ready(settings: Settings, path: str) -> bool:
     try:
-        ensure_built(settings)
-        return load(warehouse_key(settings))
+        catalog = built_catalog(path)
+    except SegmentStudioError:
+        return False
+    # On Databricks the build job brings tables up to date, never a page view (see ensure_built).
+    return settings.engine == "databricks" or catalog.ddl_version == ddl_version()
+
+
+def _attempt(load: Callable[[str], T], path: str) -> tuple[T | None, SegmentStudioError | None]:
+    try:
+        return load(path), None
+    except SegmentStudioError as exc:
+        return None, exc
+
+
+def ready_or_stop(settings: Settings, load: Callable[[str], T], *, failure: str = "The warehouse is not ready") -> T:
+    """``load(warehouse key)`` once the warehouse is built; ``failure`` and the reason in the page (and stop) when it cannot be.
+
+    Whether it is built is asked at the same time as ``load`` runs (the kept catalog costs
+    nothing once read): only when it is not, the warehouse is built or brought up to date
+    and ``load`` runs again.
+    """
+    path = warehouse_key(settings)
+    try:
+        ready, (value, error) = together(lambda: _catalog_ready(settings, path), lambda: _attempt(load, path))
+        if not ready:
+            ensure_built(settings)  # a build here forgets the kept catalog
+            value, error = _attempt(load, path)
+        if error is not None:
+            raise error
+        return value
     except SegmentStudioError as exc:
         st.error(f"{failure}: {exc}")
         st.stop()
@@ -168,16 +220,19 @@ def _build_in_page(settings: Settings, path: str, message: str) -> WarehouseStat
     with progress_bar() as progress:
         build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed, progress=progress)
     cached_status.clear()
+    forget_catalog(path)
     return cached_status(path)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
 def expected_rebuild(path: str) -> float | None:
-    return expected_full_build_seconds(get_warehouse(path).inner)
+    """How long a full rebuild should take: read with the status (the same read of the build records)."""
+    return cached_status(path).expected_rebuild_s
 
 
 def rebuild(settings: Settings, *, progress):
     """A full refresh of the pipeline; clears every cached figure afterwards."""
-    result = run_pipeline(get_warehouse(warehouse_key(settings)), full_refresh=True, progress=progress)
+    path = warehouse_key(settings)
+    result = run_pipeline(get_warehouse(path), full_refresh=True, progress=progress)
     st.cache_data.clear()
+    forget_catalog(path)
     return result

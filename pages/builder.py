@@ -14,14 +14,13 @@ from components.segments import (
     cached_overlaps,
     cached_preview,
     field_health,
-    model_labels,
     workspace,
 )
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
 from services.segments.features import FEATURES_BY_NAME
-from services.segments.workspace import save_segment
+from services.segments.workspace import needs_saved_targets, save_segment
 
 settings = session.settings()
 identity = session.identity()
@@ -76,15 +75,21 @@ if segment_id:
 
 # Shown beside each field: its as-of date, null rate and failing quality checks.
 st.session_state["builder_field_health"] = field_health(path)
-saved_segments = [(r.segment_id, r.name) for r in cached_library(path, "", False).itertuples()
-                  if r.segment_id != segment_id]
+# Saved segments, runs and models are read only for a rule that names one (and for the overlap).
+names_saved = needs_saved_targets(st.session_state["builder_rule"])
+cat = ws.catalog_for(st.session_state["builder_rule"])
+
+
+def saved_segments() -> list[tuple[str, str]]:
+    return [(r.segment_id, r.name) for r in cached_library(path, "", False).itertuples() if r.segment_id != segment_id]
+
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Rule")
     error_slots = render_group(st.session_state["builder_rule"], EditorContext(
-        cat, saved=saved_segments, versions_of=lambda sid: list(lib.versions(sid)["version"]),
-        labels=model_labels(path)))
+        cat, saved=saved_segments() if names_saved else [], versions_of=lambda sid: list(lib.versions(sid)["version"]),
+        labels=cat.target_labels))
     with st.expander("Holdout and split"):
         split_on = st.toggle("Hold out a control group", key="builder_split_on")
         control = st.slider("Control group (% of members)", 0.0, 50.0, step=0.5, key="builder_control_pct",
@@ -135,7 +140,7 @@ with right:
             st.plotly_chart(breakdown(frame, FEATURES_BY_NAME[name].label), config={"displayModeBar": False},
                             key=f"builder_breakdown_{name}")
     elif view == "Overlap":
-        overlap = cached_overlaps(path, ws, compiled, str(len(saved_segments)))
+        overlap = cached_overlaps(path, ws, compiled, str(len(saved_segments())))
         st.dataframe(overlap, hide_index=True, width="stretch", column_config={
             "share_of_audience": st.column_config.ProgressColumn("share of this audience", format="percent",
                                                                  min_value=0, max_value=1)})

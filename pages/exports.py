@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import exports as ui, session
+from components.background import together
 from components.segments import cached_library, catalog
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
@@ -22,9 +23,9 @@ path = warehouse_key(settings)
 
 st.title("Exports")
 session.gate("export", feature="Exports", reason="sending customers to other tools needs the export permission")
-cat = ready_or_stop(settings, catalog)
-
-segments = cached_library(path, "", False)
+# The catalog and the saved segments do not depend on each other: read at once.
+cat, segments = ready_or_stop(settings, lambda key: together(lambda: catalog(key),
+                                                             lambda: cached_library(key, "", False)))
 if segments.empty:
     st.info("No saved segments yet. Build one in the Segment Builder.")
     st.stop()
@@ -73,7 +74,9 @@ except SegmentStudioError as exc:
 st.subheader("Pre-flight check")
 try:
     with st.spinner("Checking the audience"):
-        check = ui.preflight_check(settings, request, identity.role)
+        # The export history (shown below) is read while the audience is checked.
+        check, past = together(lambda: ui.preflight_check(settings, request, identity.role),
+                               lambda: ui.history(settings))
 except SegmentStudioError as exc:
     st.error(f"The pre-flight check failed: {exc}")
     st.stop()
@@ -149,7 +152,6 @@ live_status()
 
 # -- history -------------------------------------------------------------------------------
 st.subheader("History")
-past = ui.history(settings)
 if past.empty:
     st.caption("No exports yet.")
     st.stop()
