@@ -191,6 +191,13 @@ def read_catalog(warehouse: Warehouse) -> FeatureCatalog:
         build_id=first["build_id"], ddl_version=first["ddl_version"], targets_loaded=False)
 
 
+def catalog_marker(warehouse: Warehouse) -> str | None:
+    """The ``marker`` of the catalog the last build wrote (one small query): unchanged, nothing to reload."""
+    rows = warehouse.arrow(exp.select(column("build_id"), column("as_of_date")).from_(table(CATALOG_TABLE))
+                           .limit(1)).to_pylist()
+    return f"{rows[0]['build_id']}@{rows[0]['as_of_date']}" if rows else None
+
+
 def load_catalog(warehouse: Warehouse, *, targets: SavedTargets | None = None) -> FeatureCatalog:
     """The catalog the last build wrote (one query) with the saved targets (``targets``, or read: one query each)."""
     return read_catalog(warehouse).with_targets(targets if targets is not None else saved_targets(warehouse))
