@@ -133,3 +133,34 @@ def test_the_query_log_is_written_in_the_background_in_batches(session):
     assert writes and {c.thread for c in writes} == {"background-query-log"}
     # One insert per batch of entries, never one per rerun.
     assert len(writes) < 4
+
+
+def test_a_build_elsewhere_reaches_a_session_without_a_short_ttl(session, monkeypatch):
+    import os
+
+    from components import warehouse as component
+    from services.quality.checks import CheckResult
+    from services.segments.catalog_writer import write_catalog
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
+
+    open_page, trips = session
+    at = open_page("pages/builder.py", {"segment": "sample-vip-champions-early-access"})
+    assert not [e for e in at.error if "r_score_in_range" in e.value]
+    # Another process (the build job) writes a new catalog: its checks now fail on rfm_segment.
+    failing = CheckResult("gold", "r_score_in_range", "range", "critical", False, 3.0, 0.0, "3 rows outside 1..5",
+                          ("r_score", "rfm_segment"))
+    elsewhere = DuckDBWarehouse(os.environ["SEGMENT_STUDIO_WAREHOUSE"])
+    write_catalog(elsewhere, checks=[failing], build_id="run-elsewhere")
+    elsewhere.close()
+    monkeypatch.setattr(component._catalogs, "max_age_s", 0.1)
+    time.sleep(0.2)
+    trips.since_now()
+    at.run()  # served the kept catalog at once; its build id is checked in the background
+    assert not [c for c in trips.calls() if CATALOG in c.sql]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not [e for e in at.error if "r_score_in_range" in e.value]:
+        time.sleep(0.2)
+        at.run()
+    assert [e for e in at.error if "r_score_in_range" in e.value]
+    background = [c for c in read_trace(trips.trace) if c.background and CATALOG in c.sql]
+    assert background and {c.thread for c in background} == {"background-catalog"}
