@@ -174,7 +174,7 @@ def read_catalog(warehouse: Warehouse) -> FeatureCatalog:
         raise CompileError(f"the feature catalog {CATALOG_TABLE} is empty: build the warehouse "
                            "(python -m services.cli build)")
     first = rows[0]
-    if first["as_of_date"] is None or not first["row_count"] and first["field_kind"] != "behavior":
+    if first["as_of_date"] is None:  # every row carries the as-of date of the gold table the build found
         raise CompileError("the gold table is empty: import transactions or build the demo warehouse first")
     features = tuple(_feature(r) for r in rows if r["field_kind"] == "feature")
     gold = [r for r in rows if r["field_kind"] in ("feature", "column")]
