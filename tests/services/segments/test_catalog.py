@@ -96,3 +96,9 @@ def test_without_a_build_the_catalog_says_to_build(empty_warehouse):
     empty_warehouse.execute(f"DROP TABLE {CATALOG}")
     with pytest.raises(CompileError, match="cannot be read: build the warehouse"):
         read_catalog(empty_warehouse)
+
+
+def test_a_catalog_of_an_empty_gold_table_says_so(empty_warehouse):
+    assert write_catalog(empty_warehouse, checks=[], build_id="run-empty") == 42
+    with pytest.raises(CompileError, match="the gold table is empty"):
+        read_catalog(empty_warehouse)
