@@ -165,6 +165,8 @@ def measured_rate(warehouse: Warehouse, destination_name: str) -> Rate:
 def rate_from_jobs(jobs: pd.DataFrame, destination_name: str) -> Rate:
     """``measured_rate`` from export job rows read already (the Exports page's history): the latest
     ``RATE_SAMPLE`` succeeded jobs of the destination that sent rows."""
+    if jobs.empty:
+        return Rate(destination(destination_name).seconds_per_row, 0)
     done = jobs[(jobs["destination"] == destination_name) & (jobs["status"] == "succeeded")
                 & (jobs["rows_exported"].fillna(0) > 0) & jobs["started_ts"].notna() & jobs["finished_ts"].notna()]
     past = done.sort_values("finished_ts", ascending=False).head(RATE_SAMPLE)

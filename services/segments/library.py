@@ -234,6 +234,7 @@ class SegmentLibrary:
 
     def get(self, segment_id: str, version: int | None = None) -> SavedVersion:
         """A saved version (the latest by default), in one query (none for a known version asked by number)."""
+        self._valid_id(segment_id)
         if version and (segment_id, int(version)) in self._known:
             return self._known[(segment_id, int(version))]
         query = exp.select("*").from_(VERSIONS).where(exp.EQ(this=column("segment_id"), expression=literal(segment_id)))
@@ -247,6 +248,7 @@ class SegmentLibrary:
 
     def history(self, segment_id: str) -> tuple[SavedVersion, ...]:
         """Every version of a segment with its definition, newest first, in one query."""
+        self._valid_id(segment_id)
         rows = self.warehouse.arrow(
             exp.select("*").from_(VERSIONS).where(exp.EQ(this=column("segment_id"), expression=literal(segment_id)))
             .order_by(exp.Ordered(this=exp.column("version"), desc=True))).to_pylist()
@@ -255,6 +257,7 @@ class SegmentLibrary:
         return tuple(_saved(segment_id, r) for r in rows)
 
     def info(self, segment_id: str) -> dict:
+        self._valid_id(segment_id)
         rows = self.warehouse.arrow(exp.select("*").from_(SEGMENTS).where(
             exp.EQ(this=column("segment_id"), expression=literal(segment_id)))).to_pylist()
         if not rows:
@@ -273,10 +276,15 @@ class SegmentLibrary:
         return bool(self.warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(SEGMENTS).where(
             exp.EQ(this=column("segment_id"), expression=literal(segment_id)))))
 
-    def _require(self, segment_id: str) -> None:
+    @staticmethod
+    def _valid_id(segment_id: str) -> None:
+        """Refused before any query: a NUL would end the statement the id is a literal of."""
         if not isinstance(segment_id, str):
             raise SpecError(f"a segment id is text, got {segment_id!r}")
-        plain_text(segment_id, "segment id")  # a NUL would end the statement it is a literal of
+        plain_text(segment_id, "segment id")
+
+    def _require(self, segment_id: str) -> None:
+        self._valid_id(segment_id)
         if not self._exists(segment_id):
             raise SpecError(f"segment {segment_id!r} does not exist")
 
