@@ -1,9 +1,13 @@
 """Cached cost figures and the Cost page's charts.
 
-Billing data changes once a day, so the monthly figures are cached for ten
-minutes; the query log grows while people use the app, so it is cached for
-thirty seconds only. Cached functions take the warehouse path, never a
-connection, so the cache key is a plain string.
+Billing data changes once a day, so each source is read whole, once, and cached
+for ten minutes: the monthly figures (totals, every grouping, forecasts) and the
+usage figures (list price, the app's footprint) in one statement each, and the
+discounts; every figure the page shows is computed from them, so another month
+or grouping reads nothing. The query log grows while people use the app, so it
+is cached for thirty seconds only. ``load`` reads all four at once when the page
+opens. Cached functions take the warehouse path, never a connection, so the
+cache key is a plain string.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.background import together
 from components.charts import GREEN, GREY
 from components.warehouse import get_warehouse
 from services import cost
@@ -33,53 +38,66 @@ DISCOUNT_COLUMNS = {
 
 
 @st.cache_data(ttl=BILLING_TTL, show_spinner=False)
-def months(path: str) -> list[dt.date]:
-    return cost.months(get_warehouse(path))
-
-
-@st.cache_data(ttl=BILLING_TTL, max_entries=20, show_spinner=False)
-def monthly_costs(path: str, by: str) -> pd.DataFrame:
-    return cost.monthly_costs(get_warehouse(path), by=by)
+def figures(path: str) -> cost.MonthlyFigures:
+    return cost.monthly_figures(get_warehouse(path))
 
 
 @st.cache_data(ttl=BILLING_TTL, show_spinner=False)
-def forecast_vs_actual(path: str) -> pd.DataFrame:
-    return cost.forecast_vs_actual(get_warehouse(path))
-
-
-@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
-def month_summary(path: str, month: dt.date) -> cost.MonthSummary:
-    return cost.month_summary(get_warehouse(path), month)
-
-
-@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
-def top_drivers(path: str, month: dt.date, by: str) -> pd.DataFrame:
-    return cost.top_drivers(get_warehouse(path), month, by=by)
-
-
-@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
-def largest_increases(path: str, month: dt.date, by: str) -> pd.DataFrame:
-    return cost.largest_increases(get_warehouse(path), month, by=by)
-
-
-@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
-def price_context(path: str, month: dt.date) -> pd.DataFrame:
-    return cost.price_context(get_warehouse(path), month)
-
-
-@st.cache_data(ttl=BILLING_TTL, max_entries=50, show_spinner=False)
-def discounts_in_force(path: str, month: dt.date) -> pd.DataFrame:
-    return cost.discounts_in_force(get_warehouse(path), month)
+def usage(path: str) -> cost.UsageFigures:
+    return cost.usage_figures(get_warehouse(path))
 
 
 @st.cache_data(ttl=BILLING_TTL, show_spinner=False)
-def app_footprint(path: str) -> pd.DataFrame:
-    return cost.app_footprint(get_warehouse(path))
+def discounts(path: str) -> pd.DataFrame:
+    return cost.discounts(get_warehouse(path))
 
 
 @st.cache_data(ttl=QUERY_LOG_TTL, max_entries=20, show_spinner=False)
 def app_query_costs(path: str, price_per_warehouse_hour: float) -> cost.AppQueryCosts:
     return cost.app_query_costs(get_warehouse(path), price_per_warehouse_hour=price_per_warehouse_hour)
+
+
+def load(path: str, price_per_warehouse_hour: float = 5.0) -> list[dt.date]:
+    """Everything the page shows, read at once; the months with cost, newest first."""
+    monthly, *_ = together(lambda: figures(path), lambda: usage(path), lambda: discounts(path),
+                           lambda: app_query_costs(path, price_per_warehouse_hour))
+    return monthly.months()
+
+
+def months(path: str) -> list[dt.date]:
+    return figures(path).months()
+
+
+def monthly_costs(path: str, by: str) -> pd.DataFrame:
+    return figures(path).monthly_costs(by)
+
+
+def forecast_vs_actual(path: str) -> pd.DataFrame:
+    return figures(path).forecast_vs_actual()
+
+
+def month_summary(path: str, month: dt.date) -> cost.MonthSummary:
+    return figures(path).month_summary(month)
+
+
+def top_drivers(path: str, month: dt.date, by: str) -> pd.DataFrame:
+    return figures(path).top_drivers(month, by=by)
+
+
+def largest_increases(path: str, month: dt.date, by: str) -> pd.DataFrame:
+    return figures(path).largest_increases(month, by=by)
+
+
+def price_context(path: str, month: dt.date) -> pd.DataFrame:
+    return usage(path).price_context(month)
+
+
+def discounts_in_force(path: str, month: dt.date) -> pd.DataFrame:
+    return cost.in_force(discounts(path), month)
+
+
+def app_footprint(path: str) -> pd.DataFrame:
+    return usage(path).app_footprint(figures(path))
 
 
 # -- formatting and charts ----------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.segments import build_marker, workspace
+from components.segments import build_marker, listed_versions, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import access, jobs, preflight
@@ -29,13 +29,22 @@ MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 
 @st.cache_data(ttl=60, max_entries=200, show_spinner=False)
 def _cached_preflight(path: str, marker: str, request_json: str, role: str, price: float) -> preflight.Preflight:
+    # The page listed the segments with their latest versions: compiling one of those reads nothing more.
     return preflight.preflight(get_warehouse(path), ExportRequest.from_json(request_json), role=role,
-                               price_per_warehouse_hour=price, workspace=workspace(path))
+                               price_per_warehouse_hour=price, workspace=workspace(path, known=listed_versions(path)),
+                               measure_rate=False, prepare_phones=False)
 
 
 def preflight_check(settings: Settings, request: ExportRequest, role: str) -> preflight.Preflight:
+    """The check at the destination's typical rate: ``at_past_rate`` re-estimates it from the history."""
     path = warehouse_key(settings)
     return _cached_preflight(path, build_marker(path), request.to_json(), role, settings.price_per_warehouse_hour)
+
+
+def at_past_rate(check: preflight.Preflight, past: pd.DataFrame, settings: Settings) -> preflight.Preflight:
+    """The check's duration and cost at the rate of the past jobs the page read (no query of its own)."""
+    return check.at_rate(preflight.rate_from_jobs(past, check.destination),
+                         price_per_warehouse_hour=settings.price_per_warehouse_hour)
 
 
 def destination_settings(dest: Destination, settings: Settings) -> dict[str, object]:
@@ -126,7 +135,7 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
     warehouse = get_warehouse(path)
     # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
     queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
-                             workspace=workspace(path))
+                             workspace=workspace(path, known=listed_versions(path)))
     # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
     jobs.start(warehouse, queued, output_dir=Path(settings.export_dir),
                private_networks=settings.webhook_private_networks if settings.databricks_app else None)

@@ -10,6 +10,11 @@ else a client could send any header it likes, so they are ignored and the
 settings name the user (SEGMENT_STUDIO_USER). The role is, in order: a role
 pinned for local work (SEGMENT_STUDIO_ROLE, never on Databricks), one an admin
 assigned in the app, then roles.toml.
+
+An assigned role is read once per user and kept; a request that finds it older
+than ``ROLE_CHECK_S`` is served it and re-reads it in the background, so no
+request waits for the check. A role an admin changes in this app applies at the
+user's next request; one changed elsewhere, within ``ROLE_CHECK_S`` and one request.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from components.background import Kept
 from components.request import forwarded
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SegmentStudioError
 from services.rbac import load_role_map
 from services.role_assignments import assigned_role
 from services.settings import Settings
+from services.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,14 @@ class Identity:
     user_id: str = ""
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def _assigned_role(path: str, email: str) -> str | None:
+#: how old a user's assigned role may get before a request re-reads it (in the background)
+ROLE_CHECK_S = 30.0
+_roles: Kept[str | None] = Kept("role", max_age_s=ROLE_CHECK_S, max_entries=1024)
+
+
+def _lookup(warehouse: Warehouse, email: str) -> str | None:
     try:
-        # Deciding who is asking is not the user's own query: keep it out of the query log.
-        return assigned_role(get_warehouse(path).inner, email)
+        return assigned_role(warehouse, email)
     except SegmentStudioError:
         # Before the first build there is no assignment table: the file decides.
         return None
@@ -49,6 +59,15 @@ def _header(name: str) -> str | None:
     # Trimmed, so surrounding whitespace cannot make a second identity of one user.
     value = (forwarded(name) or "").strip()
     return value or None
+def _assigned_role(path: str, email: str) -> str | None:
+    # Deciding who is asking is not the user's own query: keep it out of the query log.
+    warehouse = get_warehouse(path).inner
+    return _roles.get((path, email), lambda: _lookup(warehouse, email))
+
+
+def forget_roles() -> None:
+    """After an admin assigns a role in this process: every user's next request reads theirs again."""
+    _roles.forget()
 
 
 def current_identity(settings: Settings) -> Identity:

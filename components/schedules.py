@@ -54,6 +54,7 @@ def _create(settings: Settings, request: ExportRequest, frequency: str, hour: in
         made = schedules.create(get_warehouse(warehouse_key(settings)), request, frequency=frequency, user=user,
                                 role=role, hour_utc=hour, weekday=weekday)
         st.session_state["schedule_message"] = ("ok", f"Scheduled {made.schedule_id}: {made.describe()}.")
+        st.session_state[VIEW_KEY] = SCHEDULED  # show the list with the new schedule in it
     except SegmentStudioError as exc:
         st.session_state["schedule_message"] = ("error", plain(exc))
 
@@ -77,6 +78,16 @@ def _last_job(warehouse: Warehouse, job_id: str | None) -> str:
         return f"{job_id} ({jobs.get(warehouse, job_id).status})"
     except SegmentStudioError:
         return job_id
+
+
+#: the Exports page shows the history or the scheduled syncs, one at a time (each is a read of its own)
+VIEW_KEY, HISTORY, SCHEDULED = "exports_view", "History", "Scheduled syncs"
+
+
+def chosen_view() -> str:
+    """History or the scheduled syncs, as the page's switch says (History when nothing is picked)."""
+    return st.segmented_control("Past and scheduled exports", [HISTORY, SCHEDULED], default=HISTORY, key=VIEW_KEY,
+                                label_visibility="collapsed") or HISTORY
 
 
 def schedule_list(settings: Settings, *, user: str, role: str) -> None:

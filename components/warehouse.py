@@ -1,10 +1,19 @@
-"""The warehouse connection and status, cached for every session of the app.
+"""The warehouse connection, its status, and what its last build wrote, cached for every session.
 
 Everything cached here is keyed by a warehouse key (``warehouse_key``): the
 DuckDB file's path locally, exactly as before; on Databricks the engine and
 the identity the queries run as. With on-behalf-of-user identity every user
 has their own key, so no connection and no cached result is ever shared
 between users; with the app's service principal there is one key for all.
+
+The feature catalog the last build wrote (``built_catalog``) is read once per
+key and kept until a build writes another: a build in this process forgets it,
+and a build elsewhere (the Databricks job, the CLI) is noticed by a background
+check of the catalog's build id at most once a minute, which no one waits for.
+A page is ready when that catalog reads and was written by this version's DDL
+(``ready_or_stop``, checked at the same time as the page's own first reads);
+otherwise the warehouse is built or brought up to date first. The query log is
+written by a background thread, never on the request path.
 """
 
 from __future__ import annotations
@@ -16,23 +25,28 @@ from typing import TypeVar
 
 import streamlit as st
 
+from components.background import Kept, together
 from components.progress import progress_bar
 from components.request import forwarded_access_token, settings as session_settings
 from services.build import build, build_new, run_pipeline
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
 from services.exports.jobs import recover_interrupted
+from services.segments.catalog import FeatureCatalog, catalog_marker, read_catalog
+from services.segments.catalog_writer import ddl_version
 from services.settings import Settings
-from services.status import (
-    WarehouseStatus,
-    expected_full_build_seconds,
-    warehouse_status,
-)
+from services.status import WarehouseStatus, warehouse_status
+from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
 from services.warehouse.databricks_identity import identity_for
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 from services.warehouse.querylog import LoggedWarehouse, QueryContext
+from services.warehouse.roundtrips import CountingWarehouse
 
 DATABRICKS_KEY_PREFIX = "databricks:"
+#: seconds between writes of the query log (a full batch is written at once)
+QUERY_LOG_FLUSH_S = 5.0
+#: how old the kept catalog may get before a request checks, in the background, for a newer build
+CATALOG_CHECK_S = 60.0
 
 
 def warehouse_key(settings: Settings, access_token: str | None = None) -> str:
@@ -67,7 +81,10 @@ def get_warehouse(path: str) -> LoggedWarehouse:
     Databricks: a small pool of connections for one identity, opened lazily.
     Every query the app runs is logged (who, page, segment, duration, rows) to
     the ops source, which the Cost page turns into cost per page and segment.
+    Under the log, every round trip is counted (``CountingWarehouse``): tests hold
+    each interaction to its budget, and bench/remote.py slows each one down.
     """
+    settings = session_settings()
     if not path.startswith(DATABRICKS_KEY_PREFIX):
         if not Path(path).exists():
             # Never created empty by a read: the first build makes the file, whole (ensure_built).
@@ -75,15 +92,19 @@ def get_warehouse(path: str) -> LoggedWarehouse:
         duckdb = DuckDBWarehouse(path)
         # This process is now the only one that may write the file (DuckDB's lock): jobs a stopped
         # app or a killed command left running are orphans. Marked failed before any job starts here.
-        recover_interrupted(duckdb, output_dir=Path(session_settings().export_dir))
-        return LoggedWarehouse(duckdb, batch_size=20, fallback_context=_session_context)
-    settings = session_settings()
+        recover_interrupted(duckdb, output_dir=Path(settings.export_dir))
+        return _logged(duckdb, settings)
     identity = _databricks_identity(settings)
     if DATABRICKS_KEY_PREFIX + identity.key != path:
         # Only the session that owns an identity can open its warehouse.
         raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
-    return LoggedWarehouse(DatabricksWarehouse(settings.databricks, identity), batch_size=20,
-                           fallback_context=_session_context)
+    return _logged(DatabricksWarehouse(settings.databricks, identity), settings)
+
+
+def _logged(engine: Warehouse, settings: Settings) -> LoggedWarehouse:
+    counted = CountingWarehouse(engine, latency_s=settings.latency_ms / 1000, trace=settings.round_trip_trace)
+    return LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
+                           flush_every_s=QUERY_LOG_FLUSH_S)
 
 
 def _session_context() -> QueryContext | None:
@@ -98,7 +119,7 @@ def _session_context() -> QueryContext | None:
 
 @contextmanager
 def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None]:
-    """Attribute the queries of one script run to the user and page; write the log after it.
+    """Attribute the queries of one script run to the user and page (the log is written in the background).
 
     A warehouse that cannot be opened (another process holds the DuckDB file) stops the page
     with the reason in one line.
@@ -113,15 +134,8 @@ def query_attribution(settings: Settings, user: str, page: str) -> Iterator[None
         st.error(f"Segment Studio cannot open its warehouse: {exc}")
         st.stop()
     st.session_state["query_context"] = (user, page, "")
-    try:
-        with warehouse.context(user=user, page=page):
-            yield
-    finally:
-        try:
-            warehouse.flush()
-        except SegmentStudioError:
-            # The query log must never take a page down with it; entries stay buffered.
-            pass
+    with warehouse.context(user=user, page=page):
+        yield
 
 
 @contextmanager
@@ -145,11 +159,57 @@ def cached_status(path: str) -> WarehouseStatus:
 T = TypeVar("T")
 
 
-def ready_or_stop(settings: Settings, load: Callable[[str], T], *, failure: str = "The warehouse is not ready") -> T:
-    """``load(warehouse key)`` once the warehouse is built; ``failure`` and the reason in the page (and stop) when it cannot be."""
+_catalogs: Kept[FeatureCatalog] = Kept("catalog", max_age_s=CATALOG_CHECK_S)
+
+
+def built_catalog(path: str) -> FeatureCatalog:
+    """The feature catalog the last build wrote (one query the first time), kept until a build writes another."""
+    warehouse = get_warehouse(path)
+    return _catalogs.get(path, lambda: read_catalog(warehouse), refresh=lambda held: _newer(warehouse, held))
+
+
+def _newer(warehouse: Warehouse, held: FeatureCatalog) -> FeatureCatalog:
+    # One small query; the whole catalog is read again only when a build wrote another.
+    return held if catalog_marker(warehouse) == held.marker else read_catalog(warehouse)
+
+
+def forget_catalog(path: str) -> None:
+    """After a build in this process: the next request reads the new catalog."""
+    _catalogs.forget(path)
+
+
+def _catalog_ready(settings: Settings, path: str) -> bool:
     try:
-        ensure_built(settings)
-        return load(warehouse_key(settings))
+        catalog = built_catalog(path)
+    except SegmentStudioError:
+        return False
+    # On Databricks the build job brings tables up to date, never a page view (see ensure_built).
+    return settings.engine == "databricks" or catalog.ddl_version == ddl_version()
+
+
+def _attempt(load: Callable[[str], T], path: str) -> tuple[T | None, SegmentStudioError | None]:
+    try:
+        return load(path), None
+    except SegmentStudioError as exc:
+        return None, exc
+
+
+def ready_or_stop(settings: Settings, load: Callable[[str], T], *, failure: str = "The warehouse is not ready") -> T:
+    """``load(warehouse key)`` once the warehouse is built; ``failure`` and the reason in the page (and stop) when it cannot be.
+
+    Whether it is built is asked at the same time as ``load`` runs (the kept catalog costs
+    nothing once read): only when it is not, the warehouse is built or brought up to date
+    and ``load`` runs again.
+    """
+    path = warehouse_key(settings)
+    try:
+        ready, (value, error) = together(lambda: _catalog_ready(settings, path), lambda: _attempt(load, path))
+        if not ready:
+            ensure_built(settings)  # a build here forgets the kept catalog
+            value, error = _attempt(load, path)
+        if error is not None:
+            raise error
+        return value
     except SegmentStudioError as exc:
         st.error(f"{failure}: {exc}")
         st.stop()
@@ -194,16 +254,19 @@ def _build_in_page(settings: Settings, path: str, message: str) -> WarehouseStat
         build(get_warehouse(path), customers=settings.demo_customers, seed=settings.demo_seed,
               demo_end=settings.demo_window_end(), progress=progress)
     cached_status.clear()
+    forget_catalog(path)
     return cached_status(path)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
 def expected_rebuild(path: str) -> float | None:
-    return expected_full_build_seconds(get_warehouse(path).inner)
+    """How long a full rebuild should take: read with the status (the same read of the build records)."""
+    return cached_status(path).expected_rebuild_s
 
 
 def rebuild(settings: Settings, *, progress):
     """A full refresh of the pipeline; clears every cached figure afterwards."""
-    result = run_pipeline(get_warehouse(warehouse_key(settings)), full_refresh=True, progress=progress)
+    path = warehouse_key(settings)
+    result = run_pipeline(get_warehouse(path), full_refresh=True, progress=progress)
     st.cache_data.clear()
+    forget_catalog(path)
     return result

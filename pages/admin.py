@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import session
-from components.identity import _assigned_role
+from components.identity import forget_roles
 from components.warehouse import get_warehouse, ready_or_stop
 from services import rbac
 from services.errors import SegmentStudioError
@@ -41,7 +41,7 @@ def _assign() -> None:
     except SegmentStudioError as exc:
         st.session_state["admin_outcome"] = ("error", f"Not assigned: {exc}")
     else:
-        _assigned_role.clear()
+        forget_roles()
         st.session_state["admin_outcome"] = ("success", f"{email.strip().lower()} is now {role}. "
                                                         "The change is in the audit log.")
 

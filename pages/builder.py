@@ -10,6 +10,7 @@ from components.rule_tree import render_group
 from components.save_panel import save_panel
 from components.segments import (
     cached_estimate,
+    cached_history,
     cached_library,
     cached_overlaps,
     cached_preview,
@@ -19,8 +20,10 @@ from components.segments import (
 from components.text import plain
 from components.warehouse import attribute_segment, ready_or_stop, warehouse_key
 from services import rbac
-from services.errors import SegmentStudioError
+from services.errors import SegmentStudioError, SpecError
+from services.segments.library import versions_frame
 from services.segments.wording import Names
+from services.segments.workspace import needs_saved_targets
 
 settings = session.settings()
 identity = session.identity()
@@ -33,9 +36,12 @@ cat, lib = ws.catalog, ws.library
 
 
 def open_saved(segment_id: str, version: int | None = None) -> None:
-    saved = lib.get(segment_id, version)
     info = lib.info(segment_id)
-    draft.load(saved, latest_version=int(info["latest_version"]), is_sample=bool(info["is_sample"]))
+    latest = int(info["latest_version"])
+    history = {v.version: v for v in cached_history(path, segment_id, latest)}
+    if version is not None and version not in history:
+        raise SpecError(f"segment {segment_id!r} has no version {version}")
+    draft.load(history[version or latest], latest_version=latest, is_sample=bool(info["is_sample"]))
 
 
 def pick_version() -> None:
@@ -61,7 +67,8 @@ d.description = st.text_input("Description", key="builder_description", placehol
 if d.segment_id:
     e1, e2 = st.columns([3, 1], vertical_alignment="bottom")
     with e2:
-        builder_views.version_picker(lib.versions(d.segment_id), on_change=pick_version)
+        builder_views.version_picker(versions_frame(cached_history(path, d.segment_id, d.latest_version)),
+                                     on_change=pick_version)
     e1.caption(f"Editing version {d.version} of {d.latest_version} · share this link: `?segment={d.segment_id}`"
                + (f" · saving makes it version {d.latest_version + 1} (a restore)" if d.version < d.latest_version
                   else ""))
@@ -71,9 +78,19 @@ if d.segment_id:
 
 # Shown beside each field: its as-of date, null rate and failing quality checks.
 st.session_state["builder_field_health"] = field_health(path)
-listed = cached_library(path, "", False)
-names = dict(zip(listed["segment_id"], listed["name"]))
-segment_sizes = {sid: int(n) for sid, n in zip(listed["segment_id"], listed["audience_size"].fillna(-1)) if n >= 0}
+# Saved segments, runs and models are read only for a rule that names one (and for the Overlap view):
+# a new session's first count waits for no more than it needs.
+cat = ws.catalog_for(d.rule)
+listed = cached_library(path, "", False) if needs_saved_targets(d.rule) else None
+
+
+def listed_names(frame) -> dict[str, str]:
+    return {} if frame is None else dict(zip(frame["segment_id"], frame["name"]))
+
+
+names = listed_names(listed)
+segment_sizes = ({} if listed is None else
+                 {sid: int(n) for sid, n in zip(listed["segment_id"], listed["audience_size"].fillna(-1)) if n >= 0})
 saved_segments = [(sid, name) for sid, name in names.items() if sid != d.segment_id]
 words = Names(segments=names, targets=cat.target_labels)
 
@@ -124,9 +141,10 @@ with right:
     if view == "Breakdowns":
         builder_views.breakdowns(result)
     elif view == "Overlap":
+        listed = cached_library(path, "", False) if listed is None else listed
         library_version = f"{len(listed)}:{listed['updated_ts'].max()}"
         overlap = cached_overlaps(path, ws, compiled, library_version)
-        builder_views.overlap_chart(overlap[overlap["segment"] != d.segment_id], names)
+        builder_views.overlap_chart(overlap[overlap["segment"] != d.segment_id], listed_names(listed))
     elif view == "Members":
         show_pii = rbac.can(identity.role, "view_pii")
         st.caption("Contact details are shown" if show_pii else

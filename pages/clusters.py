@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import clusters as ui, session
+from components.background import together
 from components.progress import progress_bar
 from components.segment_actions import (
     open_in_builder,
@@ -34,7 +35,8 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Cluster Explorer")
-cat = ready_or_stop(settings, catalog)
+# The saved runs (listed below) are read with the catalog.
+cat, runs = ready_or_stop(settings, lambda key: together(lambda: catalog(key), lambda: ui.cached_runs(key)))
 
 can_run = rbac.can(identity.role, "run_clustering")
 can_save = rbac.can(identity.role, "save_segments")
@@ -46,7 +48,6 @@ def request(kind: str, **values) -> None:
 
 
 # -- a new run ---------------------------------------------------------------------
-runs = ui.cached_runs(path)
 with st.expander("New clustering run", expanded=runs.empty):
     if not can_run:
         st.caption(f"Your role ({identity.role}) can look at saved runs but not start new ones.")

@@ -16,7 +16,7 @@ path = warehouse_key(settings)
 st.title("Cost")
 session.gate("view_cost", feature="Cost", reason="it shows what each cost centre spends")
 
-available = ready_or_stop(settings, cost.months, failure="The cost data could not be read")
+available = ready_or_stop(settings, cost.load, failure="The cost data could not be read")
 if not available:
     st.info("No billing data has been loaded yet: the cost tables are empty.")
     st.stop()

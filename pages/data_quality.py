@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import quality, session
+from components.background import together
 from components.warehouse import ready_or_stop, warehouse_key
 from services.errors import SegmentStudioError
 from services.quality.overview import summarize
@@ -19,8 +20,8 @@ session.gate("view_data_quality", feature="Data quality",
 st.caption("Checks from the governance source and the app's own checks on silver and gold, "
            "freshness against SLA, open issues, certifications and the audit trail.")
 catalog, failing, issues, recon = ready_or_stop(
-    settings, lambda key: (quality.datasets(key), quality.failing_checks(key), quality.open_issues(key),
-                           quality.last_reconciliation(key)),
+    settings, lambda key: together(lambda: quality.datasets(key), lambda: quality.failing_checks(key),
+                                   lambda: quality.open_issues(key), lambda: quality.last_reconciliation(key)),
     failure="The data-quality tables could not be read")
 
 summary = summarize(catalog, failing, issues, recon)

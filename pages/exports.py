@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import exports as ui, schedules as schedule_ui, session
+from components.background import together
 from components.pickers import segment_picker
 from components.segments import cached_library, catalog
 from components.text import plain
@@ -24,9 +25,9 @@ path = warehouse_key(settings)
 
 st.title("Exports")
 session.gate("export", feature="Exports", reason="sending customers to other tools needs the export permission")
-cat = ready_or_stop(settings, catalog)
-
-segments = cached_library(path, "", False)
+# The catalog and the saved segments do not depend on each other: read at once.
+cat, segments = ready_or_stop(settings, lambda key: together(lambda: catalog(key),
+                                                             lambda: cached_library(key, "", False)))
 if segments.empty:
     st.info("No saved segments yet. Build one in the Segment Builder.")
     st.stop()
@@ -72,7 +73,10 @@ except SegmentStudioError as exc:
 st.subheader("Pre-flight check")
 try:
     with st.spinner("Checking the audience"):
-        check = ui.preflight_check(settings, request, identity.role)
+        # The export history (shown below) is read while the audience is checked.
+        check, past = together(lambda: ui.preflight_check(settings, request, identity.role),
+                               lambda: ui.history(settings, user=identity.user, role=identity.role))
+        check = ui.at_past_rate(check, past, settings)
 except SegmentStudioError as exc:
     st.error(f"The pre-flight check failed: {plain(exc)}")
     st.stop()
@@ -182,12 +186,12 @@ elif current is not None:
     else:
         st.error(f"Export {current.job_id} failed: {plain(current.message)}")
 
-schedule_ui.schedule_list(settings, user=identity.user, role=identity.role)
-
-# -- history -------------------------------------------------------------------------------
+# -- history, or the scheduled syncs: only the one shown is read ----------------------------
+if schedule_ui.chosen_view() == schedule_ui.SCHEDULED:
+    schedule_ui.schedule_list(settings, user=identity.user, role=identity.role)
+    st.stop()
 st.subheader("History")
-# Only the jobs this user may see: their own, everyone's for managers and admins.
-past = ui.history(settings, user=identity.user, role=identity.role)
+# Only the jobs this user may see (their own; everyone's for managers and admins), read with the check above.
 if past.empty:
     st.caption("No exports yet.")
     st.stop()

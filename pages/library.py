@@ -6,12 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from components import session
+from components.background import together
 from components.pickers import segment_picker
 from components.segments import cached_library, library, workspace
 from components.text import plain
 from components.warehouse import ready_or_stop, warehouse_key
 from services import rbac
 from services.errors import SegmentStudioError
+from services.segments.library import version_diff, versions_frame, with_brief
 from services.segments.workspace import duplicate_segment, restore_segment
 
 settings = session.settings()
@@ -19,7 +21,8 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Segment Library")
-lib = ready_or_stop(settings, library)
+# The list as it first shows (no search, no archived) is read while the warehouse is checked.
+lib, _ = ready_or_stop(settings, lambda key: together(lambda: library(key), lambda: cached_library(key, "", False)))
 
 c1, c2 = st.columns([3, 1])
 search = c1.text_input("Search", key="library_search", placeholder="name, description, owner or id")
@@ -49,8 +52,10 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
 })
 
 chosen = segment_picker("Segment", segments, key="library_chosen", default=st.query_params.get("segment"))
-info = lib.info(chosen)
-latest = lib.get(chosen)
+# The list holds the segment's row; one query brings every version (the latest, the table, the diff).
+info = with_brief(segments.loc[segments["segment_id"] == chosen].iloc[0].to_dict())
+history = {v.version: v for v in lib.history(chosen)}
+latest = history[max(history)]
 st.subheader(plain(info["name"]))
 st.caption(f"`{chosen}` · owner {plain(info['owner'])} · version {info['latest_version']} · "
            f"{latest.audience_size or 0:,} members when saved (as of {latest.as_of_date})"
@@ -138,7 +143,7 @@ if outcome:
     (st.success if outcome[0] == "success" else st.error)(outcome[1])
 
 st.subheader("Versions")
-versions = lib.versions(chosen)
+versions = versions_frame(list(history.values()))
 st.dataframe(versions, hide_index=True, width="stretch", column_config={
     "version": "Version", "name": "Name", "author": "Author", "note": "Note",
     "created_ts": st.column_config.DatetimeColumn("Saved", format="YYYY-MM-DD HH:mm"),
@@ -149,7 +154,7 @@ if len(numbers) >= 2:
     d1, d2 = st.columns(2)
     old = d1.selectbox("Compare version", numbers, index=1, key="library_old")
     new = d2.selectbox("with version", numbers, index=0, key="library_new")
-    diff = lib.diff(chosen, int(old), int(new))
+    diff = version_diff(history[int(old)], history[int(new)])
     left, right = st.columns(2)
     left.markdown(f"**v{old}** · {plain(diff.old.author)} · {plain(diff.old.note or '')}")
     left.code(diff.old.definition.to_json(), language="json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import lookalikes as ui, session
+from components.background import together
 from components.pickers import saved_size, segment_picker
 from components.progress import progress_bar
 from components.segment_actions import save_definition, save_in_callback, saved_notice
@@ -22,7 +23,9 @@ identity = session.identity()
 path = warehouse_key(settings)
 
 st.title("Lookalikes")
-ws = ready_or_stop(settings, workspace)
+# The saved segments and models (below) are read with the catalog.
+ws, _, _ = ready_or_stop(settings, lambda key: together(lambda: workspace(key), lambda: cached_library(key, "", False),
+                                                        lambda: ui.cached_models(key)))
 
 can_train = rbac.can(identity.role, "run_lookalikes")
 can_save = rbac.can(identity.role, "save_segments")

@@ -3,7 +3,8 @@
 Order: DDL -> (demo data, only into an empty warehouse) -> silver models and
 the incremental gold_customer_activity -> reconciliation (a mismatch stops the
 build) -> the other gold models -> export identifier cache -> governance
-registration -> build record. The landing zone (stg_*) is only ever appended
+registration -> data-quality checks -> the feature catalog (it carries the
+checks' verdict on each field) -> build record. The landing zone (stg_*) is only ever appended
 to and never rewritten. Silver models are incremental by landed batch (see
 ``services.pipeline.models``); the other gold models are recomputed on every
 build because every relative window moves with the as-of date.
@@ -38,8 +39,9 @@ from services.pipeline import reconcile
 from services.pipeline.models import MODELS, Model, create_all, materialise
 from services.pipeline.rejections import record_rejected_postings
 from services.pipeline.statements import BATCHES_TABLE
-from services.quality.checks import run_checks
+from services.quality.checks import CheckResult, run_checks
 from services.segments.campaigns import install_samples
+from services.segments.catalog_writer import write_catalog
 from services.sqlterms import column, equals, literal, timestamp_literal
 from services.warehouse import Rows, Warehouse, count_rows
 from services.warehouse.duckdb_engine import DuckDBWarehouse
@@ -235,6 +237,13 @@ def register_datasets(warehouse: Warehouse, *, registered_ts) -> None:
         warehouse.transaction([(delete, None), Rows(table, rows)])
 
 
+def check_and_catalog(warehouse: Warehouse, *, run_id: str, checked_ts: datetime | None = None) -> list[CheckResult]:
+    """Run the data-quality checks, then write the feature catalog, which carries their verdict on each field."""
+    results = run_checks(warehouse, run_id=run_id, checked_ts=checked_ts)
+    write_catalog(warehouse, checks=results, build_id=run_id)
+    return results
+
+
 def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date | None = None,
                  progress: Progress | None = None, full_refresh: bool = False) -> BuildResult:
     """Re-derive silver and gold from the landing zone; audit and reconcile."""
@@ -290,7 +299,12 @@ def run_pipeline(warehouse: Warehouse, *, run_id: str | None = None, as_of: date
                 **{**record, "status": "running"})
     say("running data-quality checks", 0.97)
     checkpoints.reached("build.checks")
-    results = run_checks(warehouse, run_id=run_id)
+    try:
+        results = check_and_catalog(warehouse, run_id=run_id)
+    except SegmentStudioError as exc:
+        _record_run(warehouse, run_id, **{**record, "status": "failed"}, finished_ts=clock.now(),
+                    message=str(exc)[:1000])
+        raise
     failing = sum(1 for r in results if not r.passed)
     seconds = time.perf_counter() - t0
     _record_run(warehouse, run_id, finished_ts=clock.now(), **record,

@@ -80,8 +80,13 @@ def pii_policy(warehouse: Warehouse, dataset_id: str) -> dict[str, str]:
     the catalog says nothing about the dataset; callers decide what that means
     (the member preview then treats its contact columns as PII).
     """
+    return policy_from(warehouse.arrow(pii_tags(dataset_id)).to_pylist())
+
+
+def pii_tags(dataset_id: str) -> exp.Select:
+    """``SELECT column_name, tag_value`` of a dataset's ``pii`` tags, oldest first (see ``pii_policy``)."""
     col = lambda name: exp.column(name)  # noqa: E731
-    query = (
+    return (
         exp.select(col("column_name"), col("tag_value"))
         .from_(TAG_TABLE)
         .where(exp.and_(
@@ -91,7 +96,10 @@ def pii_policy(warehouse: Warehouse, dataset_id: str) -> dict[str, str]:
         ))
         .order_by(col("created_ts"), col("tag_id"))
     )
-    rows = warehouse.arrow(query).to_pylist()
+
+
+def policy_from(rows: list[dict]) -> dict[str, str]:
+    """Column -> PII kind from ``pii_tags`` rows in their order (a later tag of a column wins)."""
     return {r["column_name"]: (r["tag_value"] or "unknown") for r in rows}
 
 

@@ -43,6 +43,8 @@ def _day(raw: str | None, name: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from None
+
+
 def _networks(raw: str | None) -> tuple[str, ...]:
     """Comma-separated CIDR networks, checked and written in their canonical form."""
     networks = []
@@ -55,6 +57,18 @@ def _networks(raw: str | None) -> tuple[str, ...]:
             raise ConfigError(f"SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS: {part.strip()!r} is not a network "
                               "such as 10.1.0.0/16") from None
     return tuple(networks)
+
+
+def _latency(raw: str | None) -> float:
+    if raw in (None, ""):
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"SEGMENT_STUDIO_LATENCY_MS must be a number of milliseconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError("SEGMENT_STUDIO_LATENCY_MS cannot be negative")
+    return value
 
 
 #: duckdb is the embedded default; spark is the test engine of the equivalence suite.
@@ -120,6 +134,11 @@ class Settings:
     def demo_window_end(self) -> date:
         """The last day of a demo generated now: the configured day, or yesterday (UTC)."""
         return self.demo_end or (now().date() - timedelta(days=1))
+    #: tests and bench/remote.py only: every warehouse round trip first waits this long, so the
+    #: embedded engine answers like a remote SQL warehouse (services/warehouse/roundtrips.py)
+    latency_ms: float = 0.0
+    #: tests and bench/remote.py only: a file every warehouse round trip is written to, one line each
+    round_trip_trace: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -157,4 +176,7 @@ class Settings:
             webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),
             pause_at=env.get("SEGMENT_STUDIO_PAUSE_AT") or None,
             webhook_auth_secret=_secret_name(env.get("SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET")),
+            latency_ms=_latency(env.get("SEGMENT_STUDIO_LATENCY_MS")),
+            round_trip_trace=Path(env["SEGMENT_STUDIO_ROUND_TRIP_TRACE"]) if env.get("SEGMENT_STUDIO_ROUND_TRIP_TRACE")
+            else None,
         )

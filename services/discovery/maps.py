@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sqlglot import exp
 
-from services.discovery.store import RUNS_TABLE, ensure_tables
+from services.discovery.store import RUNS_TABLE
 from services.errors import SpecError
 from services.sqlterms import column
 from services.warehouse import Warehouse
@@ -93,7 +93,6 @@ def stratified_sample(labels: pd.Series, size: int, *, random_state: int = 0) ->
 
 def expected_map_seconds(warehouse: Warehouse, points: int, *, warm: bool) -> float:
     """How long a new map of ``points`` customers should take, from the maps timed on this warehouse."""
-    ensure_tables(warehouse)
     rows = warehouse.df(exp.select(column("map_points"), column("map_seconds")).from_(RUNS_TABLE)
                         .where(column("map_points").is_(exp.null()).not_())
                         .order_by(exp.Ordered(this=column("created_ts"), desc=True)).limit(10))

@@ -63,7 +63,11 @@ _ready_lock = threading.Lock()
 
 
 def ensure_tables(warehouse: Warehouse) -> None:
-    """Create the gold tables this module writes when a warehouse predates them (once per warehouse)."""
+    """Create the gold tables this module writes when a warehouse predates them (once per warehouse).
+
+    Only the writers call it: the app brings a warehouse up to date before a page reads it, and
+    a statement per table on every first read would cost a remote warehouse a round trip each.
+    """
     with _ready_lock:
         if warehouse in _ready:
             return
@@ -161,7 +165,6 @@ def save_selection(warehouse: Warehouse, customer_ids, *, name: str, author: str
 
 def list_runs(warehouse: Warehouse, *, kind: str | None = CLUSTERING) -> pd.DataFrame:
     """Saved runs, newest first (without their profiles)."""
-    ensure_tables(warehouse)
     columns = ["run_id", "kind", "name", "author", "created_ts", "as_of_date", "algorithm", "scaling", "k",
                "customers", "map_points"]
     query = exp.select(*[column(c) for c in columns]).from_(RUNS_TABLE)
@@ -171,7 +174,6 @@ def list_runs(warehouse: Warehouse, *, kind: str | None = CLUSTERING) -> pd.Data
 
 
 def load_run(warehouse: Warehouse, run_id: str) -> ClusterRun:
-    ensure_tables(warehouse)
     rows = warehouse.arrow(exp.select("*").from_(RUNS_TABLE).where(equals("run_id", run_id))).to_pylist()
     if not rows:
         raise SpecError(f"clustering run {run_id!r} does not exist")
@@ -211,7 +213,6 @@ def save_map(warehouse: Warehouse, run_id: str, customer_ids, cluster_ids, embed
 
 def load_map(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
     """The saved map of a run with hover features: customer_id, x, y, cluster_id, and HOVER columns."""
-    ensure_tables(warehouse)
     point = partial(column, table="e")
     feature = partial(column, table="f")
     query = (exp.select(point("customer_id"), point("x"), point("y"), point("cluster_id"), *[feature(c) for c in HOVER])
@@ -285,7 +286,6 @@ def save_model(warehouse: Warehouse, saved: SavedLookalike, model: LookalikeMode
 
 
 def list_models(warehouse: Warehouse) -> pd.DataFrame:
-    ensure_tables(warehouse)
     columns = ["model_id", "name", "author", "created_ts", "seed_segment_id", "seed_size", "eligible",
                "algorithm", "auc"]
     return warehouse.df(exp.select(*[column(c) for c in columns]).from_(MODELS_TABLE)
@@ -293,7 +293,6 @@ def list_models(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def load_model(warehouse: Warehouse, model_id: str) -> SavedLookalike:
-    ensure_tables(warehouse)
     rows = warehouse.arrow(exp.select("*").from_(MODELS_TABLE).where(equals("model_id", model_id))).to_pylist()
     if not rows:
         raise SpecError(f"lookalike model {model_id!r} does not exist")

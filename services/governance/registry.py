@@ -331,8 +331,15 @@ _GOLD_MODELS = _source(
     ),
 )
 
+# Written by the build from Python after the data-quality checks, whose verdict it carries: metadata
+# about the gold columns, so the demo's governance source neither scans nor checks it.
+_GOLD_CATALOG = _source(
+    GOLD,
+    (("gold_feature_catalog", "one row per gold column and per behavioural filter, as the last build found them"),),
+)
+
 SEED_DATASETS: tuple[Dataset, ...] = _INGEST + _OPS + _GOV + _COST + _TXN
-GOLD_DATASETS: tuple[Dataset, ...] = _GOLD + _GOLD_MODELS
+GOLD_DATASETS: tuple[Dataset, ...] = _GOLD + _GOLD_MODELS + _GOLD_CATALOG
 #: the tables the pipeline builds: the demo's governance source scans and checks these
 PIPELINE_DATASETS: tuple[Dataset, ...] = SEED_DATASETS + _GOLD
 DATASETS: tuple[Dataset, ...] = SEED_DATASETS + GOLD_DATASETS

@@ -58,7 +58,7 @@ from typing import Any
 import yaml
 
 from services import naming, sqlfiles
-from services.pipeline.models import MODELS, Model
+from services.pipeline.models import COMPUTED, MODELS, Model
 
 SEVERITIES = ("critical", "warning")
 #: options each test takes besides ``severity`` and ``affects``
@@ -150,6 +150,7 @@ class Contract:
 
 
 def contract_path(model: Model) -> str:
+    """``sql/<path>.yml`` beside the model's SQL (a computed table's path has no ``.sql``)."""
     return model.path.removesuffix(".sql") + ".yml"
 
 
@@ -291,8 +292,8 @@ def _load(model: Model) -> Contract:
 
 @cache
 def contracts() -> tuple[Contract, ...]:
-    """The contract of every model, in build order (read once per process)."""
-    found = tuple(_load(m) for m in MODELS)
+    """The contract of every model, in build order, then of the tables computed in Python (read once per process)."""
+    found = tuple(_load(m) for m in (*MODELS, *COMPUTED))
     _check_acyclic(_lineage_of(found))
     return found
 

@@ -10,7 +10,8 @@ declared by DDL in ``sql/ddl/``. How a model is materialised, dbt style:
   landings (so a redelivery replaces its row) and a key the model no longer
   derives is deleted;
 * ``on_new_batches``: a full rebuild, but only when its input has new batches
-  or an upstream incremental model changed; otherwise it is left as it is.
+  or an upstream incremental model changed; otherwise it is left as it is;
+* ``computed``: no SQL model; the build computes the rows in Python (``COMPUTED``).
 
 A full refresh (``build --full-refresh``), or a first build, rebuilds an
 incremental model from everything landed.
@@ -121,6 +122,13 @@ MODELS: tuple[Model, ...] = (
     Model("gold_customer_features", "models/gold/gold_customer_features.sql", "gold", "gold_customer_features",
           order_by=("rfm_segment", "lifecycle_stage", "customer_id")),
     Model("gold_customer_category_spend", "models/gold/gold_customer_category_spend.sql", "gold", "gold_customer_category_spend"),
+)
+
+#: Tables the build computes in Python, not from a SQL model: each has a contract where a model would
+#: keep its own (``<path>.yml``), and is written in one statement. The feature catalog comes after the
+#: data-quality checks, whose verdict it carries (services/segments/catalog_writer.py).
+COMPUTED: tuple[Model, ...] = (
+    Model("gold_feature_catalog", "models/gold/gold_feature_catalog", "gold", "gold_feature_catalog", "computed"),
 )
 
 DDL_FILES = ("ddl/ingest.sql", "ddl/ops.sql", "ddl/gov.sql", "ddl/cost.sql", "ddl/txn.sql", "ddl/gold.sql", "ddl/app.sql",

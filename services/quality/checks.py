@@ -46,6 +46,19 @@ class CheckResult:
     def is_critical_failure(self) -> bool:
         return not self.passed and self.severity == CRITICAL
 
+    def to_dict(self) -> dict:
+        """The result as plain JSON values (the feature catalog keeps each column's failing checks so)."""
+        return {"dataset_id": self.dataset_id, "check_name": self.check_name, "check_type": self.check_type,
+                "severity": self.severity, "passed": self.passed, "observed_value": self.observed_value,
+                "threshold": self.threshold, "details": self.details,
+                "affected_columns": list(self.affected_columns)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckResult:
+        return cls(data["dataset_id"], data["check_name"], data["check_type"], data["severity"], bool(data["passed"]),
+                   data.get("observed_value"), data.get("threshold"), data.get("details") or "",
+                   tuple(data.get("affected_columns") or ()))
+
 
 def evaluate(warehouse: Warehouse, spec: CheckSpec, ctx: Context) -> CheckResult:
     """One check's result (nothing is written)."""

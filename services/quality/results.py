@@ -1,37 +1,46 @@
 """Read the checks back: latest results, critical failures, health per gold field.
 
 Stored rows carry no affected columns; they are looked up in the spec table by
-(dataset_id, check_name), so a spec change is reflected without a rebuild.
+(dataset_id, check_name), so a spec change is reflected without a rebuild. The
+health of each gold field is what the build found: it writes each field's null
+rate and failing checks into the feature catalog (``failing_checks_json``), and
+``field_health`` reads them back from there.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 from sqlglot import exp
 
-from services import naming, sqlfiles
+from services import sqlfiles
 from services.quality import specs
 from services.quality.checks import CheckResult
 from services.quality.specs import CRITICAL
 from services.warehouse import Warehouse
 
-FEATURES_TABLE = naming.fq("gold", "gold_customer_features")
-
 
 def latest_results(warehouse: Warehouse) -> pd.DataFrame:
     """The latest result of every app check (dataset_id, check_name, severity, status, details, checked_ts, ...)."""
-    return warehouse.df(sqlfiles.render(sqlfiles.query("quality/latest_results.sql"), warehouse.dialect))
+    return warehouse.df(sqlfiles.render(latest_results_query(), warehouse.dialect))
+
+
+def latest_results_query() -> exp.Expression:
+    """The query ``latest_results`` runs, to build on (``sql/quality/latest_results.sql``)."""
+    return sqlfiles.query("quality/latest_results.sql")
 
 
 def _optional(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _result(row) -> CheckResult:
+def check_result(row) -> CheckResult:
+    """A ``latest_results`` row (attributes dataset_id, check_name, ...) as a result, with the columns it affects."""
     spec = specs.spec(row.dataset_id, row.check_name)
     return CheckResult(row.dataset_id, row.check_name, row.check_type, row.severity, row.status == "pass",
                        _optional(row.observed_value), _optional(row.threshold), row.details or "",
@@ -41,7 +50,7 @@ def _result(row) -> CheckResult:
 def latest_failures(warehouse: Warehouse) -> list[CheckResult]:
     """Latest results that fail, critical or not."""
     latest = latest_results(warehouse)
-    return [_result(r) for r in latest[latest["status"] != "pass"].itertuples(index=False)]
+    return [check_result(r) for r in latest[latest["status"] != "pass"].itertuples(index=False)]
 
 
 def failing_critical(warehouse: Warehouse) -> list[CheckResult]:
@@ -65,28 +74,25 @@ class FieldHealth:
         return any(c.severity == CRITICAL for c in self.failing_checks)
 
 
+def failing_checks_json(column: str, checks: Sequence[CheckResult]) -> str:
+    """The checks among ``checks`` that fail and put ``column`` in doubt, as the feature catalog keeps them."""
+    return json.dumps([c.to_dict() for c in checks if not c.passed and column in c.affected_columns])
+
+
+def health(column: str, null_rate: float | None, as_of_date, failing_json: str | None) -> FieldHealth:
+    """A column's health from its row of the feature catalog."""
+    as_of = None if as_of_date is None or pd.isna(as_of_date) else pd.Timestamp(as_of_date).date()
+    rate = None if null_rate is None or pd.isna(null_rate) else float(null_rate)
+    return FieldHealth(column, rate, as_of,
+                       tuple(CheckResult.from_dict(c) for c in json.loads(failing_json or "[]")))
+
+
 def field_health(warehouse: Warehouse) -> dict[str, FieldHealth]:
-    """Null rate, as-of date and failing checks of every gold_customer_features column."""
-    schema, table = FEATURES_TABLE.split(".")
-    columns = [name for name, _ in warehouse.columns(schema, table)]
-    # One pass over the table: COUNT(col) counts non-nulls; aliases by position
-    # keep any column name safe.
-    counts = exp.select(
-        exp.Count(this=exp.Star()).as_("total"),
-        exp.Max(this=exp.column("as_of_date", quoted=True)).as_("as_of_date"),
-        *[exp.Count(this=exp.column(c, quoted=True)).as_(f"present_{i}") for i, c in enumerate(columns)],
-    ).from_(FEATURES_TABLE)
-    row = warehouse.df(counts).iloc[0]
-    total = int(row["total"])
-    as_of = row["as_of_date"]
-    as_of = None if pd.isna(as_of) else pd.Timestamp(as_of).date()
-    failures = latest_failures(warehouse)
-    return {
-        column: FieldHealth(
-            column=column,
-            null_rate=(1 - int(row[f"present_{i}"]) / total) if total else None,
-            as_of_date=as_of,
-            failing_checks=tuple(f for f in failures if column in f.affected_columns),
-        )
-        for i, column in enumerate(columns)
-    }
+    """Null rate, as-of date and failing checks of every gold_customer_features column.
+
+    As the last build found them: its rows of the feature catalog, one query (the catalog the
+    Segment Builder reads carries the same rows).
+    """
+    rows = warehouse.arrow(sqlfiles.render(sqlfiles.query("quality/field_health.sql"), warehouse.dialect)).to_pylist()
+    return {r["field_name"]: health(r["field_name"], r["null_rate"], r["as_of_date"], r["failing_checks_json"])
+            for r in rows}

@@ -1,37 +1,51 @@
-"""The feature catalog: gold columns + metadata + value domains from the data.
+"""The feature catalog: gold columns + metadata + value domains + health, as the last build found them.
 
 Each kind of condition checks the fields and values it uses against the
 catalog as it is compiled (``check`` in ``services/segments/conditions/``); an
 unknown field or value is rejected with an error that names it.
+
+The catalog is data the build writes: after the data-quality checks it computes
+every feature's type, label, domain, histogram, null rate and failing checks, and
+the values each behavioural filter may take, into one gold table
+(``catalog_writer.py``); ``read_catalog`` reads it back in one query. Its
+``build_id`` and as-of date (``marker``) change with every build, so whatever is
+cached on a catalog is kept exactly until the next build.
+
 The catalog also knows the saved clustering runs and lookalike models a
-membership condition may name (``SavedTargets``): the discovery pages save
-them, and every place that compiles loads them with the catalog, so a
-segment built on a cluster compiles the same way in the Builder, an export
-and the CLI.
+membership condition may name (``SavedTargets``, one query each): the discovery
+pages save them, and every place that compiles adds them to the catalog before
+it compiles a membership (``Workspace``), so a segment built on a cluster
+compiles the same way in the Builder, an export and the CLI.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlglot import exp
 
-from services.errors import CompileError, SpecError
-from services.segments.features import FEATURES, PICKER_ORDER, FeatureMeta
+from services.errors import CompileError, SpecError, WarehouseError, WarehouseUnavailableError
+from services.quality.results import FieldHealth, health
+from services.segments.features import PICKER_ORDER, FeatureMeta
 from services.segments.tables import (
+    CATALOG_TABLE,
     CLUSTER_RUNS_TABLE,
-    FACT_TABLE,
-    FEATURES_TABLE,
+    FEATURES_TABLE as FEATURES_TABLE,  # where discovery and exports import it from
     LOOKALIKE_MODELS_TABLE,
 )
-from services.sqlterms import column
+from services.sqlterms import column, table
 from services.warehouse import Warehouse
 
 HISTOGRAM_BINS = 20
 MAX_CATEGORY_VALUES = 500
 BEHAVIOR_FILTERS = {"categories": "category", "channels": "channel_code", "merchants": "merchant_id", "products": "product_id"}
+#: the catalog table's columns, in its DDL's order (sql/models/gold/gold_feature_catalog.yml says what each holds)
+CATALOG_COLUMNS = ("field_name", "field_kind", "position", "field_type", "label", "description", "field_group", "unit",
+                   "is_integer", "picker", "row_count", "null_count", "null_rate", "min_value", "max_value", "median_value",
+                   "histogram_json", "values_json", "values_complete", "failing_checks_json", "as_of_date", "build_id",
+                   "built_ts", "ddl_version")
 
 
 @dataclass(frozen=True)
@@ -63,14 +77,26 @@ class FeatureCatalog:
     lookalike_models: tuple[str, ...] = ()
     #: what a person calls each saved run, selection and model: its name and date, not its id
     target_labels: dict[str, str] = field(default_factory=dict)
+    #: every gold column's null rate, as-of date and failing data-quality checks
+    health: dict[str, FieldHealth] = field(default_factory=dict)
+    #: the build that wrote the catalog, and the fingerprint of its DDL (``catalog_writer.ddl_version``)
+    build_id: str = ""
+    ddl_version: str = ""
+    #: False until ``with_targets``: a catalog read alone knows no saved runs or models yet
+    targets_loaded: bool = True
 
     def __hash__(self) -> int:  # cached by identity of the warehouse build, not by content
-        return hash((self.as_of_date, self.base_count, len(self.features)))
+        return hash((self.build_id, self.as_of_date, self.base_count, len(self.features)))
+
+    @property
+    def marker(self) -> str:
+        """The build and as-of date the catalog describes: what every cache of its build is keyed on."""
+        return f"{self.build_id}@{self.as_of_date}"
 
     def with_targets(self, targets: SavedTargets) -> FeatureCatalog:
         """This catalog knowing the saved runs and models in ``targets`` (and no others)."""
         return replace(self, cluster_runs=dict(targets.cluster_runs), lookalike_models=tuple(targets.lookalike_models),
-                       target_labels=dict(targets.labels))
+                       target_labels=dict(targets.labels), targets_loaded=True)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -89,72 +115,6 @@ class FeatureCatalog:
         if order:
             return tuple(v for v in order if v in known) + tuple(v for v in known if v not in order)
         return known
-
-
-def _literal_select(*projections: exp.Expression) -> exp.Select:
-    return exp.select(*projections).from_(exp.to_table(FEATURES_TABLE))
-
-
-def _number_domain(warehouse: Warehouse, name: str, integer: bool) -> Domain:
-    col = exp.column(name, quoted=True)
-    stats = warehouse.arrow(_literal_select(
-        exp.func("MIN", col).as_("lo"), exp.func("MAX", col).as_("hi"),
-        exp.func("SUM", exp.Case().when(col.is_(exp.null()), exp.Literal.number(1)).else_(exp.Literal.number(0))).as_("nulls"),
-        exp.ApproxQuantile(this=col.copy(), quantile=exp.Literal.number(0.5)).as_("median"),
-    )).to_pylist()[0]
-    lo, hi = stats["lo"], stats["hi"]
-    if lo is None:
-        return Domain(null_count=int(stats["nulls"] or 0))
-    lo, hi = float(lo), float(hi)
-    bins = HISTOGRAM_BINS if hi > lo else 1
-    if integer and hi - lo + 1 < bins:
-        bins = int(hi - lo + 1)
-    width = (hi - lo) / bins if hi > lo else 1.0
-    # bin = least(bins - 1, floor((x - lo) / width)) with the bounds as literals.
-    bucket = exp.func("LEAST", exp.Literal.number(bins - 1), exp.func(
-        "FLOOR", exp.Div(this=exp.Paren(this=exp.Sub(this=exp.cast(col, "DOUBLE"), expression=exp.Literal.number(lo))),
-                         expression=exp.Literal.number(width))))
-    rows = warehouse.arrow(
-        _literal_select(bucket.as_("b"), exp.func("COUNT", exp.Star()).as_("n"))
-        .where(col.is_(exp.null()).not_()).group_by(exp.Literal.number(1)).order_by(exp.Literal.number(1))
-    ).to_pylist()
-    counts = {int(r["b"]): int(r["n"]) for r in rows}
-    histogram = tuple((lo + i * width, lo + (i + 1) * width, counts.get(i, 0)) for i in range(bins))
-    return Domain(null_count=int(stats["nulls"] or 0), minimum=lo, maximum=hi, histogram=histogram,
-                  median=float(stats["median"]))
-
-
-def _category_domain(warehouse: Warehouse, name: str) -> Domain:
-    col = exp.column(name, quoted=True)
-    rows = warehouse.arrow(
-        _literal_select(col.as_("v"), exp.func("COUNT", exp.Star()).as_("n"))
-        .group_by(col).order_by(exp.Ordered(this=exp.column("n"), desc=True), exp.column("v"))
-        .limit(MAX_CATEGORY_VALUES + 1)
-    ).to_pylist()
-    values = tuple((str(r["v"]), int(r["n"])) for r in rows if r["v"] is not None)
-    nulls = sum(int(r["n"]) for r in rows if r["v"] is None)
-    return Domain(null_count=nulls, values=values[:MAX_CATEGORY_VALUES], complete=len(rows) <= MAX_CATEGORY_VALUES)
-
-
-def _other_domain(warehouse: Warehouse, name: str) -> Domain:
-    col = exp.column(name, quoted=True)
-    row = warehouse.arrow(_literal_select(
-        exp.func("MIN", col).as_("lo"), exp.func("MAX", col).as_("hi"),
-        exp.func("SUM", exp.Case().when(col.is_(exp.null()), exp.Literal.number(1)).else_(exp.Literal.number(0))).as_("nulls"),
-    )).to_pylist()[0]
-    return Domain(null_count=int(row["nulls"] or 0), minimum=row["lo"], maximum=row["hi"])
-
-
-def _behavior_values(warehouse: Warehouse) -> dict[str, tuple[str, ...]]:
-    out = {}
-    for name, fact_column in BEHAVIOR_FILTERS.items():
-        col = column(fact_column)
-        rows = warehouse.arrow(
-            exp.select(col.as_("v")).distinct().from_(exp.to_table(FACT_TABLE)).where(col.is_(exp.null()).not_())
-            .order_by(exp.column("v"))
-        ).column(0).to_pylist()
-        out[name] = tuple(str(v) for v in rows)
-    return out
 
 
 @dataclass(frozen=True)
@@ -180,36 +140,67 @@ def saved_targets(warehouse: Warehouse) -> SavedTargets:
         lookalike_models=tuple(m["model_id"] for m in models), labels=labels)
 
 
-def load_catalog(warehouse: Warehouse, *, targets: SavedTargets | None = None) -> FeatureCatalog:
-    """Build the catalog from the warehouse's gold table (a few small queries) and the saved targets.
+def _domain(row: dict) -> Domain:
+    nulls = int(row["null_count"] or 0)
+    if row["field_type"] == "category":
+        values = tuple((str(v), int(n)) for v, n in json.loads(row["values_json"] or "[]"))
+        return Domain(null_count=nulls, values=values, complete=bool(row["values_complete"]))
+    if row["field_type"] == "number":
+        histogram = tuple((float(lo), float(hi), int(n)) for lo, hi, n in json.loads(row["histogram_json"] or "[]"))
+        bound = lambda text: None if text is None else float(text)  # noqa: E731
+    elif row["field_type"] == "date":
+        histogram, bound = (), lambda text: None if text is None else date.fromisoformat(text)  # noqa: E731
+    else:
+        histogram, bound = (), lambda text: None if text is None else text == "true"  # noqa: E731
+    median = row.get("median_value")
+    return Domain(null_count=nulls, minimum=bound(row["min_value"]), maximum=bound(row["max_value"]),
+                  histogram=histogram, median=None if median is None else float(median))
 
-    ``targets`` saves reading them when the caller has them; by default they are read.
-    Every catalog feature must be a column of the gold table: a feature written into the
-    catalog but not into the model is a mistake to fix, not a field to hide.
-    """
-    schema, table = FEATURES_TABLE.split(".")
-    present = {c for c, _ in warehouse.columns(schema, table)}
-    if not present:
-        raise CompileError(f"the gold table {FEATURES_TABLE} does not exist: run `python -m services.cli build`")
-    missing = [f.name for f in FEATURES if f.name not in present]
-    if missing:
-        raise CompileError(f"the feature catalog lists {', '.join(missing)} but the gold table {FEATURES_TABLE} "
-                           "has no such column: build the warehouse again (python -m services.cli build) if the "
-                           "model gained it, or fix the feature's entry in sql/models/gold/gold_customer_features.yml")
-    features = FEATURES
-    domains = {}
-    for f in features:
-        if f.type == "number":
-            domains[f.name] = _number_domain(warehouse, f.name, f.integer)
-        elif f.type == "category":
-            domains[f.name] = _category_domain(warehouse, f.name)
-        else:
-            domains[f.name] = _other_domain(warehouse, f.name)
-    as_of = warehouse.scalar(_literal_select(exp.func("MAX", exp.column("as_of_date"))))
-    base = warehouse.scalar(_literal_select(exp.func("COUNT", exp.Star())))
-    if as_of is None:
+
+def _feature(row: dict) -> FeatureMeta:
+    return FeatureMeta(row["field_name"], row["label"], row["description"], row["field_type"], row["field_group"],
+                       row["unit"], bool(row["is_integer"]), picker=row["picker"])
+
+
+def read_catalog(warehouse: Warehouse) -> FeatureCatalog:
+    """The catalog the last build wrote, in one query; it knows no saved runs or models yet (``with_targets``)."""
+    try:
+        rows = warehouse.arrow(exp.select("*").from_(table(CATALOG_TABLE))
+                               .order_by(column("field_kind"), column("position"))).to_pylist()
+    except WarehouseUnavailableError:
+        raise
+    except WarehouseError as exc:
+        # A warehouse built before the catalog existed has no such table: a build writes it.
+        raise CompileError("the feature catalog cannot be read: build the warehouse (python -m services.cli build); "
+                           f"the warehouse said: {exc.reason.splitlines()[0]}") from exc
+    if not rows:
+        raise CompileError(f"the feature catalog {CATALOG_TABLE} is empty: build the warehouse "
+                           "(python -m services.cli build)")
+    first = rows[0]
+    if first["as_of_date"] is None:  # every row carries the as-of date of the gold table the build found
         raise CompileError("the gold table is empty: import transactions or build the demo warehouse first")
-    as_of = as_of.date() if hasattr(as_of, "date") else as_of
-    catalog = FeatureCatalog(features=features, domains=domains, as_of_date=as_of, base_count=int(base),
-                             behavior_values=_behavior_values(warehouse))
-    return catalog.with_targets(targets if targets is not None else saved_targets(warehouse))
+    features = tuple(_feature(r) for r in rows if r["field_kind"] == "feature")
+    gold = [r for r in rows if r["field_kind"] in ("feature", "column")]
+    as_of = first["as_of_date"]
+    return FeatureCatalog(
+        features=features,
+        domains={r["field_name"]: _domain(r) for r in rows if r["field_kind"] == "feature"},
+        as_of_date=as_of.date() if isinstance(as_of, datetime) else as_of,
+        base_count=int(gold[0]["row_count"]) if gold else 0,
+        behavior_values={r["field_name"]: tuple(json.loads(r["values_json"] or "[]"))
+                         for r in rows if r["field_kind"] == "behavior"},
+        health={r["field_name"]: health(r["field_name"], r["null_rate"], r["as_of_date"], r["failing_checks_json"])
+                for r in gold},
+        build_id=first["build_id"], ddl_version=first["ddl_version"], targets_loaded=False)
+
+
+def catalog_marker(warehouse: Warehouse) -> str | None:
+    """The ``marker`` of the catalog the last build wrote (one small query): unchanged, nothing to reload."""
+    rows = warehouse.arrow(exp.select(column("build_id"), column("as_of_date")).from_(table(CATALOG_TABLE))
+                           .limit(1)).to_pylist()
+    return f"{rows[0]['build_id']}@{rows[0]['as_of_date']}" if rows else None
+
+
+def load_catalog(warehouse: Warehouse, *, targets: SavedTargets | None = None) -> FeatureCatalog:
+    """The catalog the last build wrote (one query) with the saved targets (``targets``, or read: one query each)."""
+    return read_catalog(warehouse).with_targets(targets if targets is not None else saved_targets(warehouse))

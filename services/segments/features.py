@@ -5,10 +5,10 @@ every column with a ``feature`` block is a feature, in the file's ``catalog_orde
 its description is the column's, its type and whether it is a whole number follow
 from the column's SQL type, and a picker's values (the named RFM segments, the
 lifecycle stages) are the column's documented ``values``. Adding a gold feature is
-the model's SQL, its DDL and one entry in that file. The feature catalog
-(``catalog.py``) joins this with the gold table's actual columns and with value
-domains computed from the data; the Segment Builder's field picker, operator
-picker and value widgets all come from it.
+the model's SQL, its DDL and one entry in that file. The build writes the feature
+catalog table from this, the gold table's actual columns and value domains computed
+from the data (``catalog_writer.py``); the app reads it back (``catalog.py``), and the
+Segment Builder's field picker, operator picker and value widgets all come from it.
 """
 
 from __future__ import annotations

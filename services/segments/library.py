@@ -14,6 +14,7 @@ import json
 import threading
 import uuid
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -31,6 +32,8 @@ from services.warehouse import Rows, Warehouse
 
 SEGMENTS = naming.fq("app", "app_segments")
 VERSIONS = naming.fq("app", "app_segment_versions")
+#: a version's columns ``list`` brings along with each segment, for its latest version (``latest_<column>``)
+LATEST_COLUMNS = ("definition_json", "sql_databricks", "author", "created_ts", "note", "audience_size", "as_of_date")
 
 _locks: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
@@ -74,11 +77,72 @@ class VersionDiff:
         return bool(self.definition_diff)
 
 
+def _saved(segment_id: str, r: dict) -> SavedVersion:
+    created = r["created_ts"]
+    return SavedVersion(
+        segment_id=segment_id, version=int(r["version"]),
+        definition=SegmentDefinition.from_json(r["definition_json"]), author=r["author"],
+        created_ts=created.replace(tzinfo=None) if hasattr(created, "replace") else created,
+        note=r["note"], sql_databricks=r["sql_databricks"], audience_size=r["audience_size"],
+        as_of_date=r["as_of_date"],
+    )
+
+
+def _plain(value):
+    """A value of a pandas row as the warehouse's Arrow rows give it (None for missing, Python dates and ints)."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
+
+
+def latest_versions(listed: pd.DataFrame) -> tuple[SavedVersion, ...]:
+    """The latest version of each segment of a ``list``, as read with it."""
+    out = []
+    for r in listed.to_dict("records"):
+        if not isinstance(r.get("latest_definition_json"), str):
+            continue
+        row = {c: _plain(r[f"latest_{c}"]) for c in LATEST_COLUMNS} | {"version": int(r["latest_version"])}
+        if isinstance(row["as_of_date"], datetime):
+            row["as_of_date"] = row["as_of_date"].date()
+        out.append(_saved(r["segment_id"], row))
+    return tuple(out)
+
+
+def versions_frame(history: Sequence[SavedVersion]) -> pd.DataFrame:
+    """What ``versions`` returns, from versions read already (``history``)."""
+    frame = pd.DataFrame([{"version": v.version, "name": v.definition.name, "author": v.author,
+                           "created_ts": v.created_ts, "note": v.note, "audience_size": v.audience_size,
+                           "as_of_date": v.as_of_date} for v in history],
+                         columns=["version", "name", "author", "created_ts", "note", "audience_size", "as_of_date"])
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])  # as a DATE column of a query comes back
+    return frame
+
+
+def with_brief(row: dict) -> dict:
+    """A segment's row with its campaign brief read (``brief``: a dict, or None)."""
+    return {**row, "brief": json.loads(row["brief_json"]) if row.get("brief_json") else None}
+
+
+def version_diff(old: SavedVersion, new: SavedVersion) -> VersionDiff:
+    """What changed between two versions of a segment: its definition and its SQL, as unified diffs."""
+    d = lambda a, b, an, bn: tuple(difflib.unified_diff(a.splitlines(), b.splitlines(), an, bn, lineterm=""))  # noqa: E731
+    return VersionDiff(
+        old.segment_id, old, new,
+        definition_diff=d(old.definition.to_json(), new.definition.to_json(), f"v{old.version}", f"v{new.version}"),
+        sql_diff=d(old.sql_databricks or "", new.sql_databricks or "", f"v{old.version}", f"v{new.version}"),
+    )
+
+
 class SegmentLibrary:
     """Saved segments on one warehouse."""
 
-    def __init__(self, warehouse: Warehouse):
+    def __init__(self, warehouse: Warehouse, *, known: Iterable[SavedVersion] = ()):
         self.warehouse = warehouse
+        # Versions read already (a list's latest versions): a version never changes once saved, so
+        # ``get`` of one of them by its number needs no query.
+        self._known = {(v.segment_id, v.version): v for v in known}
 
     # -- writing -------------------------------------------------------
     def save(self, definition: SegmentDefinition, *, author: str, segment_id: str | None = None,
@@ -135,18 +199,20 @@ class SegmentLibrary:
 
     # -- reading -------------------------------------------------------
     def list(self, *, search: str | None = None, include_archived: bool = False) -> pd.DataFrame:
-        """Saved segments, yours before the samples, newest first, with ``audience_size``: the size of the
-        latest version when saved, so a picker can show sizes without counting anything."""
-        s, v = partial(column, table="s"), partial(column, table="v")
-        query = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")), v("audience_size"))
+        """Saved segments, yours before the samples, newest first, each with its latest version
+        (``latest_*``; ``audience_size`` is the latest version's size when saved, so a picker can show
+        sizes without counting anything): one query."""
+        segment, version = partial(column, table="s"), partial(column, table="v")
+        query = (exp.select(exp.column(exp.Star(), table="s"),
+                            *[version(c).as_(f"latest_{c}") for c in LATEST_COLUMNS])
                  .from_(table(SEGMENTS, alias="s"))
                  .join(table(VERSIONS, alias="v"), join_type="left", on=exp.and_(
-                     exp.EQ(this=v("segment_id"), expression=s("segment_id")),
-                     exp.EQ(this=v("version"), expression=s("latest_version")))))
+                     exp.EQ(this=version("segment_id"), expression=segment("segment_id")),
+                     exp.EQ(this=version("version"), expression=segment("latest_version")))))
         if not include_archived:
-            query = query.where(exp.EQ(this=s("archived"), expression=exp.false()))
-        frame = self.warehouse.df(query.order_by(s("is_sample"), exp.Ordered(this=s("updated_ts"), desc=True)))
-        frame["audience_size"] = frame["audience_size"].astype("Int64")
+            query = query.where(exp.EQ(this=segment("archived"), expression=exp.false()))
+        frame = self.warehouse.df(query.order_by(segment("is_sample"), exp.Ordered(this=segment("updated_ts"), desc=True)))
+        frame["audience_size"] = frame["latest_audience_size"].astype("Int64")
         if search:
             needle = search.strip().lower()
             mask = (frame["name"].str.lower().str.contains(needle, regex=False)
@@ -157,61 +223,68 @@ class SegmentLibrary:
         return frame.reset_index(drop=True)
 
     def versions(self, segment_id: str) -> pd.DataFrame:
-        self._require(segment_id)
-        return self.warehouse.df(
+        """Every version of a segment, newest first (one query)."""
+        frame = self.warehouse.df(
             exp.select("version", "name", "author", "created_ts", "note", "audience_size", "as_of_date")
             .from_(VERSIONS).where(exp.EQ(this=column("segment_id"), expression=literal(segment_id)))
             .order_by(exp.Ordered(this=exp.column("version"), desc=True)))
+        if frame.empty:  # every segment has a first version
+            raise SpecError(f"segment {segment_id!r} does not exist")
+        return frame
 
     def get(self, segment_id: str, version: int | None = None) -> SavedVersion:
-        self._require(segment_id)
-        version = version or self._latest_version(segment_id)
-        rows = self.warehouse.arrow(
-            exp.select("*").from_(VERSIONS).where(exp.and_(
-                exp.EQ(this=column("segment_id"), expression=literal(segment_id)),
-                exp.EQ(this=column("version"), expression=literal(int(version)))))
-        ).to_pylist()
+        """A saved version (the latest by default), in one query (none for a known version asked by number)."""
+        self._valid_id(segment_id)
+        if version and (segment_id, int(version)) in self._known:
+            return self._known[(segment_id, int(version))]
+        query = exp.select("*").from_(VERSIONS).where(exp.EQ(this=column("segment_id"), expression=literal(segment_id)))
+        if version:
+            query = query.where(exp.EQ(this=column("version"), expression=literal(int(version))))
+        rows = self.warehouse.arrow(query.order_by(exp.Ordered(this=exp.column("version"), desc=True)).limit(1)).to_pylist()
         if not rows:
+            self._require(segment_id)
             raise SpecError(f"segment {segment_id} has no version {version}")
-        r = rows[0]
-        created = r["created_ts"]
-        return SavedVersion(
-            segment_id=segment_id, version=int(r["version"]),
-            definition=SegmentDefinition.from_json(r["definition_json"]), author=r["author"],
-            created_ts=created.replace(tzinfo=None) if hasattr(created, "replace") else created,
-            note=r["note"], sql_databricks=r["sql_databricks"], audience_size=r["audience_size"],
-            as_of_date=r["as_of_date"],
-        )
+        return _saved(segment_id, rows[0])
+
+    def history(self, segment_id: str) -> tuple[SavedVersion, ...]:
+        """Every version of a segment with its definition, newest first, in one query."""
+        self._valid_id(segment_id)
+        rows = self.warehouse.arrow(
+            exp.select("*").from_(VERSIONS).where(exp.EQ(this=column("segment_id"), expression=literal(segment_id)))
+            .order_by(exp.Ordered(this=exp.column("version"), desc=True))).to_pylist()
+        if not rows:
+            raise SpecError(f"segment {segment_id!r} does not exist")
+        return tuple(_saved(segment_id, r) for r in rows)
 
     def info(self, segment_id: str) -> dict:
-        self._require(segment_id)
-        row = self.warehouse.arrow(exp.select("*").from_(SEGMENTS).where(
-            exp.EQ(this=column("segment_id"), expression=literal(segment_id)))).to_pylist()[0]
-        row["brief"] = json.loads(row["brief_json"]) if row.get("brief_json") else None
-        return row
+        self._valid_id(segment_id)
+        rows = self.warehouse.arrow(exp.select("*").from_(SEGMENTS).where(
+            exp.EQ(this=column("segment_id"), expression=literal(segment_id)))).to_pylist()
+        if not rows:
+            raise SpecError(f"segment {segment_id!r} does not exist")
+        return with_brief(rows[0])
 
     def resolver(self, segment_id: str, version: int | None) -> SegmentDefinition:
         """For the compiler: the definition of a saved segment (latest when version is None)."""
         return self.get(segment_id, version).definition
 
     def diff(self, segment_id: str, old_version: int, new_version: int) -> VersionDiff:
-        old, new = self.get(segment_id, old_version), self.get(segment_id, new_version)
-        d = lambda a, b, an, bn: tuple(difflib.unified_diff(a.splitlines(), b.splitlines(), an, bn, lineterm=""))  # noqa: E731
-        return VersionDiff(
-            segment_id, old, new,
-            definition_diff=d(old.definition.to_json(), new.definition.to_json(), f"v{old_version}", f"v{new_version}"),
-            sql_diff=d(old.sql_databricks or "", new.sql_databricks or "", f"v{old_version}", f"v{new_version}"),
-        )
+        return version_diff(self.get(segment_id, old_version), self.get(segment_id, new_version))
 
     # -- internals -----------------------------------------------------
     def _exists(self, segment_id: str) -> bool:
         return bool(self.warehouse.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(SEGMENTS).where(
             exp.EQ(this=column("segment_id"), expression=literal(segment_id)))))
 
-    def _require(self, segment_id: str) -> None:
+    @staticmethod
+    def _valid_id(segment_id: str) -> None:
+        """Refused before any query: a NUL would end the statement the id is a literal of."""
         if not isinstance(segment_id, str):
             raise SpecError(f"a segment id is text, got {segment_id!r}")
-        plain_text(segment_id, "segment id")  # a NUL would end the statement it is a literal of
+        plain_text(segment_id, "segment id")
+
+    def _require(self, segment_id: str) -> None:
+        self._valid_id(segment_id)
         if not self._exists(segment_id):
             raise SpecError(f"segment {segment_id!r} does not exist")
 

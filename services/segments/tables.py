@@ -4,7 +4,7 @@ A definition ranges over the gold feature row of a customer; behavioural
 conditions read the activity table; membership conditions read the saved
 cluster assignments and lookalike scores (written by ``services.discovery``),
 and the catalog reads which runs and models exist from their run and model
-tables. Everything else that names one of these tables imports it from here.
+tables, and everything else it knows from the catalog table the build writes. Everything else that names one of these tables imports it from here.
 """
 
 from __future__ import annotations
@@ -21,3 +21,5 @@ CLUSTER_RUNS_TABLE = naming.fq("gold", "gold_cluster_runs")
 CLUSTER_TABLE = naming.fq("gold", "gold_cluster_assignments")
 LOOKALIKE_MODELS_TABLE = naming.fq("gold", "gold_lookalike_models")
 LOOKALIKE_TABLE = naming.fq("gold", "gold_lookalike_scores")
+#: what the build found of every gold column and behavioural filter (catalog_writer.py writes it)
+CATALOG_TABLE = naming.fq("gold", "gold_feature_catalog")

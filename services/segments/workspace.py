@@ -1,9 +1,11 @@
 """One way to compile a segment, and one way to save one, on a warehouse.
 
-A ``Workspace`` holds what compiling needs: the feature catalog (with the saved
-clustering runs and lookalike models; read at most once, when first needed, unless
-the caller has it already), the segment library that resolves saved segments, and
-the segment key (a saved segment's id, or ``draft:<name>``). It compiles each
+A ``Workspace`` holds what compiling needs: the feature catalog (read at most once,
+when first needed, unless the caller has it already), the segment library that
+resolves saved segments, and the segment key (a saved segment's id, or
+``draft:<name>``). The saved clustering runs and lookalike models are read only when
+a rule has a membership condition (a saved segment it names may name a run or a
+model): most rules never need them, and each is a round trip. It compiles each
 (definition, segment id) once and keeps the result, so a page rerun or an export
 click that asks again gets the same compiled segment. Make one per rerun, click or
 command: it does not notice a rebuild or a save that happens while it lives.
@@ -17,37 +19,64 @@ too, with fresh SQL and a fresh count.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 from services import rbac
 from services.errors import SpecError
-from services.segments.catalog import FeatureCatalog, load_catalog
+from services.segments.catalog import FeatureCatalog, SavedTargets, read_catalog, saved_targets
 from services.segments.compiler import CompiledSegment, compile_definition
 from services.segments.compiler.draft import Draft, compile_draft
 from services.segments.estimate import count
 from services.segments.library import SavedVersion, SegmentLibrary, new_segment_id
-from services.segments.spec import SegmentDefinition
+from services.segments.spec import Group, Membership, SegmentDefinition, walk
 from services.warehouse import Warehouse, placement_of
+
+
+def needs_saved_targets(rule: Group | dict) -> bool:
+    """Whether compiling ``rule`` (a group, or its JSON form) may need the saved runs and models.
+
+    Any membership condition may: a saved segment it names may itself name a run or a model.
+    """
+    if isinstance(rule, Group):
+        return any(isinstance(c, Membership) for c in walk(rule))
+    if not isinstance(rule, dict):
+        return False
+    conditions = rule.get("conditions")
+    return rule.get("kind") == "membership" or (
+        isinstance(conditions, list) and any(needs_saved_targets(c) for c in conditions))
 
 
 class Workspace:
     """Compiling on one warehouse: its catalog, its library, and the segments compiled so far."""
 
     def __init__(self, warehouse: Warehouse, *, catalog: FeatureCatalog | None = None,
-                 library: SegmentLibrary | None = None):
+                 library: SegmentLibrary | None = None, targets: Callable[[], SavedTargets] | None = None):
         self.warehouse = warehouse
         self.library = library or SegmentLibrary(warehouse)
         self._catalog = catalog
+        # Where the saved runs and models come from when a rule needs them (the pages pass a cached read).
+        self._targets = targets or (lambda: saved_targets(warehouse))
         self._compiled: dict[tuple[SegmentDefinition, str | None], CompiledSegment] = {}
         # An export job's thread may share the workspace of the click that queued it.
         self._lock = threading.Lock()
 
     @property
     def catalog(self) -> FeatureCatalog:
-        """The feature catalog with the saved runs and models, loaded on first use."""
+        """The feature catalog, read on first use (with the saved runs and models only if they were needed)."""
         with self._lock:
             if self._catalog is None:
-                self._catalog = load_catalog(self.warehouse)
+                self._catalog = read_catalog(self.warehouse)
+            return self._catalog
+
+    def catalog_for(self, rule: Group | dict) -> FeatureCatalog:
+        """The catalog, knowing the saved runs and models when ``rule`` may name one."""
+        catalog = self.catalog
+        if catalog.targets_loaded or not needs_saved_targets(rule):
+            return catalog
+        with self._lock:
+            if not self._catalog.targets_loaded:
+                self._catalog = self._catalog.with_targets(self._targets())
             return self._catalog
 
     def compile(self, definition: SegmentDefinition, *, segment_id: str | None = None) -> CompiledSegment:
@@ -55,8 +84,8 @@ class Workspace:
         key = (definition, segment_id)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = compile_definition(definition, self.catalog, resolver=self.library.resolver,
-                                          segment_id=segment_id)
+            compiled = compile_definition(definition, self.catalog_for(definition.rule),
+                                          resolver=self.library.resolver, segment_id=segment_id)
             self._compiled[key] = compiled
         return compiled
 
@@ -68,7 +97,8 @@ class Workspace:
 
     def compile_draft(self, data: dict, *, segment_id: str | None = None) -> Draft:
         """The Builder's compile of the JSON form it edits: incomplete conditions left out and named."""
-        draft = compile_draft(data, self.catalog, resolver=self.library.resolver, segment_id=segment_id)
+        rule = data.get("rule", {}) if isinstance(data, dict) else {}
+        draft = compile_draft(data, self.catalog_for(rule), resolver=self.library.resolver, segment_id=segment_id)
         self._compiled.setdefault((draft.definition, segment_id), draft.compiled)
         return draft
 

@@ -8,7 +8,7 @@ bound as named parameters (``$name`` in DuckDB, ``:name`` on Databricks).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,6 +38,20 @@ def count_rows(warehouse: Warehouse, table: str, *, where: exp.Expression | None
     """``SELECT COUNT(*) FROM table [WHERE ...]`` as a tree, for any engine."""
     query = exp.select(exp.func("COUNT", exp.Star())).from_(exp.to_table(table))
     return int(warehouse.scalar(query.where(where) if where is not None else query) or 0)
+
+
+def replace_rows(warehouse: Warehouse, table: str, rows: exp.Expression, columns: Sequence[str]) -> None:
+    """Replace every row of ``table`` by ``rows`` (a SELECT or VALUES giving ``columns``) in one atomic write.
+
+    Databricks and Spark take one ``INSERT OVERWRITE`` statement (a Delta table's readers see the
+    old rows or the new, never none); DuckDB has no such statement and deletes and inserts in one
+    transaction.
+    """
+    names = [exp.to_identifier(c, quoted=True) for c in columns]
+    if warehouse.dialect == "duckdb":
+        warehouse.transaction([(exp.delete(table), None), (exp.insert(rows, table, columns=names), None)])
+    else:
+        warehouse.execute(exp.insert(rows, table, columns=names, overwrite=True))
 
 
 def first_line(sql: str) -> str:
@@ -89,6 +103,9 @@ class Warehouse(Protocol):
 
     def tables(self, schema: str) -> list[str]:
         """Table names in a schema."""
+
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        """Table names of several schemas at once (a schema that does not exist has none)."""
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         """(column name, type) pairs of a table, in order."""

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -386,6 +386,22 @@ class DatabricksWarehouse:
         query = (exp.select("table_name").from_(self._information_schema("tables", loc.catalog))
                  .where(exp.column("table_schema").eq(exp.Placeholder(this="schema"))).order_by("table_name"))
         return self.arrow(query, {"schema": loc.schema}).column(0).to_pylist()
+
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        """One query per catalog the schemas are placed in (one, unless schemas are spread over catalogs)."""
+        found: dict[str, list[str]] = {schema: [] for schema in schemas}
+        by_catalog: dict[str | None, dict[str, str]] = {}
+        for schema in schemas:
+            loc = self.placement.location(schema)
+            by_catalog.setdefault(loc.catalog, {})[loc.schema] = schema
+        for catalog, placed in sorted(by_catalog.items(), key=lambda kv: kv[0] or ""):
+            query = (exp.select("table_schema", "table_name").from_(self._information_schema("tables", catalog))
+                     .where(exp.column("table_schema").isin(*[exp.Placeholder(this=f"s{i}") for i in range(len(placed))]))
+                     .order_by("table_schema", "table_name"))
+            rows = self.arrow(query, {f"s{i}": name for i, name in enumerate(placed)}).to_pylist()
+            for r in rows:
+                found[placed[r["table_schema"]]].append(r["table_name"])
+        return found
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         loc = self.placement.location(schema)

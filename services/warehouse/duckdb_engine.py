@@ -8,7 +8,7 @@ connection are; every call here takes its own cursor, so one
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,17 @@ class DuckDBWarehouse:
             {"schema": schema},
         ).column(0).to_pylist()
         return rows
+
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        rows = self.arrow(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND list_contains($schemas, table_schema) ORDER BY 1, 2",
+            {"schemas": list(schemas)},
+        ).to_pylist()
+        found: dict[str, list[str]] = {schema: [] for schema in schemas}
+        for r in rows:
+            found[r["table_schema"]].append(r["table_name"])
+        return found
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         rows = self.arrow(

@@ -14,6 +14,13 @@ and are written to ops ``fact_logs`` in batches (every ``batch_size`` entries
 or on ``flush()``): one insert per batch instead of one per query keeps the
 log from doubling the warehouse load it measures.
 
+Nobody waits for the log, so the app writes it off the request path: with
+``flush_every_s`` a daemon thread (``background-query-log``) writes a batch
+when one is full and whatever is pending every ``flush_every_s`` seconds, and
+once more, best effort, when the process exits. The buffer is bounded
+(``max_pending``): while the log cannot be written, the oldest entries are
+dropped (and counted in ``dropped``) rather than memory growing without end.
+
 ``fact_logs`` has no columns for page, segment or rows, and its DDL is not
 ours to change, so those travel in the message as ``key=value`` pairs
 (values percent-encoded); ``parse_message`` reads them back. Duration is in
@@ -23,12 +30,13 @@ the message with sub-millisecond precision and also, rounded up, in the
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +56,8 @@ APP_SERVICE_ID = "segment-studio"
 #: first word of every message this module writes; readers select on it
 MESSAGE_PREFIX = "app_query"
 DEFAULT_BATCH_SIZE = 50
+#: entries kept in memory at most while the log cannot be written
+DEFAULT_MAX_PENDING = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,9 +110,14 @@ class LoggedWarehouse:
     def __init__(self, inner: Warehouse, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  instance_id: str = "segment-studio-app", service_id: str = APP_SERVICE_ID,
                  region_id: str | None = None,
-                 fallback_context: Callable[[], QueryContext | None] | None = None):
+                 fallback_context: Callable[[], QueryContext | None] | None = None,
+                 flush_every_s: float | None = None, max_pending: int = DEFAULT_MAX_PENDING):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if flush_every_s is not None and flush_every_s <= 0:
+            raise ValueError("flush_every_s must be a positive number of seconds")
+        if max_pending < batch_size:
+            raise ValueError("max_pending must hold at least one batch")
         self.inner = inner
         self.dialect = inner.dialect
         self.engine = inner.engine
@@ -111,10 +126,16 @@ class LoggedWarehouse:
         self.service_id = service_id
         self.region_id = region_id
         self.fallback_context = fallback_context
+        self.flush_every_s = flush_every_s
+        self.max_pending = max_pending
+        #: entries dropped because the buffer was full while the log could not be written
+        self.dropped = 0
         self._buffer: list[LogEntry] = []
         self._lock = threading.Lock()
         # Flushes run one at a time so batches land in the order they filled.
         self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     # -- context ------------------------------------------------------------
     @contextmanager
@@ -156,9 +177,42 @@ class LoggedWarehouse:
     def _record(self, entry: LogEntry) -> None:
         with self._lock:
             self._buffer.append(entry)
+            if len(self._buffer) > self.max_pending:
+                del self._buffer[0]
+                self.dropped += 1
             full = len(self._buffer) >= self.batch_size
-        if full:
+        if self.flush_every_s is not None:
+            self._start_flusher()
+            if full:
+                self._wake.set()
+        elif full:
             self.flush()
+
+    # -- the background writer ------------------------------------------------
+    def _start_flusher(self) -> None:
+        if self._flusher is not None:
+            return
+        with self._lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(target=self._flush_forever, name="background-query-log", daemon=True)
+        self._flusher.start()
+        atexit.register(self._flush_at_exit)
+
+    def _flush_forever(self) -> None:
+        while True:
+            self._wake.wait(self.flush_every_s)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - a batch that cannot be written waits for the next try; the writer lives on
+                continue
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - best effort: the process is ending and nobody is left to tell
+            pass
 
     @property
     def pending(self) -> int:
@@ -183,6 +237,10 @@ class LoggedWarehouse:
             except BaseException:
                 with self._lock:
                     self._buffer[:0] = batch
+                    excess = len(self._buffer) - self.max_pending
+                    if excess > 0:  # the oldest go first: the log keeps what happened last
+                        del self._buffer[:excess]
+                        self.dropped += excess
                 raise
 
     def _frame(self, batch: list[LogEntry]) -> pd.DataFrame:
@@ -225,6 +283,9 @@ class LoggedWarehouse:
 
     def tables(self, schema: str) -> list[str]:
         return self._timed("metadata", lambda: self.inner.tables(schema), len)
+
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        return self._timed("metadata", lambda: self.inner.tables_of(schemas), len)
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         return self._timed("metadata", lambda: self.inner.columns(schema, table), len)

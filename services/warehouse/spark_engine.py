@@ -44,7 +44,7 @@ What OSS Spark without Delta Lake cannot do, and what this engine does about it:
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,6 +216,9 @@ class SparkWarehouse:
         if not self.session.catalog.databaseExists(schema):
             return []
         return sorted(t.name for t in self.session.catalog.listTables(schema) if not t.isTemporary)
+
+    def tables_of(self, schemas: Sequence[str]) -> dict[str, list[str]]:
+        return {schema: self.tables(schema) for schema in schemas}
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         name = ".".join((schema, table))

@@ -79,6 +79,38 @@ create table if not exists customer_segmentation_for_retail_personalization_gold
   constraint gold_customer_activity_pk primary key (transaction_id)
 );
 
+-- grain: one row per column of the gold customer features (the catalog's features and the
+-- other columns) and per filter of behavioural conditions, as the last build found them. The
+-- build writes it after the data-quality checks (services/segments/catalog_writer.py); the
+-- app reads it in one query (sql/models/gold/gold_feature_catalog.yml says what each column holds)
+create table if not exists customer_segmentation_for_retail_personalization_gold.customer_segmentation_for_retail_personalization_gold_feature_catalog (
+  field_name string not null,
+  field_kind string not null,
+  position int not null,
+  field_type string,
+  label string,
+  description string,
+  field_group string,
+  unit string,
+  is_integer boolean,
+  picker string,
+  row_count bigint not null,
+  null_count bigint not null,
+  null_rate double,
+  min_value string,
+  max_value string,
+  median_value double,
+  histogram_json string,
+  values_json string,
+  values_complete boolean,
+  failing_checks_json string,
+  as_of_date date,
+  build_id string not null,
+  built_ts timestamp not null,
+  ddl_version string not null,
+  constraint gold_feature_catalog_pk primary key (field_kind, field_name)
+);
+
 -- Cluster Explorer and Lookalikes (services/cluster_runs.py, services/lookalike_store.py).
 -- These tables have no model: the pipeline never truncates them, so saved runs
 -- and lookalike models survive every rebuild.

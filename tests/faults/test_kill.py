@@ -30,7 +30,8 @@ CUSTOMERS, SEED = "150", "5"
 #: columns that differ between two clean runs of the same command: ids, clocks, durations, messages
 VOLATILE = frozenset({"audit_id", "event_ts", "run_id", "started_ts", "finished_ts", "message", "computed_ts",
                       "processed_ts", "created_ts", "updated_ts", "registered_ts", "dq_id", "checked_ts", "recon_id",
-                      "duration_ms", "logged_ts", "landed_ts", "details", "observed_value", "batch_id", "error_id"})
+                      "duration_ms", "logged_ts", "landed_ts", "details", "observed_value", "batch_id", "error_id",
+                      "build_id", "built_ts", "failing_checks_json"})
 IMPORT = ["--customer-col", "customer", "--date-col", "date", "--amount-col", "amount", "--quiet"]
 
 

@@ -51,24 +51,22 @@ def test_members_are_masked_for_a_marketer(app):
     assert frame["Email"].str.contains(r"^\w\*\*\*@", regex=True).all()  # labelled columns (issue 13)
 
 
-def test_a_failing_critical_check_shows_beside_the_field_it_affects(app, monkeypatch):
-    from services.quality import results
+def test_a_failing_critical_check_shows_beside_the_field_it_affects(app):
+    import os
+
     from services.quality.checks import CheckResult
+    from services.segments.catalog_writer import write_catalog
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
 
     failing = CheckResult(dataset_id="customer_segmentation_for_retail_personalization_gold."
                                      "customer_segmentation_for_retail_personalization_gold_customer_features",
                           check_name="r_score_in_range", check_type="range", severity="critical", passed=False,
                           observed_value=3.0, threshold=0.0, details="3 rows outside 1..5",
                           affected_columns=("r_score", "rfm_segment"))
-    real = results.field_health
-
-    def with_failure(warehouse):
-        health = real(warehouse)
-        rfm = health["rfm_segment"]
-        health["rfm_segment"] = type(rfm)(rfm.column, rfm.null_rate, rfm.as_of_date, (failing,))
-        return health
-
-    monkeypatch.setattr(results, "field_health", with_failure)
+    # What a build whose checks found the failure writes into the catalog the Builder reads.
+    warehouse = DuckDBWarehouse(os.environ["SEGMENT_STUDIO_WAREHOUSE"])
+    write_catalog(warehouse, checks=[failing], build_id="run-with-a-failure")
+    warehouse.close()
     at = app(page="pages/builder.py", query={"segment": "sample-vip-champions-early-access"})
     assert any("r_score_in_range" in e.value and "3 rows outside 1..5" in e.value for e in at.error)
     assert any(c.value.startswith("as of 2026-10-31") for c in at.caption)
@@ -98,12 +96,12 @@ def test_a_cluster_condition_names_its_run_not_its_id(app):
 
 
 def test_a_rerun_compiles_the_rule_once_and_reads_the_catalog_at_most_once(app, count_calls, count_passes):
-    from services.segments.catalog import load_catalog
+    from services.segments.catalog import read_catalog
     from services.segments.compiler import compile_definition
     from services.segments.compiler.draft import compile_draft
 
     at = app(page="pages/builder.py", query={"segment": "sample-vip-champions-early-access"})
-    drafts, definitions, catalogs = count_calls(compile_draft), count_calls(compile_definition), count_calls(load_catalog)
+    drafts, definitions, catalogs = count_calls(compile_draft), count_calls(compile_definition), count_calls(read_catalog)
     passes = count_passes()
     # A changed description misses the estimate's cache: the estimate runs on the draft compiled once.
     at.text_input(key="builder_description").input("Best customers, reachable by email").run()

@@ -20,7 +20,8 @@ def test_home_shows_the_warehouse(demo_warehouse_path, monkeypatch):
     assert int(metrics["Customers with features"].replace(",", "")) > 1000
     assert metrics["Reconciled"] == "Yes"
     table = at.table[0].value
-    assert list(table["tables"]) == [20, 20, 20, 20, 20, 8]  # gold: features, category spend, activity, 5 for clusters/lookalikes
+    assert list(table["tables"]) == [20, 20, 20, 20, 20, 9]  # gold: features, category spend, activity, the feature
+    # catalog, 5 for clusters/lookalikes
     assert all(int(rows.replace(",", "")) > 0 for rows in table["rows"])
 
 

@@ -145,3 +145,19 @@ def test_estimate_action_cost(seconds, price, expected):
 def test_estimate_action_cost_refuses_negative_input(seconds, price):
     with pytest.raises(SpecError):
         cost.estimate_action_cost(seconds, price)
+
+
+def test_every_figure_of_the_page_comes_from_two_reads(demo_warehouse, latest):
+    from services.warehouse.roundtrips import CountingWarehouse
+
+    counted = CountingWarehouse(demo_warehouse)
+    figures, usage = cost.monthly_figures(counted), cost.usage_figures(counted)
+    assert counted.total == 2
+    assert figures.months() == cost.months(demo_warehouse)
+    for by in cost.DIMENSIONS:
+        assert figures.monthly_costs(by).equals(cost.monthly_costs(demo_warehouse, by=by))
+        assert figures.top_drivers(latest, by=by).equals(cost.top_drivers(demo_warehouse, latest, by=by))
+    assert usage.price_context(latest).equals(cost.price_context(demo_warehouse, latest))
+    footprint = usage.app_footprint(figures)
+    direct = demo_warehouse.scalar(f"select sum(cost_amount_usd) from {USAGE} where tag_app = 'segment_studio'")
+    assert footprint["cost_usd"].sum() == pytest.approx(float(direct), abs=0.05)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from services import cost, naming
+from services.errors import WarehouseError
 from services.warehouse import querylog
 from services.warehouse.querylog import LoggedWarehouse
+from services.warehouse.roundtrips import CountingWarehouse
 
 LOGS = naming.fq("ops", "fact_logs")
 
@@ -159,3 +162,38 @@ def test_threads_keep_their_own_context_and_lose_no_entries(empty_warehouse):
         assert len(mine) == 10
         assert set(mine["page"]) == {f"page{n}"} and set(mine["segment_id"]) == {f"seg{n}"}
         assert set(mine["rows"]) == {n + 1}
+
+
+def wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_background_writer_writes_full_batches_and_the_rest_on_its_interval(empty_warehouse):
+    counted = CountingWarehouse(empty_warehouse)
+    logged = LoggedWarehouse(counted, batch_size=5, flush_every_s=0.3)
+    for _ in range(5):
+        logged.scalar("select 1")
+    assert wait_for(lambda: empty_warehouse.scalar(f"select count(*) from {LOGS}") == 5, 0.25)  # full: at once
+    logged.scalar("select 2")
+    logged.scalar("select 3")
+    assert wait_for(lambda: empty_warehouse.scalar(f"select count(*) from {LOGS}") == 7)  # the rest: on the interval
+    # Nothing was written on the thread that ran the queries: the log is off the request path.
+    appends = [c for c in counted.calls if c.method == "append"]
+    assert len(appends) == 2 and {c.thread for c in appends} == {"background-query-log"}
+    assert all(c.thread != "background-query-log" for c in counted.calls if c.method == "scalar")
+
+
+def test_while_the_log_cannot_be_written_the_buffer_keeps_only_the_newest(empty_warehouse):
+    empty_warehouse.execute(f"drop table {LOGS}")
+    logged = LoggedWarehouse(empty_warehouse, batch_size=5, flush_every_s=60, max_pending=10)
+    for _ in range(25):
+        logged.scalar("select 1")
+    time.sleep(0.3)  # the writer's last try (woken by the last full batch) fails too
+    with pytest.raises(WarehouseError):
+        logged.flush()
+    assert (logged.pending, logged.dropped) == (10, 15)

@@ -41,6 +41,13 @@ def test_the_staging_volume_is_a_volume_path_however_it_is_named(given):
     assert Settings.from_env({"SEGMENT_STUDIO_VOLUME": given}).databricks.volume == "/Volumes/retail/app/staging"
 
 
+def test_latency_and_round_trip_trace_are_off_unless_asked_for(tmp_path):
+    assert (Settings.from_env({}).latency_ms, Settings.from_env({}).round_trip_trace) == (0.0, None)
+    settings = Settings.from_env({"SEGMENT_STUDIO_LATENCY_MS": "250",
+                                  "SEGMENT_STUDIO_ROUND_TRIP_TRACE": str(tmp_path / "trips.tsv")})
+    assert (settings.latency_ms, settings.round_trip_trace) == (250.0, tmp_path / "trips.tsv")
+
+
 def test_settings_file_under_the_environment(tmp_path):
     path = tmp_path / "settings.toml"
     path.write_text('engine = "databricks"\n[databricks]\nwarehouse_id = "from-file"\ncatalog = "retail"\n'
@@ -66,6 +73,8 @@ def test_settings_file_under_the_environment(tmp_path):
     pytest.param({"SEGMENT_STUDIO_VOLUME": "/Volumes/retail/app"}, "not a Unity Catalog volume", id="volume-short"),
     pytest.param({"SEGMENT_STUDIO_VOLUME": "retail.app.st aging"}, "not a Unity Catalog volume", id="volume-name"),
     pytest.param({"SEGMENT_STUDIO_SETTINGS_FILE": "/nonexistent/settings.toml"}, "cannot read it", id="no-file"),
+    pytest.param({"SEGMENT_STUDIO_LATENCY_MS": "slow"}, "number of milliseconds", id="latency-text"),
+    pytest.param({"SEGMENT_STUDIO_LATENCY_MS": "-5"}, "cannot be negative", id="latency-negative"),
 ])
 def test_bad_values_are_config_errors(env, message):
     with pytest.raises(ConfigError, match=message):

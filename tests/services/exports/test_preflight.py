@@ -15,6 +15,9 @@ from services.exports import jobs, preflight
 from services.exports.audience import CUSTOMER_TABLE
 from services.exports.base import ExportRequest
 from services.governance.registry import dataset_id
+from services.pii import pii_policy
+from services.quality.results import failing_critical
+from services.warehouse.roundtrips import CountingWarehouse
 
 from .conftest import VIP, audit_rows, members
 
@@ -157,3 +160,18 @@ def test_the_duration_estimate_comes_from_past_jobs_rates(fresh_warehouse, tmp_p
     assert measured.estimate.duration_s == pytest.approx(preflight.JOB_OVERHEAD_S + measured.usable * 6 / 4_000)
     # Another destination keeps its own rate.
     assert check(wh, destination="parquet").estimate_basis.startswith("a typical rate")
+
+
+def test_what_governance_says_is_one_read_with_the_answers_of_two(fresh_warehouse):
+    _fail_critical_check(fresh_warehouse)
+    # A steward's later re-classification of a column wins, in the one read as in pii_policy.
+    fresh_warehouse.append(naming.fq("gov", "dim_tag"), pd.DataFrame([{
+        "tag_id": "tag-test", "dataset_id": dataset_id("txn", "dim_customer"), "column_name": "email",
+        "tag_name": "PII", "tag_value": "contact", "created_ts": datetime.utcnow() + timedelta(days=1)}]))
+    counted = CountingWarehouse(fresh_warehouse)
+    said = preflight.governance(counted)
+    assert counted.total == 1
+    assert said.pii_columns == pii_policy(fresh_warehouse, dataset_id("txn", "dim_customer"))
+    assert said.pii_columns["email"] == "contact"
+    assert said.failing_critical == tuple(failing_critical(fresh_warehouse))
+    assert [c.check_name for c in said.failing_critical] == ["customer_id_unique"]

@@ -53,7 +53,7 @@ def rows() -> dict[str, pd.DataFrame]:
 
 GOLD_TABLES = {"gold_customer_features", "gold_customer_category_spend", "gold_customer_activity", "gold_cluster_runs",
                "gold_cluster_assignments", "gold_cluster_embeddings", "gold_lookalike_models",
-               "gold_lookalike_scores"}
+               "gold_lookalike_scores", "gold_feature_catalog"}
 
 
 def test_the_seed_tables_and_the_gold_tables_are_registered():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from services import naming
-from services.build import run_pipeline
+from services.build import check_and_catalog, run_pipeline
 from services.errors import ReconciliationError
 from services.governance.registry import dataset_id
 from services.pipeline import reconcile
@@ -133,7 +133,7 @@ def test_each_breakage_fails_exactly_its_critical_check(built, breakage, broken)
 def test_r_score_failure_is_shown_beside_the_fields_it_affects(built):
     warehouse, run_id = built
     warehouse.execute(f"UPDATE {GOLD} SET r_score = 7 WHERE customer_id = 'A'")
-    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
+    check_and_catalog(warehouse, run_id=run_id, checked_ts=CHECKED)
     health = field_health(warehouse)
     for column in ("r_score", "rfm_cell", "rfm_segment"):
         assert [c.check_name for c in health[column].failing_checks] == ["r_score_in_range"]
@@ -244,7 +244,7 @@ def test_latest_results_keep_the_latest_evaluation_of_each_check(built):
 def test_field_health_reports_null_rates_and_as_of_date(built):
     warehouse, run_id = built
     warehouse.execute(f"UPDATE {GOLD} SET top_channel = NULL WHERE customer_id IN ('A', 'B', 'C')")
-    run_checks(warehouse, run_id=run_id, checked_ts=CHECKED)
+    check_and_catalog(warehouse, run_id=run_id, checked_ts=CHECKED)
     health = field_health(warehouse)
     assert set(health) == set(FEATURES)
     assert health["top_channel"].null_rate == 0.5

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from services import naming
@@ -150,3 +151,30 @@ def test_the_catalog_knows_each_numbers_median_and_the_library_each_segments_siz
     sizes = dict(zip(listed["segment_id"], listed["audience_size"]))
     for segment_id in ("sample-vip-champions-early-access", "sample-beauty-enthusiasts"):
         assert sizes[segment_id] == SegmentLibrary(demo_warehouse).get(segment_id).audience_size > 0
+
+
+def test_each_read_is_one_query_and_a_listed_version_is_not_read_again(demo_warehouse):
+    from services.segments.library import latest_versions, version_diff, versions_frame
+    from services.warehouse.roundtrips import CountingWarehouse
+
+    counted = CountingWarehouse(demo_warehouse)
+    lib = SegmentLibrary(counted)
+    vip = "sample-vip-champions-early-access"
+    listed = lib.list()
+    latest = lib.get(vip)
+    info = lib.info(vip)
+    history = lib.history(vip)
+    versions = lib.versions(vip)
+    assert counted.total == 5
+    assert history[0] == latest and info["name"] == latest.definition.name
+    pd.testing.assert_frame_equal(versions_frame(history), versions, check_dtype=False)
+    assert version_diff(history[-1], history[0]).definition_diff == lib.diff(vip, history[-1].version,
+                                                                             history[0].version).definition_diff
+    # The list brings every segment's latest version: a library that knows them reads none again.
+    known = latest_versions(listed)
+    assert {v.segment_id for v in known} == set(listed["segment_id"])
+    mark = counted.total
+    knowing = SegmentLibrary(counted, known=known)
+    assert knowing.get(vip, latest.version) == latest and counted.total == mark
+    with pytest.raises(SpecError, match="does not exist"):
+        knowing.get("seg-none", 1)

@@ -23,6 +23,7 @@ from services import naming
 from services.errors import SegmentStudioError
 from services.pipeline.models import create_all
 from services.segments.catalog import BEHAVIOR_FILTERS, load_catalog
+from services.segments.catalog_writer import write_catalog
 from services.segments.compiler import compile_definition
 from services.segments.compiler.split import python_group
 from services.segments.spec import Arm, Behavior, Group, SegmentDefinition, Split, Trait
@@ -97,6 +98,8 @@ def hostile_warehouse():
 
 @pytest.fixture(scope="module")
 def hostile_catalog(hostile_warehouse):
+    # What the build does last: the catalog, written from the data (hostile values and all).
+    write_catalog(hostile_warehouse, checks=[], build_id="run-hostile")
     return load_catalog(hostile_warehouse)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from services import naming
 from services.errors import PermissionDeniedError, SpecError
-from services.segments.catalog import load_catalog
+from services.segments.catalog import read_catalog, saved_targets
 from services.segments.compiler import compile_definition
 from services.segments.compiler.draft import compile_draft
 from services.segments.spec import Arm, Group, Membership, SegmentDefinition, Split, Trait
@@ -63,7 +63,7 @@ def test_duplicate_and_restore_save_fresh_sql_and_counts(scratch_warehouse, scra
 
 
 def test_each_definition_is_compiled_once_and_the_catalog_read_once(scratch_warehouse, count_calls):
-    catalogs = count_calls(load_catalog)
+    catalogs = count_calls(read_catalog)
     compiles = count_calls(compile_definition)
     ws = Workspace(scratch_warehouse)
     first = ws.compile(CHAMPIONS)
@@ -125,3 +125,18 @@ def test_a_sample_campaign_is_a_read_only_template(scratch_warehouse, scratch_ca
     assert ws.library.get(VIP).version == sample.version
     copy = save_segment(ws, sample.definition, author="ann@example.com", role="marketer")
     assert copy.segment_id != VIP and copy.version == 1 and not ws.library.info(copy.segment_id)["is_sample"]
+
+
+def test_saved_runs_and_models_are_read_only_when_a_rule_has_a_membership(scratch_warehouse, count_calls):
+    targets = count_calls(saved_targets)
+    ws = Workspace(scratch_warehouse)
+    ws.compile(CHAMPIONS)
+    ws.compile_draft({"name": "draft", "rule": {"match": "all", "conditions": [
+        {"kind": "trait", "field": "rfm_segment", "op": "in", "values": ["Loyal"]}]}})
+    assert targets == [] and not ws.catalog.targets_loaded
+    # A saved segment may itself name a run or a model, so any membership reads them, once.
+    in_vip = SegmentDefinition("In VIP", Group("all", (Membership(of="segment", segment_id=VIP),)))
+    ws.compile(in_vip)
+    ws.compile_draft({"name": "draft", "rule": {"match": "any", "conditions": [
+        {"kind": "membership", "of": "segment", "segment_id": VIP}]}})
+    assert len(targets) == 1 and ws.catalog.targets_loaded

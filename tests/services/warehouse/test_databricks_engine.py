@@ -20,6 +20,7 @@ from sqlglot import exp
 from services import naming, sqlfiles
 from services.errors import ConfigError, QueryError, WarehouseError, WarehouseUnavailableError
 from services.pipeline.models import create_all
+from services.warehouse import replace_rows
 from services.warehouse.databricks_engine import PARAMETERS, DatabricksWarehouse
 from services.warehouse.databricks_identity import (
     OnBehalfOfUser,
@@ -108,6 +109,30 @@ def test_sql_text_from_a_model_file_is_placed_and_keeps_its_markers(built, conne
     assert ":as_of_date" in sent and params == {"as_of_date": None}
     assert f"{TXN}." not in sent
     assert f"FROM {PLACED_FACT}" in sent
+
+
+def test_replacing_a_tables_rows_is_one_insert_overwrite_statement(settings, connector):
+    warehouse = user_warehouse(settings, connector)
+    rows = exp.values([exp.Tuple(expressions=[exp.convert("monetary"), exp.convert(1)])])
+    replace_rows(warehouse, naming.fq("gold", "gold_feature_catalog"), rows, ["field_name", "position"])
+    # One statement, so readers of the Delta table see the old rows or the new, never none.
+    assert connector.sent == [(f"INSERT OVERWRITE TABLE retail.{naming.fq('gold', 'gold_feature_catalog')} "
+                               "(`field_name`, `position`) VALUES ('monetary', 1)", None)]
+
+
+def test_tables_of_several_schemas_is_one_query_per_catalog_they_are_placed_in(settings, connector):
+    warehouse = user_warehouse(settings, connector)
+    connector.results.append(pa.table({"table_schema": ["transactions", "transactions"],
+                                       "table_name": [naming.table("fact_transactions"), naming.table("dim_customer")]}))
+    connector.results.append(pa.table({"table_schema": [naming.schema("gold")],
+                                       "table_name": [naming.table("gold_customer_features")]}))
+    found = warehouse.tables_of([TXN, naming.schema("gold"), naming.schema("app")])
+    assert found == {TXN: [naming.table("fact_transactions"), naming.table("dim_customer")],
+                     naming.schema("gold"): [naming.table("gold_customer_features")], naming.schema("app"): []}
+    # txn is placed in the catalog pos_prod; gold and app in retail: two catalogs, two queries.
+    assert [(sql.split(" FROM ")[1].split(" ")[0], params) for sql, params in connector.sent] == [
+        ("pos_prod.information_schema.tables", {"s0": "transactions"}),
+        ("retail.information_schema.tables", {"s0": naming.schema("gold"), "s1": naming.schema("app")})]
 
 
 def test_no_parameters_sends_none(settings, connector):
