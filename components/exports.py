@@ -32,7 +32,7 @@ def _cached_preflight(path: str, marker: str, request_json: str, role: str, pric
     # The page listed the segments with their latest versions: compiling one of those reads nothing more.
     return preflight.preflight(get_warehouse(path), ExportRequest.from_json(request_json), role=role,
                                price_per_warehouse_hour=price, workspace=workspace(path, known=listed_versions(path)),
-                               measure_rate=False)
+                               measure_rate=False, prepare_phones=False)
 
 
 def preflight_check(settings: Settings, request: ExportRequest, role: str) -> preflight.Preflight:

@@ -152,7 +152,7 @@ with right:
         st.dataframe(builder_views.members(cached_preview(path, compiled, show_pii)), hide_index=True, width="stretch")
     elif view == "SQL":
         dialect = st.radio("Dialect", ["databricks", "duckdb"], horizontal=True, key="builder_dialect")
-        st.code(compiled.sql(dialect), language="sql")
+        st.code(ws.shown_sql(compiled, dialect), language="sql")
         if d.split_on and not d.segment_id:
             st.caption("Not saved yet: the split is keyed by a placeholder here; saving keys it by the new segment's "
                        "id, in every version and export.")

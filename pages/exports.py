@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import exports as ui, session
+from components import exports as ui, schedules as schedule_ui, session
 from components.background import together
 from components.pickers import segment_picker
 from components.segments import cached_library, catalog
@@ -160,6 +160,9 @@ if pending:
     n.button("Cancel", key="exports_cancel", on_click=lambda: st.session_state.pop("exports_pending", None))
 if st.session_state.get("exports_error"):
     st.error(st.session_state["exports_error"])
+schedule_ui.schedule_form(settings, request, user=identity.user, role=identity.role,
+                          blocked_why=f"{dest.label} needs its {' and '.join(m.lower() for m in missing)} first"
+                          if missing else None)
 
 # -- this session's job ----------------------------------------------------------------------
 job_id = st.session_state.get("exports_job")
@@ -183,7 +186,10 @@ elif current is not None:
     else:
         st.error(f"Export {current.job_id} failed: {plain(current.message)}")
 
-# -- history -------------------------------------------------------------------------------
+# -- history, or the scheduled syncs: only the one shown is read ----------------------------
+if schedule_ui.chosen_view() == schedule_ui.SCHEDULED:
+    schedule_ui.schedule_list(settings, user=identity.user, role=identity.role)
+    st.stop()
 st.subheader("History")
 # Only the jobs this user may see (their own; everyone's for managers and admins), read with the check above.
 if past.empty:

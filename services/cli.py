@@ -9,6 +9,7 @@ Commands
   export SEGMENT_ID --destination NAME
                         run an export job (the same job code as the Exports page)
   rerun JOB_ID          run a failed or interrupted export job again
+  sync-due              run the scheduled exports whose period is due (cron: every 15 minutes)
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from pathlib import Path
 from services import checkpoints, rbac
 from services.build import build, build_new, run_pipeline
 from services.errors import ConfigError, ExportError, SegmentStudioError, SpecError
-from services.exports import jobs
+from services.exports import jobs, schedules
 from services.exports.base import IDENTIFIER_MODES, MODES, ExportRequest
 from services.exports.destinations import DESTINATIONS, options_in_use
+from services.exports.webhook import AUTH_ENV as WEBHOOK_AUTH_ENV
 from services.importer import import_transactions
 from services.pipeline.models import create_all
 from services.rbac import load_role_map
+from services.role_assignments import assigned_role
 from services.segments.estimate import count as count_members
 from services.segments.reading import decode, load_json, plain_text
 from services.segments.spec import SegmentDefinition
@@ -231,6 +234,54 @@ def cmd_rerun(args, settings: Settings) -> int:
     return _finish_job(warehouse, job.job_id, settings, args, secrets=given)
 
 
+def read_databricks_secret(name: str) -> str:
+    """The value of the Databricks secret ``scope/key``, read with the job's own identity (it needs READ
+    on the scope) through the SDK's dbutils, the interface the Secrets API serves values to."""
+    # Imported here, as the engine does: the SDK takes over a second to import, and only the
+    # sync-due job on Databricks reads a secret.
+    from databricks.sdk import WorkspaceClient
+
+    scope, _, key = name.partition("/")
+    return WorkspaceClient().dbutils.secrets.get(scope=scope, key=key)
+
+
+class _SecretEnvironment(dict):
+    """The environment, with the webhook auth header read from a Databricks secret the first time it is
+    asked for (a run that exports no webhook never reads it)."""
+
+    def __init__(self, env: Mapping[str, str], name: str, secret: str):
+        super().__init__(env)
+        self._name, self._secret = name, secret
+
+    def get(self, key, *default):
+        if key == self._name and not super().get(key):
+            try:
+                self[key] = read_databricks_secret(self._secret)
+            except Exception as exc:  # the SDK's own errors: no credentials, no READ, no such secret
+                raise ConfigError(f"could not read the Databricks secret {self._secret} (the webhook auth "
+                                  f"header): {exc}") from exc
+        return super().get(key, *default)
+
+
+def cmd_sync_due(args, settings: Settings) -> int:
+    """Run every due scheduled export as its owner; exit 1 when one failed, so cron or the job says so."""
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings)
+    role_map = load_role_map(settings.roles_file)
+    env: Mapping[str, str] = os.environ
+    if settings.webhook_auth_secret:
+        env = _SecretEnvironment(os.environ, WEBHOOK_AUTH_ENV, settings.webhook_auth_secret)
+    # The owner's role now, as the app would give it them: an assignment made in the app, else the role map.
+    private = settings.webhook_private_networks if settings.databricks_app else None
+    runs = schedules.run_due(warehouse, role_for=lambda owner: assigned_role(warehouse, owner) or role_map.role_for(owner),
+                             output_dir=settings.export_dir, env=env, private_networks=private)
+    for run in runs:
+        print(f"{run.schedule_id} {run.period:%Y-%m-%d %H:%M} UTC: {run.status}"
+              + (f" (job {run.job_id})" if run.job_id else "") + (f": {run.message}" if run.message else ""))
+    if not runs:
+        print("no scheduled export is due")
+    return 1 if any(run.status == "failed" for run in runs) else 0
+
+
 def _finish_job(warehouse: Warehouse, job: jobs.QueuedJob | str, settings: Settings, args, *,
                 secrets: dict | None = None) -> int:
     job_id = job if isinstance(job, str) else job.job_id
@@ -353,6 +404,11 @@ def parser() -> argparse.ArgumentParser:
             r.add_argument(option.cli_flag, dest=option.name, help=f"{option.help}{env}; not kept with the job")
     common(r)
     r.set_defaults(func=cmd_rerun)
+
+    d = sub.add_parser("sync-due", help="run the scheduled exports whose period is due (idempotent: each "
+                                        "schedule runs once per period however often this runs)")
+    common(d)
+    d.set_defaults(func=cmd_sync_due)
 
     s = sub.add_parser("status", help="print what the warehouse holds")
     common(s)

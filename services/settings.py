@@ -91,6 +91,15 @@ def _settings_file(raw: str | None) -> dict[str, Any]:
     return data
 
 
+def _secret_name(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    scope, _, key = raw.partition("/")
+    if not scope or not key or "/" in key:
+        raise ConfigError(f"SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET must be scope/key, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path = DEFAULT_WAREHOUSE
@@ -116,6 +125,9 @@ class Settings:
     databricks_app: bool = False
     #: networks (CIDR) a webhook may reach on Databricks although they are private, loopback or link-local
     webhook_private_networks: tuple[str, ...] = ()
+    #: "scope/key" of the Databricks secret holding the webhook auth header, for the sync-due job
+    #: (a job task cannot set environment variables; the app gets the header by valueFrom instead)
+    webhook_auth_secret: str | None = None
     #: test-only: stop at this named step (services/checkpoints.py) so a kill test can kill the process there
     pause_at: str | None = None
 
@@ -163,6 +175,7 @@ class Settings:
             databricks_app=bool(env.get("DATABRICKS_APP_NAME")),
             webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),
             pause_at=env.get("SEGMENT_STUDIO_PAUSE_AT") or None,
+            webhook_auth_secret=_secret_name(env.get("SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET")),
             latency_ms=_latency(env.get("SEGMENT_STUDIO_LATENCY_MS")),
             round_trip_trace=Path(env["SEGMENT_STUDIO_ROUND_TRIP_TRACE"]) if env.get("SEGMENT_STUDIO_ROUND_TRIP_TRACE")
             else None,

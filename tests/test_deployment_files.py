@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from services.cli import parser
+from services.exports.destinations import options_in_use
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,8 @@ def local(value: str) -> Path:
 def bound(resource: str) -> str:
     """What Databricks Apps puts in a ``valueFrom`` variable: a warehouse's id, a volume's path
     (https://learn.microsoft.com/azure/databricks/dev-tools/databricks-apps/environment-variables)."""
-    return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging"}[resource]
+    return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging",
+            "webhook-auth": "Authorization: Bearer from-the-secret"}[resource]
 
 
 # -- app.yaml ----------------------------------------------------------------
@@ -71,8 +73,11 @@ def test_app_command_runs_streamlit_on_the_apps_port():
 def test_every_app_env_var_is_read_by_settings():
     values = {e["name"]: e.get("value") or bound(e["valueFrom"]) for e in APP["env"]}
     values["SEGMENT_STUDIO_SETTINGS_FILE"] = str(ROOT / values["SEGMENT_STUDIO_SETTINGS_FILE"])
-    unread = set(values) - names_read_by_settings(values)
+    # A destination option's secret (the webhook auth header) is read by the option, never kept in Settings.
+    option_secrets = {option.env for option in options_in_use() if option.env and option.secret}
+    unread = set(values) - names_read_by_settings(values) - option_secrets
     assert unread == set()
+    assert set(values) & option_secrets == {"SEGMENT_STUDIO_WEBHOOK_AUTH"}
 
 
 def test_app_settings_choose_databricks_and_the_settings_file_exists():
@@ -88,8 +93,10 @@ def test_value_from_names_a_resource_of_the_app():
     bound = {e["valueFrom"] for e in APP["env"] if "valueFrom" in e}
     app = BUNDLE["resources"]["apps"]["segment_studio"]
     resources = {r["name"]: r for r in app["resources"]}
-    assert bound == {"sql-warehouse", "staging-volume"}
+    assert bound == {"sql-warehouse", "staging-volume", "webhook-auth"}
     assert bound <= resources.keys()
+    secret = resources["webhook-auth"]["secret"]
+    assert secret["permission"] == "READ"  # valueFrom gives the decrypted value
     assert resources["sql-warehouse"]["sql_warehouse"]["permission"] == "CAN_USE"
     volume = resources["staging-volume"]["uc_securable"]
     assert (volume["securable_type"], volume["permission"]) == ("VOLUME", "WRITE_VOLUME")
@@ -152,8 +159,48 @@ def test_job_commands_parse_with_the_cli(job_name):
 def test_the_build_job_runs_the_build_command():
     [parameters] = job_parameters(JOBS["gold_build"])
     assert split(parameters)[1][0] == "build"
-    [parameters] = job_parameters(JOBS["segment_export"])
-    assert split(parameters)[1][:1] == ["export"] and "--destination" in split(parameters)[1]
+    [parameters] = job_parameters(JOBS["sync_due"])
+    assert split(parameters)[1][:1] == ["sync-due"]
+
+
+# Databricks Asset Bundle settings, from the bundle docs and the SDK's job and app types:
+# environment_version replaces the deprecated client (compute.Environment; serverless environment 2
+# is Python 3.11, docs.databricks.com/aws/release-notes/serverless/environment-version);
+# JobSettings.timeout_seconds ("0 means no timeout"); JobEmailNotifications.on_failure;
+# run_as (docs.databricks.com/dev-tools/bundles/run-as.html); app permission levels CAN_USE and
+# CAN_MANAGE, job levels CAN_MANAGE, CAN_MANAGE_RUN, CAN_VIEW, IS_OWNER
+# (docs.databricks.com/en/dev-tools/bundles/permissions.html).
+@pytest.mark.parametrize("job_name", sorted(JOBS))
+def test_jobs_use_the_serverless_environment_of_the_projects_python(job_name):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.12"
+    for environment in JOBS[job_name]["environments"]:
+        spec = environment["spec"]
+        assert "client" not in spec
+        assert spec["environment_version"] == "2"  # Python 3.11
+
+
+@pytest.mark.parametrize("job_name", sorted(JOBS))
+def test_jobs_time_out_alert_on_failure_and_run_one_at_a_time(job_name):
+    job = JOBS[job_name]
+    assert 0 < job["timeout_seconds"] <= 4 * 3600
+    assert job["email_notifications"]["on_failure"] == ["${var.alert_email}"]
+    assert "default" not in BUNDLE["variables"]["alert_email"]  # each deploy says who is told
+    assert job["max_concurrent_runs"] == 1
+    assert {(p["group_name"], p["level"]) for p in job["permissions"]} == {("${var.admins_group}", "CAN_MANAGE_RUN")}
+
+
+def test_prod_jobs_run_as_the_service_principal():
+    run_as = BUNDLE["targets"]["prod"]["run_as"]
+    assert run_as == {"service_principal_name": "${var.run_as_service_principal}"}
+    assert "default" not in BUNDLE["variables"]["run_as_service_principal"]
+
+
+def test_the_app_says_who_may_use_and_manage_it():
+    permissions = BUNDLE["resources"]["apps"]["segment_studio"]["permissions"]
+    assert {p["level"] for p in permissions} <= {"CAN_USE", "CAN_MANAGE"}
+    assert {(p["group_name"], p["level"]) for p in permissions} == {("${var.users_group}", "CAN_USE"),
+                                                                    ("${var.admins_group}", "CAN_MANAGE")}
 
 
 def test_the_job_entry_point_runs_the_cli_with_its_settings(tmp_path):

@@ -6,7 +6,7 @@ and attributes become the customer CDC feed (ingest ``stage_cdc``): one insert
 image when the customer signs up, then full-image updates when they move,
 change tier, email or opt-ins (and a few resends that change nothing, which
 SCD2 must not turn into versions). All PII is plainly fake: example.com
-emails, 555-01xx and drama-range phone numbers.
+emails, area-code-555 and drama-range phone numbers.
 """
 
 from __future__ import annotations
@@ -108,10 +108,12 @@ def _phone(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
     n = len(country)
     digits = pd.Series(rng.integers(0, 10000, n)).astype(str).str.zfill(4)
     two = pd.Series(rng.integers(0, 100, n)).astype(str).str.zfill(2)
-    # Fictional ranges: 555-01xx in North America, Ofcom's drama range in the UK.
+    # Fictional ranges: area code 555 in North America, Ofcom's drama range in the UK. A North
+    # American number has ten digits after the +1 (three area, seven local): libphonenumber
+    # rejects the eleven an earlier version wrote.
     formats = {
-        "US": "+1 (555) 01" + two + "-" + digits,
-        "CA": "+1 555-01" + two + "-" + digits,
+        "US": "+1 (555) 01" + two.str[:1] + "-" + digits,
+        "CA": "+1 555-01" + two.str[:1] + "-" + digits,
         "GB": "+44 7700 900" + digits.str[:3],
         "DE": "+49 0155 5" + two + digits,
         "FR": "+33 6 99 " + two + " " + digits.str[:2] + " " + digits.str[2:],

@@ -9,6 +9,8 @@
            -> <destination>.py  projection (normalised, hashed) and delivery
            -> snapshots.py membership saved per job, for diff exports
            -> audit row
+    schedules.py         a request run every hour, day or week as such a job (sync-due)
+    phones.py            phones to E.164 with libphonenumber, once per raw value
 
 Each destination module (files, table, meta, google_ads, braze, salesforce,
 webhook) implements the ``Destination`` interface in ``base.py`` and owns its

@@ -329,12 +329,16 @@ class Destination:
                     norm.hashed(norm.n("phone")).as_("phone_sha256", quoted=True)]
         if identifiers == "clear":
             names = self.clear_names()
-            return [contact(column).as_(names[column], quoted=True) for column in names]
+            return [self.clear_value(column).as_(names[column], quoted=True) for column in names]
         return []
 
     def clear_names(self) -> dict[str, str]:
         """Contact column -> output name when identifiers go out in clear."""
         return {"email": "email", "phone": "phone", "first_name": "first_name", "last_name": "last_name"}
+
+    def clear_value(self, column: str) -> exp.Expression:
+        """A contact column as it goes out in clear: as stored, unless the platform wants it normalised."""
+        return contact(column)
 
     def hashed_columns(self) -> tuple[str, ...]:
         """Output columns holding only SHA-256 hex digests (or NULL), which never need CSV quoting:

@@ -12,10 +12,11 @@ from there with one join.
 The cache can never make an export wrong, only slower: it is keyed by the
 raw values themselves, so a changed contact simply misses, however it was
 changed, and ``source`` computes the identifiers of every member that misses
-inline with the same rules. ``refresh`` (run at the end of each pipeline
-build, in one transaction) drops the values no current customer has any
-more and adds the missing ones; a build where no contact changed adds
-nothing. The table holds personal data (clear normalised emails and phones)
+inline with the same rules (``prepare`` first lets libphonenumber normalise
+their phones, see phones.py). ``refresh`` (run at the end of each pipeline
+build) normalises the phones no build has seen, then in one transaction
+drops the values no current customer has any more and adds the missing
+ones; a build where no contact changed adds nothing. The table holds personal data (clear normalised emails and phones)
 like the customer table it derives from, and sits in the app schema the
 service principal owns.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from services import naming
-from services.exports import normalise as norm
+from services.exports import normalise as norm, phones
 from services.exports.audience import CUSTOMER_TABLE
 from services.exports.base import CONTACT_PREFIX, src
 from services.warehouse import Warehouse
@@ -84,8 +85,14 @@ def source(query: exp.Select) -> exp.Union:
     return exp.union(cached(query), misses, distinct=False)
 
 
+def prepare(warehouse: Warehouse, query: exp.Select) -> int:
+    """Normalise the phones of ``query``'s members (c_phone, c_country) that no build or export has seen,
+    so ``source`` (which joins them) has them all; after a build there are none. How many were added."""
+    return phones.fill(warehouse, query)
+
+
 def refresh_statements() -> list[exp.Expression]:
-    """Drop cached values no current customer has, then add every current combination not cached."""
+    """Drop cached values and phones no current customer has, then add every current combination not cached."""
     target = exp.to_table(CACHE_TABLE)
     c = lambda name: exp.column(name, table="c", quoted=True)  # noqa: E731
     current = exp.EQ(this=c("is_current"), expression=exp.true())
@@ -94,7 +101,13 @@ def refresh_statements() -> list[exp.Expression]:
     cached_row = lambda key: exp.column(key, table=target.name, quoted=True)  # noqa: E731
     still_used = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(exp.to_table(CUSTOMER_TABLE).as_("c"))
                             .where(exp.and_(current, _same_contact(cached_row, c))))
-    delete = exp.delete(target).where(exp.not_(still_used))
+    # A cached phone libphonenumber now reads otherwise (a cache an older build filled with the
+    # hand-written SQL rules) is dropped too, so it is recomputed from the lookup below.
+    p = lambda name: exp.column(name, table="p", quoted=True)  # noqa: E731
+    same_phone = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(exp.to_table(phones.LOOKUP_TABLE).as_("p"))
+                            .where(exp.and_(phones.same_pair(cached_row("phone"), cached_row("country")),
+                                            exp.NullSafeEQ(this=p("n_phone"), expression=cached_row("n_phone")))))
+    delete = exp.delete(target).where(exp.or_(exp.not_(still_used), exp.not_(same_phone)))
 
     missing = (exp.select(*[c(key).as_(CONTACT_PREFIX + key, quoted=True) for key in KEY_COLUMNS]).distinct()
                .from_(exp.to_table(CUSTOMER_TABLE).as_("c"))
@@ -107,8 +120,11 @@ def refresh_statements() -> list[exp.Expression]:
         .from_(norm.staged(missing).subquery("src")),
         target.copy(),
         columns=[exp.to_identifier(col, quoted=True) for col in (*KEY_COLUMNS, *CACHED_COLUMNS, MARKER)])
-    return [delete, insert]
+    return [delete, phones.prune_statement(), insert]
 
 
 def refresh(warehouse: Warehouse) -> None:
+    current = (exp.select(exp.column("phone", quoted=True), exp.column("country", quoted=True))
+               .from_(CUSTOMER_TABLE).where(exp.column("is_current", quoted=True).eq(exp.true())))
+    phones.fill(warehouse, current, phone="phone", country="country")
     warehouse.transaction([(statement, None) for statement in refresh_statements()])

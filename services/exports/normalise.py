@@ -39,18 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-# ISO 3166-1 alpha-2 -> ITU calling code, for national numbers that lack one.
-# Countries missing here make a national number "without country code".
-CALLING_CODES: dict[str, str] = {
-    "US": "1", "CA": "1", "GB": "44", "DE": "49", "FR": "33", "IE": "353", "ES": "34", "IT": "39",
-    "NL": "31", "BE": "32", "AT": "43", "CH": "41", "SE": "46", "DK": "45", "NO": "47", "PL": "48",
-    "PT": "351", "AU": "61", "NZ": "64", "JP": "81",
-}
-# Countries whose national numbers start with a trunk 0 that E.164 drops, also
-# when people write it after the country code ("+49 0155 ...", "+44 (0)20 ...").
-TRUNK_ZERO = ("44", "49", "33", "353", "39", "31", "32", "43", "41", "46", "61", "64", "81")
-# E.164 allows at most 15 digits; fewer than 8 (country code included) is no real number.
-E164_MIN_DIGITS, E164_MAX_DIGITS = 8, 15
+from services.exports import phones
 
 # ASCII and Unicode whitespace (no-break and ideographic spaces included).
 _SPACE = r"[\s\p{Z}]"
@@ -85,12 +74,12 @@ def sha256(value: exp.Expression) -> exp.Expression:
 
 
 # -- email and phone: computed once per member, in stages ---------------------------
-# A phone rule refers to the digits, the calling code and the candidate number
-# several times each; written as one nested expression it would repeat them (and
-# the SQL would grow with every reference). Each stage is instead one SELECT that
-# adds named columns over the previous one, so every value is computed once and
-# later rules refer to it by name. ``staged`` wraps a source (aliased ``src``,
-# with the contact columns c_email, c_phone and c_country) in the stages.
+# Each stage is one SELECT that adds named columns over the previous one, so every value is
+# computed once and later rules refer to it by name. ``staged`` wraps a source (aliased ``src``,
+# with the contact columns c_email, c_phone and c_country) in the stages. The phone columns are
+# not computed here: libphonenumber normalises each raw (phone, country) pair once, in Python,
+# into a lookup table the first stage joins (phones.py), so SQL never holds a second copy of
+# the phone rules that could disagree with it.
 def n(name: str) -> exp.Column:
     """A normalised column added by the stages (``n_email``, ``n_phone``...)."""
     return exp.column("n_" + name, table="src", quoted=True)
@@ -100,95 +89,22 @@ def _c(name: str) -> exp.Column:
     return exp.column("c_" + name, table="src", quoted=True)
 
 
-# What people put between the digits of a phone number; TRANSLATE deletes them far faster
-# than a regular expression, which stays as the fallback for anything else.
-_PHONE_PUNCTUATION = " ()-.+/"
-
-
-def _digits(phone: exp.Expression) -> exp.Expression:
-    text = _text(phone)
-    quick = exp.func("TRANSLATE", text.copy(), _s(_PHONE_PUNCTUATION), _s(""))
-    return exp.If(this=exp.RegexpLike(this=quick.copy(), expression=_s("^[0-9]*$")), true=quick,
-                  false=_replace_all(text, "[^0-9]+"))
-
-
-def _starts(value: exp.Expression, prefix: str) -> exp.Expression:
-    return exp.StartsWith(this=value, expression=_s(prefix))
-
-
-def _calling_code(country: exp.Expression) -> exp.Expression:
-    case = exp.Case()
-    for iso, code in CALLING_CODES.items():
-        case = case.when(exp.EQ(this=country.copy(), expression=_s(iso)), _s(code))
-    return case.else_(exp.null())
-
-
-def _drop_trunk_zero(digits: exp.Expression) -> exp.Expression:
-    case = exp.Case()
-    for code in TRUNK_ZERO:
-        case = case.when(_starts(digits.copy(), code + "0"),
-                         exp.DPipe(this=_s(code), expression=exp.Substring(this=digits.copy(), start=exp.Literal.number(len(code) + 2))))
-    return case.else_(digits)
-
-
-def _length_ok(value: exp.Expression) -> exp.Expression:
-    return exp.Length(this=value).between(exp.Literal.number(E164_MIN_DIGITS), exp.Literal.number(E164_MAX_DIGITS))
-
-
 def stages() -> list[dict[str, exp.Expression]]:
     """Email: trimmed, lower-cased, NULL unless it looks like an address (Meta and Google).
 
-    Phone (Meta: "remove symbols, letters, and any leading zeros", with the
-    country code; Google: E.164): a number written with '+' or '00' carries its
-    country code; a national one gets the calling code of the customer's
-    country, its trunk zeros dropped ('07700 900123' in GB -> 447700900123); a
-    NANP number written '1-555-...' already has its code. A trunk zero written
-    after the country code ('+49 0155 ...') is dropped too. NULL when no
-    country code can be found or the length is impossible for E.164.
+    Phone: ``n_phone`` (E.164 digits, the '+' left out as Meta wants them) and
+    ``n_phone_problem`` come from the libphonenumber lookup ``staged`` joins
+    (phones.py); only their digests are computed here.
     """
     email_clean = exp.Lower(this=trim_space(_c("email")))
     return [
+        {"n_email_clean": email_clean},
+        {"n_email": exp.If(this=exp.RegexpLike(this=n("email_clean"), expression=_s(EMAIL_PATTERN)),
+                           true=n("email_clean"), false=exp.null())},
         {
-            "n_email_clean": email_clean,
-            # '+' or '00' before the first digit marks a number that carries its country code.
-            "n_phone_prefix": (exp.Case()
-                               .when(exp.RegexpLike(this=_text(_c("phone")), expression=_s(rf"^{_SPACE}*\+")), _s("+"))
-                               .when(exp.RegexpLike(this=_text(_c("phone")), expression=_s(rf"^{_SPACE}*00")), _s("00"))
-                               .else_(_s(""))),
-            "n_phone_digits": _digits(_c("phone")),
-            "n_country_iso": exp.Upper(this=trim_space(_c("country"))),
-        },
-        {
-            # One CASE branch per country: over a staged column, not a copy of the trimming per branch.
-            "n_phone_code": _calling_code(n("country_iso")),
-            "n_email": exp.If(this=exp.RegexpLike(this=n("email_clean"), expression=_s(EMAIL_PATTERN)),
-                              true=n("email_clean"), false=exp.null()),
-            "n_phone_intl": (exp.Case()
-                             .when(exp.EQ(this=n("phone_prefix"), expression=_s("+")), n("phone_digits"))
-                             .when(exp.EQ(this=n("phone_prefix"), expression=_s("00")),
-                                   exp.Substring(this=n("phone_digits"), start=exp.Literal.number(3)))
-                             .else_(exp.null())),
-            "n_phone_national": exp.func("LTRIM", n("phone_digits"), _s("0")),
-        },
-        {
-            "n_phone_with_code": (exp.Case()
-                                  .when(n("phone_intl").is_(exp.null()).not_(), n("phone_intl"))
-                                  .when(exp.and_(exp.EQ(this=n("phone_code"), expression=_s("1")),
-                                                 exp.EQ(this=exp.Length(this=n("phone_national")), expression=exp.Literal.number(11)),
-                                                 _starts(n("phone_national"), "1")), n("phone_national"))
-                                  .else_(exp.DPipe(this=n("phone_code"), expression=n("phone_national")))),
-        },
-        {"n_phone_candidate": _blank_to_null(_drop_trunk_zero(n("phone_with_code")))},
-        {
-            "n_phone": exp.If(this=_length_ok(n("phone_candidate")), true=n("phone_candidate"), false=exp.null()),
             "n_email_problem": (exp.Case()
                                 .when(exp.EQ(this=exp.func("COALESCE", n("email_clean"), _s("")), expression=_s("")), _s("no email"))
                                 .when(n("email").is_(exp.null()), _s("bad email"))
-                                .else_(exp.null())),
-            "n_phone_problem": (exp.Case()
-                                .when(exp.EQ(this=exp.func("COALESCE", n("phone_digits"), _s("")), expression=_s("")), _s("no phone"))
-                                .when(n("phone_candidate").is_(exp.null()), _s("phone without country code"))
-                                .when(exp.not_(_length_ok(n("phone_candidate"))), _s("phone of impossible length"))
                                 .else_(exp.null())),
         },
         {name: sha256(value) for name, value in _digested().items()},
@@ -205,8 +121,19 @@ def _digested() -> dict[str, exp.Expression]:
 
 
 def staged(source: exp.Select) -> exp.Select:
-    """``source`` with the normalised email and phone columns added (n_email, n_phone, n_*_problem)."""
-    query = source
+    """``source`` with the normalised email and phone columns added (n_email, n_phone, n_*_problem).
+
+    Every (c_phone, c_country) pair of ``source`` must have been through
+    ``phones.fill`` first; a pair that has not shows as NOT_NORMALISED.
+    """
+    joined = phones.lookup()
+    problem = exp.Case().when(exp.column("computed_ts", table="p", quoted=True).is_(exp.null()),
+                              _s(phones.NOT_NORMALISED)).else_(exp.column("n_phone_problem", table="p", quoted=True))
+    query = (exp.select(exp.column(exp.Star(), table="src"),
+                        exp.column("n_phone", table="p", quoted=True).as_("n_phone", quoted=True),
+                        problem.as_("n_phone_problem", quoted=True))
+             .from_(source.subquery("src"))
+             .join(joined, on=phones.same_pair(_c("phone"), _c("country")), join_type="left"))
     for stage in stages():
         query = exp.select(exp.Star(), *[e.as_(k, quoted=True) for k, e in stage.items()]).from_(query.subquery("src"))
     return query

@@ -20,7 +20,7 @@ from sqlglot import exp
 from services import rbac
 from services.cost import ActionEstimate, estimate_action_cost
 from services.errors import PermissionDeniedError, SpecError
-from services.exports import audience, selection
+from services.exports import audience, identifiers, selection
 from services.exports.base import ExportRequest, src
 from services.exports.destinations import destination
 from services.exports.snapshots import JOBS
@@ -154,7 +154,7 @@ def measured_rate(warehouse: Warehouse, destination_name: str) -> Rate:
     """Seconds per row of the destination's latest succeeded jobs (their time beyond the fixed overhead,
     over the rows they sent), or its declared typical rate when none has run yet."""
     past = warehouse.df(
-        exp.select("rows_exported", "started_ts", "finished_ts").from_(JOBS)
+        exp.select("destination", "status", "rows_exported", "started_ts", "finished_ts").from_(JOBS)
         .where(exp.and_(equals("destination", destination_name), equals("status", "succeeded"),
                         exp.GT(this=column("rows_exported"), expression=exp.convert(0)),
                         column("started_ts").is_(exp.null()).not_(), column("finished_ts").is_(exp.null()).not_()))
@@ -221,17 +221,24 @@ class Preflight:
 
 
 def preflight(warehouse: Warehouse, request: ExportRequest, *, role: str, price_per_warehouse_hour: float,
-              workspace: Workspace | None = None, measure_rate: bool = True) -> Preflight:
+              workspace: Workspace | None = None, measure_rate: bool = True,
+              prepare_phones: bool = True) -> Preflight:
     """The check for ``request``; ``workspace`` compiles the segment (the page passes its cached catalog's).
 
     ``measure_rate=False`` estimates the duration at the destination's typical rate without reading
     past jobs: the Exports page reads them anyway and re-estimates with ``at_rate(rate_from_jobs(...))``.
+    ``prepare_phones=False`` leaves the phones no build has normalised (contacts changed since the
+    last build: after a build there are none) as they are, counted as without a valid phone: the page
+    does not wait for that read on every pick; the export itself normalises them.
     """
     dest = destination(request.destination)
     request = dest.normalise(request)
     _, compiled = compile_saved(warehouse, request.segment_id, request.version, workspace=workspace)
     problems = dest.problems(request)
-    source = selection.source(dest, request, audience.source_query(compiled, ()))
+    members_query = audience.source_query(compiled, ())
+    if prepare_phones and dest.needs_normalised(request):
+        identifiers.prepare(warehouse, members_query)
+    source = selection.source(dest, request, members_query)
     keys = [src("split_group").as_("split_group"), dest.exclusion_reason(request).as_("reason"),
             *[expr.as_(f"p_{name}") for name, expr in problems.items()]]
     # The audience and what governance says (PII tags, failing checks) do not depend on each other: read at once.

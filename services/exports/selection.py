@@ -85,7 +85,8 @@ def fetch_members(warehouse: Warehouse, dest: Destination, request: ExportReques
     only the cache is one join where the complete source is two. So the
     cached members are fetched first, and only when some are missing (a
     contact changed since the build) is the complete source fetched instead;
-    a COUNT of the audience tells which.
+    a COUNT of the audience tells which, and their phones are normalised
+    (``identifiers.prepare``) before.
     """
     if not dest.needs_normalised(request):
         return fetch(warehouse, dest, projection(dest, request, source(dest, request, audience_query)))
@@ -95,6 +96,7 @@ def fetch_members(warehouse: Warehouse, dest: Destination, request: ExportReques
         raise ExportError(f"the export identifier cache ({identifiers.CACHE_TABLE}) holds a contact twice; "
                           "run a build to rebuild it")
     if rows.num_rows < members:
+        identifiers.prepare(warehouse, audience_query)
         rows = fetch(warehouse, dest, projection(dest, request, source(dest, request, audience_query)))
     return rows
 

@@ -34,7 +34,8 @@ from services.errors import ExportError, SpecError
 from services.exports import selection
 from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest, Option
 from services.sqlterms import column, equals
-from services.warehouse import Rows, Warehouse
+from services.warehouse import Rows, Warehouse, placement_of
+from services.warehouse.placement import place
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 EXPORTS_SCHEMA = naming.schema(naming.EXPORTS)
@@ -132,8 +133,10 @@ class WarehouseTableDestination(Destination):
         name = self.target(ctx.request)
         target = checked_table(name)
         warehouse = ctx.warehouse
-        warehouse.execute(exp.Create(this=exp.Table(this=exp.to_identifier(EXPORTS_SCHEMA, quoted=True)),
-                                     kind="SCHEMA", exists=True))
+        # The schema name goes in the Table's db part, as sqlglot parses CREATE SCHEMA s: that is the
+        # part a Databricks warehouse's placement moves to catalog.schema (a bare ``this`` stayed
+        # unplaced, so the schema was made in the session's default catalog).
+        warehouse.execute(exp.Create(this=exp.Table(db=exp.to_identifier(EXPORTS_SCHEMA)), kind="SCHEMA", exists=True))
         exists = target.name in warehouse.tables(EXPORTS_SCHEMA)
         recorded = created_by_export(warehouse, name)
         if exists and not recorded:
@@ -154,4 +157,4 @@ class WarehouseTableDestination(Destination):
             steps.append((exp.Create(this=target, kind="TABLE", replace=True, expression=query), None))
         warehouse.transaction(steps)
         ctx.progress(1.0)
-        return Delivered(rows=rows.num_rows, checksum=table_checksum(rows), output_path=target.sql(dialect="databricks"))
+        return Delivered(rows=rows.num_rows, checksum=table_checksum(rows), output_path=place(target, placement_of(warehouse)).sql(dialect="databricks"))

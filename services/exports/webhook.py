@@ -54,6 +54,8 @@ from services.clock import now
 from services.errors import ExportError, SpecError
 from services.exports.base import Delivered, DeliveryContext, Destination, ExportRequest, Option, redact_url
 
+#: where the auth header comes from when not typed: the CLI's environment, an app secret bound by valueFrom
+AUTH_ENV = "SEGMENT_STUDIO_WEBHOOK_AUTH"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
 #: longest wait a receiver's Retry-After may ask for
@@ -226,7 +228,7 @@ class WebhookDestination(Destination):
                check=checked_url, required=True),
         Option("auth_header", "Auth header", help="Sent with every batch, 'Name: value' (a bare value is sent as "
                "Authorization); one line; never stored", placeholder="Authorization: Bearer ...",
-               check=auth_header, env="SEGMENT_STUDIO_WEBHOOK_AUTH"),
+               check=auth_header, env=AUTH_ENV),
         Option("batch_size", "Batch size", int, help="Members per POST", minimum=1, maximum=10_000),
         Option("max_retries", "Retries", int, help="Retries of a batch after a 5xx, a 429, a timeout or a "
                "dropped connection", minimum=0, maximum=10, flag="--retries"),

@@ -30,7 +30,7 @@ from services.segments.compiler.draft import Draft, compile_draft
 from services.segments.estimate import count
 from services.segments.library import SavedVersion, SegmentLibrary, new_segment_id
 from services.segments.spec import Group, Membership, SegmentDefinition, walk
-from services.warehouse import Warehouse
+from services.warehouse import Warehouse, placement_of
 
 
 def needs_saved_targets(rule: Group | dict) -> bool:
@@ -89,6 +89,12 @@ class Workspace:
             self._compiled[key] = compiled
         return compiled
 
+    def shown_sql(self, compiled: CompiledSegment, dialect: str = "databricks") -> str:
+        """The segment's SQL as shown and saved: in the Databricks dialect it names the tables where
+        this warehouse keeps them (its placement), so pasted into the SQL editor it reads the same
+        tables; on DuckDB there is no placement and the text is the compiler's own."""
+        return compiled.sql(dialect, placement=placement_of(self.warehouse) if dialect == "databricks" else None)
+
     def compile_draft(self, data: dict, *, segment_id: str | None = None) -> Draft:
         """The Builder's compile of the JSON form it edits: incomplete conditions left out and named."""
         rule = data.get("rule", {}) if isinstance(data, dict) else {}
@@ -119,7 +125,7 @@ def save_segment(workspace: Workspace, definition: SegmentDefinition, *, author:
         compiled = workspace.compile(definition, segment_id=segment_id)
     return workspace.library.save(
         definition, author=author, role=role, segment_id=segment_id, new_id=new_id, note=note,
-        sql_databricks=compiled.sql("databricks"), audience_size=count(workspace.warehouse, compiled),
+        sql_databricks=workspace.shown_sql(compiled, "databricks"), audience_size=count(workspace.warehouse, compiled),
         as_of_date=compiled.as_of, is_sample=is_sample, brief=brief, action=action)
 
 

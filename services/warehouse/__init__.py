@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
+from services.warehouse.placement import Placement
+
 Query = str | exp.Expression
 
 
@@ -107,3 +109,14 @@ class Warehouse(Protocol):
 
     def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         """(column name, type) pairs of a table, in order."""
+
+
+def placement_of(warehouse: Warehouse) -> Placement:
+    """Where the warehouse keeps each project schema (a Databricks warehouse's configured
+    placement; none for DuckDB and Spark), through any wrapper that delegates to an ``inner`` one."""
+    while warehouse is not None:
+        placement = getattr(warehouse, "placement", None)
+        if isinstance(placement, Placement):
+            return placement
+        warehouse = getattr(warehouse, "inner", None)
+    return Placement()

@@ -142,6 +142,47 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   computed_ts timestamp not null
 );
 
+-- grain: one row per scheduled export (a saved export request run every hour, day or week as an
+-- ordinary export job owned by whoever scheduled it); no secrets: a webhook's auth header comes from
+-- configuration at run time (services/exports/schedules.py)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_schedules (
+  schedule_id string not null,
+  segment_id string not null,
+  destination string not null,
+  request_json string not null,
+  frequency string not null,
+  hour_utc int not null,
+  weekday int not null,
+  status string not null,
+  owner string not null,
+  created_ts timestamp not null,
+  updated_ts timestamp not null,
+  constraint app_export_schedules_pk primary key (schedule_id)
+);
+
+-- grain: one row per schedule and period it ran for: claimed once (by whichever sync-due got there
+-- first), then the export job it created, or why none was
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_schedule_runs (
+  schedule_id string not null,
+  period_ts timestamp not null,
+  claim_token string not null,
+  claimed_ts timestamp not null,
+  job_id string,
+  message string,
+  constraint app_export_schedule_runs_pk primary key (schedule_id, period_ts)
+);
+
+-- grain: one row per distinct raw (phone, country) pair of a customer: its E.164 digits or why it
+-- has none, computed by libphonenumber in Python (services/exports/phones.py) and joined by the
+-- SQL that stages identifiers; personal data like the customer table it derives from
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_phones (
+  phone string,
+  country string,
+  n_phone string,
+  n_phone_problem string,
+  computed_ts timestamp not null
+);
+
 -- grain: one row per table an export created in the exports schema: the only tables a later
 -- export may replace or merge (services/exports/table.py)
 create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_tables (

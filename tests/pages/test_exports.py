@@ -182,3 +182,45 @@ def test_the_dq_override_is_confirmed_and_a_marketer_is_told_who_may(exports_app
     warehouse = _warehouse()
     assert warehouse.scalar(f"SELECT dq_override FROM {JOBS} WHERE job_id = $j", {"j": job_id}) is True
     warehouse.close()
+
+
+def test_a_marketer_schedules_the_export_and_pauses_resumes_and_deletes_it(exports_app):
+    at = exports_app(role="marketer", user="maria@example.com",
+                     query={"segment": "sample-vip-champions-early-access"})
+    assert not any("No scheduled exports" in c.value for c in at.caption)  # the history is shown first
+    at.segmented_control(key="exports_view").set_value("Scheduled syncs").run()
+    assert any("No scheduled exports" in c.value for c in at.caption)
+    at.selectbox(key="schedule_frequency").set_value("weekly").run()
+    at.selectbox(key="schedule_weekday").set_value(2).run()
+    at.button(key="schedule_create").click().run()
+    assert not at.exception, at.exception
+    assert any("every Wednesday at 06:00 UTC" in s.value for s in at.success)
+    table = next(d.value for d in at.dataframe if "schedule" in d.value)
+    [row] = table.to_dict("records")
+    assert (row["segment"], row["mode"], row["status"], row["owner"]) == (
+        "sample-vip-champions-early-access", "diff", "active", "maria@example.com")
+    assert row["next run"].endswith("06:00 UTC") and row["last job"] == ""
+
+    at.button(key="schedule_toggle").click().run()
+    table = next(d.value for d in at.dataframe if "schedule" in d.value)
+    assert table.iloc[0]["status"] == "paused" and table.iloc[0]["next run"] == "paused"
+    assert at.button(key="schedule_toggle").label == "Resume"
+    at.button(key="schedule_toggle").click().run()
+    assert next(d.value for d in at.dataframe if "schedule" in d.value).iloc[0]["status"] == "active"
+    at.button(key="schedule_delete").click().run()
+    assert not at.exception, at.exception
+    assert any("No scheduled exports" in c.value for c in at.caption)
+
+
+def test_another_marketer_does_not_see_someone_elses_schedules_but_a_manager_does(exports_app, app):
+    at = exports_app(role="marketer", user="maria@example.com",
+                     query={"segment": "sample-vip-champions-early-access"})
+    at.button(key="schedule_create").click().run()
+    assert any("Scheduled" in s.value for s in at.success)
+    other = exports_app(role="marketer", user="bo@example.com")
+    other.segmented_control(key="exports_view").set_value("Scheduled syncs").run()
+    assert any("No scheduled exports" in c.value for c in other.caption)
+    manager = exports_app(role="manager", user="boss@example.com")
+    manager.segmented_control(key="exports_view").set_value("Scheduled syncs").run()
+    table = next(d.value for d in manager.dataframe if "schedule" in d.value)
+    assert list(table["owner"]) == ["maria@example.com"]

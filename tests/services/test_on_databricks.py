@@ -31,6 +31,7 @@ from services.segments.catalog import load_catalog
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace, save_segment
 from services.sqlterms import column, equals
+from services.warehouse import placement_of
 from services.warehouse.databricks_engine import PARAMETERS
 from services.warehouse.querylog import LoggedWarehouse, read_entries
 from tests.conftest import DEMO_CHECKED, SMALL_DEMO_CUSTOMERS
@@ -100,7 +101,12 @@ def test_saving_a_segment_counts_what_duckdb_counts(on_databricks, scratch_wareh
     saved = [save_segment(Workspace(w), definition, author="ana@example.com", role="marketer")
              for w in (warehouse, scratch_warehouse)]
     assert saved[0].audience_size == saved[1].audience_size > 0
-    assert saved[0].sql_databricks == saved[1].sql_databricks
+    # The same SQL, except that on Databricks it names each table where the warehouse keeps it.
+    compiled = Workspace(scratch_warehouse).compile(definition, segment_id=saved[1].segment_id)
+    assert saved[1].sql_databricks == compiled.sql("databricks")
+    assert saved[0].sql_databricks.replace(saved[0].segment_id, saved[1].segment_id) == compiled.sql(
+        "databricks", placement=placement_of(warehouse))
+    assert saved[0].sql_databricks != saved[1].sql_databricks.replace(saved[1].segment_id, saved[0].segment_id)
 
 
 # -- every destination ---------------------------------------------------------------
@@ -243,3 +249,48 @@ def test_the_query_log_is_written_in_batches_past_the_parameter_limit(on_databri
     assert len(mine) == 60 and set(mine["page"]) == {"builder"} and set(mine["user"]) == {"ana@example.com"}
     assert (mine["rows"] == 1).all()
 
+
+
+# -- placement (issue 14, item 7) -------------------------------------------------------
+def test_the_saved_sql_names_the_placed_tables_and_runs_as_pasted_in_the_sql_editor(on_databricks):
+    warehouse, connector, _ = on_databricks
+    definition = SegmentDefinition.from_dict({"name": "Loyal online", "rule": {
+        "kind": "group", "match": "all", "conditions": [
+            {"kind": "trait", "field": "rfm_segment", "op": "in", "values": ["Loyal"]},
+            {"kind": "trait", "field": "online_share", "op": "gte", "value": 0.3}]}})
+    saved = save_segment(Workspace(warehouse), definition, author="ana@example.com", role="marketer")
+    gold = naming.schema("gold")
+    assert f"retail.{gold}." in saved.sql_databricks
+    # The SQL editor's session is in the workspace's default catalog, not the app's.
+    editor = connector()
+    try:
+        assert editor.session.catalog != "retail"
+        members = editor.cursor().execute(saved.sql_databricks).fetchall_arrow()
+    finally:
+        editor.close()
+    assert members.num_rows == saved.audience_size > 0
+    # The Builder shows the same text; DuckDB's is the compiler's own, with no catalog.
+    compiled = Workspace(warehouse).compile(definition)
+    assert Workspace(warehouse).shown_sql(compiled, "databricks").count(f"retail.{gold}.") >= 1
+    assert "retail." not in compiled.sql("databricks")
+
+
+def test_a_table_export_goes_where_the_exports_schema_is_placed_and_a_diff_merges(on_databricks, tmp_path):
+    _, connector, _ = on_databricks
+    placed, placed_connector = fake_databricks(tmp_path, database=connector.database,
+                                               env={"SEGMENT_STUDIO_SCHEMA_EXPORTS": "marketing.activation"})
+    try:
+        full = export(placed, tmp_path, destination="table", table_name="vip_audience")
+        diff = export(placed, tmp_path, destination="table", table_name="vip_audience", mode="diff")
+        sent = [sql for sql, _ in placed_connector.sent]
+        rows = placed.arrow(exp.select("customer_id").from_(exp.table_("vip_audience", db=naming.schema("exports"))))
+    finally:
+        placed.close()
+    assert full.status == diff.status == "succeeded", (full.message, diff.message)
+    assert full.output_path == "marketing.activation.`vip_audience`"
+    schemas = [sql for sql in sent if sql.startswith("CREATE SCHEMA")]
+    assert schemas and all(sql == "CREATE SCHEMA IF NOT EXISTS marketing.activation" for sql in schemas)
+    assert any(sql.startswith("CREATE OR REPLACE TABLE marketing.activation.`vip_audience`") for sql in sent)
+    assert any(sql.startswith("MERGE INTO marketing.activation.`vip_audience`") for sql in sent)
+    assert rows.num_rows == full.rows_exported > 0
+    assert placed_connector.refused == []

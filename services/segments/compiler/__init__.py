@@ -30,6 +30,7 @@ from services.segments.conditions.context import FEATURES_ALIAS, CompileContext,
 from services.segments.spec import SegmentDefinition
 from services.segments.tables import FEATURES_TABLE
 from services.sqlterms import count_star, table
+from services.warehouse.placement import Placement, place
 
 DIALECTS = ("databricks", "duckdb", "spark")
 
@@ -65,10 +66,15 @@ class CompiledSegment:
         return (exp.select(count_star().as_("audience", copy=False)).from_(self.features_table(), copy=False)
                 .where(self.predicate.copy(), copy=False))
 
-    def sql(self, dialect: str = "databricks", *, pretty: bool = True, with_split: bool = True) -> str:
+    def sql(self, dialect: str = "databricks", *, pretty: bool = True, with_split: bool = True,
+            placement: Placement | None = None) -> str:
+        """The members query as text; ``placement`` (a Databricks warehouse's, see
+        ``services.warehouse.placement_of``) names every table where it lives, catalog.schema.table,
+        so the text runs as it is in the Databricks SQL editor whatever its default catalog."""
         if dialect not in DIALECTS:
             raise CompileError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
-        body = self.members_query(with_split=with_split).sql(dialect=dialect, pretty=pretty)
+        tree = self.members_query(with_split=with_split)
+        body = (place(tree, placement) if placement else tree).sql(dialect=dialect, pretty=pretty)
         header = (f"-- Segment: {_comment_safe(self.definition.name)}\n"
                   f"-- Relative windows are measured from the data's as-of date, {self.as_of}.\n")
         return header + body

@@ -6,10 +6,12 @@ customer table, which is what an export computed before the cache existed.
 
 from __future__ import annotations
 
+import hashlib
+
 import pyarrow as pa
 from sqlglot import exp
 
-from services.exports import identifiers, normalise as norm, selection
+from services.exports import identifiers, normalise as norm, phones, selection
 from services.exports.audience import CUSTOMER_TABLE, source_query
 from services.exports.base import ExportRequest
 from services.exports.meta import MetaDestination
@@ -95,3 +97,30 @@ def test_refresh_adds_new_contacts_drops_unused_ones_and_is_idempotent(fresh_war
 
     identifiers.refresh(wh)
     assert _cache(wh) == refreshed
+
+
+def test_an_italian_landline_changed_after_the_build_keeps_its_leading_zero(fresh_warehouse):
+    """Issue 14 item 9: '+39 06 6988 1234' is +390669881234 in E.164 (Italy has no trunk prefix);
+    the hand-written SQL rules made it 39669881234. The contact misses the cache, so the export
+    normalises it then, with the same libphonenumber rules the build uses."""
+    before = _meta_rows(fresh_warehouse).to_pylist()
+    member = before[0]["_customer_id"]
+    _set_contact(fresh_warehouse, member, phone="+39 06 6988 1234", country="IT")
+    after = {r["_customer_id"]: r for r in _meta_rows(fresh_warehouse).to_pylist()}
+    assert after[member]["PHONE"] == hashlib.sha256(b"390669881234").hexdigest()
+    identifiers.refresh(fresh_warehouse)
+    cached = [r for r in _cache(fresh_warehouse) if r["phone"] == "+39 06 6988 1234"]
+    assert [r["n_phone"] for r in cached] == ["390669881234"]
+
+
+def test_refresh_recomputes_phones_an_older_build_cached_with_other_rules(fresh_warehouse):
+    wh = fresh_warehouse
+    row = next(r for r in _cache(wh) if r["n_phone"])
+    # What a build before libphonenumber left: a wrong digit string, and no lookup rows at all.
+    wh.execute(exp.update(identifiers.CACHE_TABLE, {"n_phone": exp.convert("39669881234")},
+                          where=exp.column("phone").eq(exp.convert(row["phone"]))))
+    wh.execute(exp.delete(phones.LOOKUP_TABLE))
+    assert _cache(wh) != _expected(wh)
+    identifiers.refresh(wh)
+    assert _cache(wh) == _expected(wh)
+    assert wh.scalar(exp.select(exp.func("COUNT", exp.Star())).from_(phones.LOOKUP_TABLE)) > 0

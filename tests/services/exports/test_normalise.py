@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 
+import phonenumbers as pn
 import pyarrow as pa
 import pytest
 from sqlglot import exp
 
-from services.exports import normalise as norm, selection
+from services.exports import normalise as norm, phones, selection
 from services.exports.base import CONTACT_COLUMNS, ExportRequest, contact
 from services.exports.google_ads import GoogleAdsDestination
 from services.exports.meta import MetaDestination
@@ -47,6 +48,7 @@ def source(**values) -> exp.Select:
 
 
 def evaluate(duck, expression: exp.Expression, **values):
+    phones.fill(duck, source(**values))  # what every reader of the staged columns does first
     query = exp.select(expression.as_("out")).from_(norm.staged(source(**values)).subquery("src"))
     return duck.scalar(query)
 
@@ -85,6 +87,19 @@ PHONES = [
     pytest.param("+1234567890123456", "US", None, "phone of impossible length", id="too-long"),
     pytest.param("", "US", None, "no phone", id="empty"),
     pytest.param("n/a", "US", None, "no phone", id="no-digits"),
+    # Italy has no trunk prefix: the 0 of a landline is part of the number (issue 14, item 9).
+    pytest.param("+39 06 6988 1234", "IT", "390669881234", None, id="it-landline-keeps-zero"),
+    pytest.param("06 6988 1234", "IT", "390669881234", None, id="it-landline-national"),
+    pytest.param("0039 06 6988 1234", "DE", "390669881234", None, id="it-landline-00-from-abroad"),
+    pytest.param("+39 347 123 4567", "IT", "393471234567", None, id="it-mobile"),
+    # Countries the old 20-country table lacked, each from its own national form.
+    pytest.param("0712 345678", "KE", "254712345678", None, id="ke-national"),
+    pytest.param("8 (912) 345-67-89", "RU", "79123456789", None, id="ru-trunk-8"),
+    pytest.param("06 20 123 4567", "HU", "36201234567", None, id="hu-trunk-06"),
+    pytest.param("011 234 5678", "ZA", "27112345678", None, id="za-national"),
+    pytest.param("(11) 91234-5678", "BR", "5511912345678", None, id="br-national"),
+    pytest.param("+44 (0)20 7946 0018", "GB", "442079460018", None, id="gb-zero-in-brackets"),
+    pytest.param("+999 1234 5678", "US", None, "phone without country code", id="unassigned-calling-code"),
 ]
 
 
@@ -195,3 +210,57 @@ def test_digests_of_staged_identifiers_are_read_not_recomputed():
     assert norm.hashed(norm.phone_e164(norm.n("phone"))) == norm.n("phone_e164_sha256")
     staged_digests = norm.stages()[-1]
     assert staged_digests["n_email_sha256"].sql("databricks") == "SHA2(`src`.`n_email`, 256)"
+
+
+def _example_numbers():
+    """Each region's example numbers (every number type libphonenumber has one for), ~1,500."""
+    for region in sorted(pn.SUPPORTED_REGIONS):
+        for kind in (pn.PhoneNumberType.FIXED_LINE, pn.PhoneNumberType.MOBILE, pn.PhoneNumberType.TOLL_FREE,
+                     pn.PhoneNumberType.VOIP, pn.PhoneNumberType.PERSONAL_NUMBER, pn.PhoneNumberType.UAN):
+            number = pn.example_number_for_type(region, kind)
+            if number is not None:
+                yield region, number
+
+
+def test_every_region_normalises_in_international_and_national_form():
+    """Not only a 20-country table: every region's example numbers, written as a person would
+    (international with '+', with '00', national with the trunk prefix), give their E.164 digits."""
+    checked = set()
+    for region, number in _example_numbers():
+        e164 = pn.format_number(number, pn.PhoneNumberFormat.E164)
+        international = pn.format_number(number, pn.PhoneNumberFormat.INTERNATIONAL)
+        national = pn.format_number(number, pn.PhoneNumberFormat.NATIONAL)
+        for raw in (international, "00" + international[1:], national):
+            assert phones.normalise(raw, region) == (e164[1:], None), (region, raw)
+        checked.add(region)
+    assert len(checked) >= 240  # every region libphonenumber has metadata for
+
+
+def test_the_sql_stages_read_what_libphonenumber_says_for_thousands_of_numbers(duck):
+    """The staged SQL columns (what exports and the cache read) equal the Python normaliser's
+    answers, for every region's example numbers in three forms plus broken variants."""
+    raws, countries = [], []
+    for region, number in _example_numbers():
+        international = pn.format_number(number, pn.PhoneNumberFormat.INTERNATIONAL)
+        national = pn.format_number(number, pn.PhoneNumberFormat.NATIONAL)
+        for raw in (international, national, national[:4], international + "99999999"):
+            raws.append(raw)
+            countries.append(region)
+    raws += ["", None, "n/a", "555 0100 123"]
+    countries += ["US", "US", "US", "XX"]
+    assert len(raws) > 3000
+    contacts = pa.table({"c_phone": pa.array(raws, pa.string()), "c_country": pa.array(countries, pa.string()),
+                         "c_email": pa.nulls(len(raws), pa.string())})
+    duck.execute("CREATE OR REPLACE TABLE generated_contacts (c_phone VARCHAR, c_country VARCHAR, c_email VARCHAR)")
+    duck.append("generated_contacts", contacts)
+    table = exp.select("c_phone", "c_country", "c_email").from_("generated_contacts")
+    phones.fill(duck, table)
+    staged = duck.arrow(exp.select(norm.n("phone").as_("n_phone"), norm.n("phone_problem").as_("problem"),
+                                   exp.column("c_phone", table="src").as_("raw"),
+                                   exp.column("c_country", table="src").as_("country"))
+                        .from_(norm.staged(table).subquery("src"))).to_pylist()
+    assert len(staged) == len(raws)
+    wrong = [(r["raw"], r["country"]) for r in staged
+             if (r["n_phone"], r["problem"]) != phones.normalise(r["raw"], r["country"])]
+    assert wrong == []
+    assert {r["problem"] for r in staged} == {None, "no phone", "phone without country code", "phone of impossible length"}
