@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ os.environ.setdefault("SEGMENT_STUDIO_DEMO_END", "2026-10-31")
 
 from services.build import build, check_and_catalog
 from services.demo.calendar import DEMO_END
+from services.devserver import CHROMIUM, CHROMIUM_ARGS
 from services.pipeline.models import create_all
 from services.segments.conditions import KINDS
 from services.warehouse.duckdb_engine import DuckDBWarehouse
@@ -103,3 +105,31 @@ def count_passes(monkeypatch):
         return counts
 
     return install
+
+
+# Browser fixtures live here, once for every test directory: two sessions of Playwright's sync API
+# cannot run in one process (the second refuses to start inside the first one's event loop).
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import expect
+
+    # Assertions wait as long as page actions do: on a shared 2-core machine the first
+    # render of a page can take longer than Playwright's 5-second default.
+    expect.set_options(timeout=30_000)
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()

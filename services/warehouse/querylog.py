@@ -135,6 +135,7 @@ class LoggedWarehouse:
         # Flushes run one at a time so batches land in the order they filled.
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
+        self._closed = False
         self._flusher: threading.Thread | None = None
 
     # -- context ------------------------------------------------------------
@@ -200,13 +201,23 @@ class LoggedWarehouse:
         atexit.register(self._flush_at_exit)
 
     def _flush_forever(self) -> None:
-        while True:
+        while not self._closed:
             self._wake.wait(self.flush_every_s)
             self._wake.clear()
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - a batch that cannot be written waits for the next try; the writer lives on
                 continue
+
+    def close(self) -> None:
+        """Write what is buffered, stop the background writer, and close the engine."""
+        self._closed = True
+        self._wake.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=10)
+        atexit.unregister(self._flush_at_exit)
+        self._flush_at_exit()
+        self.inner.close()
 
     def _flush_at_exit(self) -> None:
         try:

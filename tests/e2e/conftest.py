@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.devserver import CHROMIUM, CHROMIUM_ARGS, running_app
+from services.devserver import running_app
 from services.quality import run_checks
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 
@@ -56,29 +56,3 @@ def served(demo_warehouse_path, tmp_path_factory):
             return apps[role]
 
         yield serve
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import expect
-
-    # Assertions wait as long as page actions do: on a shared 2-core machine the first
-    # render of a page can take longer than Playwright's 5-second default.
-    expect.set_options(timeout=30_000)
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()

@@ -173,8 +173,9 @@ def test_an_export_killed_mid_write_is_failed_at_the_next_start_with_its_partial
         assert not at.exception
         from components.warehouse import get_warehouse
 
-        get_warehouse.clear()  # the app's process lets go of the file, as a stopped app would:
-        gc.collect()           # its DuckDB connection closes when the last reference goes
+        get_warehouse(str(path)).close()  # the app's process lets go of the file, as a stopped app would
+        get_warehouse.clear()
+        gc.collect()
     [job] = job_rows(path)
     assert job["status"] == "failed" and "interrupted" in job["message"]
     assert list(out.glob("*.partial")) == []

@@ -1,5 +1,5 @@
 """Apps served for the security tests: the real app in a subprocess on a private warehouse copy,
-driven by Chromium (see tests/e2e/conftest.py, whose browser fixtures these reuse)."""
+driven by Chromium (the browser fixtures are tests/conftest.py's, shared with tests/e2e)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from services.devserver import running_app
-from tests.e2e.conftest import browser, page  # noqa: F401  (fixtures shared with the browser tests)
 
 
 @pytest.fixture

@@ -111,25 +111,34 @@ def test_sql_text_from_a_model_file_is_placed_and_keeps_its_markers(built, conne
     assert f"FROM {PLACED_FACT}" in sent
 
 
-def test_replacing_a_tables_rows_is_one_insert_overwrite_statement(settings, connector):
-    warehouse = user_warehouse(settings, connector)
-    rows = exp.values([exp.Tuple(expressions=[exp.convert("monetary"), exp.convert(1)])])
-    replace_rows(warehouse, naming.fq("gold", "gold_feature_catalog"), rows, ["field_name", "position"])
-    # One statement, so readers of the Delta table see the old rows or the new, never none.
-    assert connector.sent == [(f"INSERT OVERWRITE TABLE retail.{naming.fq('gold', 'gold_feature_catalog')} "
-                               "(`field_name`, `position`) VALUES ('monetary', 1)", None)]
+def test_replacing_a_tables_rows_is_one_insert_overwrite_statement(built, connector):
+    catalog = naming.fq("gold", "gold_feature_catalog")
+    rows = exp.values([exp.Tuple(expressions=[exp.convert("monetary"), exp.convert("feature"), exp.convert(1),
+                                              exp.convert(0), exp.convert(0), exp.convert("run-1"), exp.convert("v1"),
+                                              exp.cast(exp.Literal.string("2026-11-01 06:00:00"), "TIMESTAMP")])])
+    columns = ["field_name", "field_kind", "position", "row_count", "null_count", "build_id", "ddl_version",
+               "built_ts"]
+    for _ in range(2):
+        replace_rows(built, catalog, rows, columns)
+    # One statement each time, so readers of the Delta table see the old rows or the new, never none.
+    assert [sql.split(" (")[0] for sql, _ in connector.sent] == [f"INSERT OVERWRITE TABLE retail.{catalog}"] * 2
+    assert built.scalar(f"SELECT COUNT(*) FROM {catalog}") == 1  # replaced, not added to
 
 
 def test_tables_of_several_schemas_is_one_query_per_catalog_they_are_placed_in(settings, connector):
     warehouse = user_warehouse(settings, connector)
-    connector.results.append(pa.table({"table_schema": ["transactions", "transactions"],
-                                       "table_name": [naming.table("fact_transactions"), naming.table("dim_customer")]}))
-    connector.results.append(pa.table({"table_schema": [naming.schema("gold")],
-                                       "table_name": [naming.table("gold_customer_features")]}))
+    # txn is placed in the catalog pos_prod (schema transactions); gold and app in retail.
+    connector.database.execute(
+        "CREATE SCHEMA pos_prod__transactions; "
+        f"CREATE TABLE pos_prod__transactions.{naming.table('fact_transactions')} (x INTEGER); "
+        f"CREATE TABLE pos_prod__transactions.{naming.table('dim_customer')} (x INTEGER); "
+        f"CREATE SCHEMA retail__{naming.schema('gold')}; "
+        f"CREATE TABLE retail__{naming.schema('gold')}.{naming.table('gold_customer_features')} (x INTEGER)")
     found = warehouse.tables_of([TXN, naming.schema("gold"), naming.schema("app")])
-    assert found == {TXN: [naming.table("fact_transactions"), naming.table("dim_customer")],
-                     naming.schema("gold"): [naming.table("gold_customer_features")], naming.schema("app"): []}
-    # txn is placed in the catalog pos_prod; gold and app in retail: two catalogs, two queries.
+    assert {k: sorted(v) for k, v in found.items()} == {
+        TXN: sorted([naming.table("fact_transactions"), naming.table("dim_customer")]),
+        naming.schema("gold"): [naming.table("gold_customer_features")], naming.schema("app"): []}
+    # two catalogs, two queries
     assert [(sql.split(" FROM ")[1].split(" ")[0], params) for sql, params in connector.sent] == [
         ("pos_prod.information_schema.tables", {"s0": "transactions"}),
         ("retail.information_schema.tables", {"s0": naming.schema("gold"), "s1": naming.schema("app")})]
