@@ -13,7 +13,9 @@ check of the catalog's build id at most once a minute, which no one waits for.
 A page is ready when that catalog reads and was written by this version's DDL
 (``ready_or_stop``, checked at the same time as the page's own first reads);
 otherwise the warehouse is built or brought up to date first. The query log is
-written by a background thread, never on the request path.
+written by a background thread, never on the request path, and only on DuckDB: on
+Databricks each statement is tagged with its page and segment instead, and
+``system.query.history`` is the log.
 """
 
 from __future__ import annotations
@@ -103,8 +105,14 @@ def get_warehouse(path: str) -> LoggedWarehouse:
 
 def _logged(engine: Warehouse, settings: Settings) -> LoggedWarehouse:
     counted = CountingWarehouse(engine, latency_s=settings.latency_ms / 1000, trace=settings.round_trip_trace)
-    return LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
-                           flush_every_s=QUERY_LOG_FLUSH_S)
+    on_databricks = isinstance(engine, DatabricksWarehouse)
+    # On Databricks system.query.history is the log (every statement tagged with its page and
+    # segment): the app writes no row of its own per query. The app's log stays for DuckDB.
+    logged = LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
+                             flush_every_s=QUERY_LOG_FLUSH_S, write_log=not on_databricks)
+    if on_databricks:
+        engine.query_tags = logged.query_tags
+    return logged
 
 
 def _session_context() -> QueryContext | None:

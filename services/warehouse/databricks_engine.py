@@ -17,6 +17,11 @@ Statements as the platform takes them:
   § Limitations): ``append`` sends a small write as one ``INSERT ... VALUES``
   within both, and anything larger through the staging volume (``staging``:
   Parquet, the Files API, one ``COPY INTO``);
+* every statement carries query tags (``query_tags``: the app, and the page
+  and segment it runs for), the connector's per-statement tags (4.2.6+;
+  databricks-sql-connector==4.9.0:databricks/sql/client.py ``Cursor.execute``;
+  https://docs.databricks.com/aws/en/sql/user/queries/query-tags), so
+  ``system.query.history`` attributes the warehouse's time (services/cost);
 * datetimes are bound as TIMESTAMP (the connector's inference) and every
   session runs in UTC (``databricks_identity.connect_arguments``), so a naive
   datetime, which the app always means as UTC, is read as the instant it is.
@@ -70,6 +75,8 @@ PARAMETERS = 255
 #: bytes of bound values per statement: the documented cap is 1 MB for all of them; half leaves
 #: room for how the connector encodes each value
 VALUE_BYTES = 500_000
+#: the tag every statement carries (``query_tags['app']`` in system.query.history)
+APP_TAG = "segment-studio"
 #: a pooled connection idle longer than this is closed rather than reused: the
 #: warehouse ends idle sessions, and a dead one would fail the next query
 IDLE_SECONDS = 600.0
@@ -140,6 +147,9 @@ class DatabricksWarehouse:
         self._idle: list[tuple[float, Any]] = []  # (when it was returned, connection), newest last
         self._lock = threading.Lock()
         self._target_columns: dict[str, list[tuple[str, str]]] = {}
+        #: the page's and segment's tags for a statement run now (the query log's context,
+        #: components/warehouse.py sets it); every statement names the app either way
+        self.query_tags: Callable[[], Mapping[str, str]] | None = None
 
     @property
     def path(self) -> str:
@@ -247,11 +257,15 @@ class DatabricksWarehouse:
         sql, bound = self.prepare(query, params)
         cursor = con.cursor()
         try:
-            cursor.execute(sql, bound or None)
+            cursor.execute(sql, bound or None, query_tags=self._tags())
         except dbx.Error as exc:
             cursor.close()
             raise self._translate(exc, sql) from exc
         return cursor, sql
+
+    def _tags(self) -> dict[str, str]:
+        extra = self.query_tags() if self.query_tags is not None else {}
+        return {"app": APP_TAG, **{key: str(value) for key, value in extra.items() if value}}
 
     def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:
         with self._connection() as con:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from components.warehouse import warehouse_key
+from components.warehouse import _logged, warehouse_key
 from services.settings import Settings
+from tests.services.warehouse.fake_connector import fake_databricks
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABRICKS = {"SEGMENT_STUDIO_ENGINE": "databricks", "DATABRICKS_HOST": "https://h", "DATABRICKS_WAREHOUSE_ID": "w"}
@@ -42,3 +43,24 @@ def test_pages_and_components_key_their_caches_by_warehouse_key():
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     # warehouse_key itself is the one place that turns the path into a key.
     assert [o for o in offenders if not o.startswith("components/warehouse.py")] == []
+
+
+def test_on_databricks_statements_are_tagged_and_no_log_row_is_written(tmp_path):
+    """The platform's query history is the log there: tags carry page and segment, no PII, no insert."""
+
+    engine, connector = fake_databricks(tmp_path)
+    logged = _logged(engine, Settings.from_env(DATABRICKS))
+    with logged.context(user="ana@example.com", page="exports", segment_id="seg-7"):
+        for _ in range(25):  # past a batch of the log
+            logged.scalar("SELECT 1")
+    assert logged.flush() == 0 and len(connector.sent) == 25
+    assert {tuple(sorted(tags.items())) for _, tags in connector.tagged} == {
+        (("app", "segment-studio"), ("page", "exports"), ("segment_id", "seg-7"))}
+
+
+def test_on_duckdb_the_app_keeps_its_own_query_log(tmp_path, empty_warehouse):
+
+    logged = _logged(empty_warehouse, Settings.from_env({"SEGMENT_STUDIO_WAREHOUSE": str(tmp_path / "w.duckdb")}))
+    with logged.context(user="ana@example.com", page="builder"):
+        logged.scalar("SELECT 1")
+    assert logged.flush() == 1
