@@ -118,6 +118,10 @@ def _value_bytes(values) -> int:
     return sum(len(v) if isinstance(v, (str, bytes)) else 16 for v in values)
 
 
+#: a token without a scope the call needs: "Provided OAuth token does not have required scopes: sql"
+#: (the platform's words, reported for Databricks Apps user authorization in databrickslabs/ontos#288 and
+#: /work/notes/databricks.md §5; "Provided access token ..." for a PAT)
+_MISSING_SCOPE = re.compile(r"does not have (?:the )?required scopes?:?\s*'?([\w.:-]+(?:\s*,\s*[\w.:-]+)*)", re.I)
 _REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|invalid access token|token (has )?expired", re.I)
 
 
@@ -231,6 +235,9 @@ class DatabricksWarehouse:
     def _translate(self, exc: dbx.Error, sql: str | None) -> WarehouseError:
         where = f"SQL warehouse {self.settings.warehouse_id or self.settings.http_path} on {self.settings.host}"
         message = str(exc) or type(exc).__name__
+        scope = _MISSING_SCOPE.search(message)
+        if scope:
+            return WarehouseUnavailableError(self._missing_scope(scope.group(1), where))
         if isinstance(exc, (dbx.OperationalError, dbx.InterfaceError)):  # RequestError and its retries included
             code = (getattr(exc, "context", None) or {}).get("http-code")
             if code in (401, 403) or _REFUSED.search(message):
@@ -251,6 +258,18 @@ class DatabricksWarehouse:
             return QueryError(f"{self.identity.description} lacks a grant this query needs: {message}{query}. "
                               "docs/deploy-databricks.md lists the grants")
         return QueryError(f"Databricks SQL refused the query: {message}{query}")
+
+    def _missing_scope(self, scopes: str, where: str) -> str:
+        if isinstance(self.identity, OnBehalfOfUser):
+            # Databricks Apps forwards the user's token with the scopes the app's user authorization
+            # lists; the default ones give no SQL (https://docs.databricks.com/aws/en/dev-tools/
+            # databricks-apps/auth). A user consents again after the list changes (databrickslabs/ontos#288).
+            return (f"your Databricks sign-in has no '{scopes}' scope, which Segment Studio needs to query the "
+                    f"{where} as you. An admin adds 'sql' to the app's user authorization scopes (databricks.yml: "
+                    "user_api_scopes: [sql], or the app's Edit > User authorization in the workspace) and redeploys; "
+                    "then reload the app (clear its cookie if it does not ask you to consent again)")
+        return (f"{self.identity.description} has a token without the '{scopes}' scope, which the {where} needs: "
+                "give its OAuth secret the 'sql' scope (or all APIs), or run as the app's own service principal")
 
     # -- running ---------------------------------------------------------
     def _run(self, con, query: Query, params: Mapping[str, Any] | None):
