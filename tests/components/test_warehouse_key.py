@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+import streamlit as st
+
+import components.warehouse as warehouses
 from components.warehouse import _logged, warehouse_key
+from services.errors import ConfigError
 from services.settings import Settings
 from tests.services.warehouse.fake_connector import fake_databricks
 
@@ -64,3 +69,44 @@ def test_on_duckdb_the_app_keeps_its_own_query_log(tmp_path, empty_warehouse):
     with logged.context(user="ana@example.com", page="builder"):
         logged.scalar("SELECT 1")
     assert logged.flush() == 1
+
+
+@pytest.fixture
+def user_session(monkeypatch):
+    """A session on Databricks with on-behalf-of-user identity; ``token[0]`` is what the proxy forwards now."""
+    settings = Settings.from_env({**DATABRICKS, "SEGMENT_STUDIO_IDENTITY": "user"})
+    token = ["token-of-ana"]
+    monkeypatch.setattr(warehouses, "session_settings", lambda: settings)
+    monkeypatch.setattr(warehouses, "forwarded_access_token", lambda: token[0])
+
+    def shared(path):
+        raise AssertionError(f"a user's warehouse reached the process-wide cache: {path}")
+
+    monkeypatch.setattr(warehouses, "_shared_warehouse", shared)
+    st.session_state.clear()
+    yield settings, token
+    st.session_state.clear()
+
+
+def test_a_users_token_lives_with_their_session_not_in_a_process_wide_cache(user_session):
+    settings, token = user_session
+    key = warehouse_key(settings)
+    warehouse = warehouses.get_warehouse(key)
+    assert warehouse.inner.inner.identity.token == "token-of-ana"
+    assert warehouses.get_warehouse(key) is warehouse  # kept for the session's next calls
+    assert st.session_state[warehouses.SESSION_WAREHOUSE] == (key, warehouse)
+    # Another session (another user's token) cannot open it, even knowing its key.
+    st.session_state.clear()
+    token[0] = "token-of-bo"
+    with pytest.raises(ConfigError, match="does not match"):
+        warehouses.get_warehouse(key)
+
+
+def test_a_fresh_token_replaces_the_sessions_warehouse_and_closes_the_old(user_session, monkeypatch):
+    settings, token = user_session
+    old = warehouses.get_warehouse(warehouse_key(settings))
+    closed = []
+    monkeypatch.setattr(old.inner.inner, "close", lambda: closed.append(True))
+    token[0] = "token-of-ana-refreshed"
+    new = warehouses.get_warehouse(warehouse_key(settings))
+    assert new is not old and new.inner.inner.identity.token == "token-of-ana-refreshed" and closed == [True]
