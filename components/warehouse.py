@@ -41,10 +41,11 @@ from services.settings import Settings
 from services.status import WarehouseStatus, warehouse_status
 from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
-from services.warehouse.databricks_identity import OnBehalfOfUser, identity_for
+from services.warehouse.databricks_identity import OnBehalfOfUser, ServicePrincipal, identity_for
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 from services.warehouse.querylog import LoggedWarehouse, QueryContext
 from services.warehouse.roundtrips import CountingWarehouse
+from services.warehouse.routing import RoutingWarehouse
 
 DATABRICKS_KEY_PREFIX = "databricks:"
 #: the keys of on-behalf-of-user identities (``OnBehalfOfUser.key`` starts "user-")
@@ -105,9 +106,18 @@ def _session_warehouse(path: str) -> LoggedWarehouse:
         raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
     if held is not None:
         _release(held[1])  # the proxy forwarded a fresh token: the old one's sessions end now
-    warehouse = _logged(DatabricksWarehouse(settings.databricks, identity), settings)
+    # Reads run with the user's token (their grants on customer data apply), writes as the app's
+    # service principal (users need no MODIFY on the app's schema): services/warehouse/routing.py.
+    routed = RoutingWarehouse(DatabricksWarehouse(settings.databricks, identity), _app_writer())
+    warehouse = _logged(routed, settings)
     st.session_state[SESSION_WAREHOUSE] = (path, warehouse)
     return warehouse
+
+
+@st.cache_resource(show_spinner=False)
+def _app_writer() -> DatabricksWarehouse:
+    """The app's service principal on the SQL warehouse: it writes the app's state for every user."""
+    return DatabricksWarehouse(session_settings().databricks, ServicePrincipal())
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, on_release=_release)
@@ -144,13 +154,16 @@ get_warehouse.clear = _shared_warehouse.clear
 
 def _logged(engine: Warehouse, settings: Settings) -> LoggedWarehouse:
     counted = CountingWarehouse(engine, latency_s=settings.latency_ms / 1000, trace=settings.round_trip_trace)
-    on_databricks = isinstance(engine, DatabricksWarehouse)
+    engines = [engine.reader, engine.writer] if isinstance(engine, RoutingWarehouse) else [engine]
+    on_databricks = all(isinstance(e, DatabricksWarehouse) for e in engines)
     # On Databricks system.query.history is the log (every statement tagged with its page and
     # segment): the app writes no row of its own per query. The app's log stays for DuckDB.
     logged = LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
                              flush_every_s=QUERY_LOG_FLUSH_S, write_log=not on_databricks)
     if on_databricks:
-        engine.query_tags = logged.query_tags
+        for each in engines:
+            # The shared writer's tags read the calling thread's context, whichever session set this.
+            each.query_tags = logged.query_tags
     return logged
 
 

@@ -12,6 +12,7 @@ import components.warehouse as warehouses
 from components.warehouse import _logged, warehouse_key
 from services.errors import ConfigError
 from services.settings import Settings
+from services.warehouse.databricks_identity import ServicePrincipal
 from tests.services.warehouse.fake_connector import fake_databricks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +93,9 @@ def test_a_users_token_lives_with_their_session_not_in_a_process_wide_cache(user
     settings, token = user_session
     key = warehouse_key(settings)
     warehouse = warehouses.get_warehouse(key)
-    assert warehouse.inner.inner.identity.token == "token-of-ana"
+    assert warehouse.inner.inner.reader.identity.token == "token-of-ana"
+    # Its writes go as the app's service principal (services/warehouse/routing.py).
+    assert warehouse.inner.inner.writer.identity == ServicePrincipal()
     assert warehouses.get_warehouse(key) is warehouse  # kept for the session's next calls
     assert st.session_state[warehouses.SESSION_WAREHOUSE] == (key, warehouse)
     # Another session (another user's token) cannot open it, even knowing its key.
@@ -106,7 +109,8 @@ def test_a_fresh_token_replaces_the_sessions_warehouse_and_closes_the_old(user_s
     settings, token = user_session
     old = warehouses.get_warehouse(warehouse_key(settings))
     closed = []
-    monkeypatch.setattr(old.inner.inner, "close", lambda: closed.append(True))
+    monkeypatch.setattr(old.inner.inner.reader, "close", lambda: closed.append(True))
     token[0] = "token-of-ana-refreshed"
     new = warehouses.get_warehouse(warehouse_key(settings))
-    assert new is not old and new.inner.inner.identity.token == "token-of-ana-refreshed" and closed == [True]
+    assert new is not old and new.inner.inner.reader.identity.token == "token-of-ana-refreshed" and closed == [True]
+    assert new.inner.inner.writer is old.inner.inner.writer  # the app's writer is one for the process
