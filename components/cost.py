@@ -5,14 +5,17 @@ for ten minutes: the monthly figures (totals, every grouping, forecasts) and the
 usage figures (list price, the app's footprint) in one statement each, and the
 discounts; every figure the page shows is computed from them, so another month
 or grouping reads nothing. The query log grows while people use the app, so it
-is cached for thirty seconds only. ``load`` reads all four at once when the page
-opens. Cached functions take the warehouse path, never a connection, so the
+is cached for thirty seconds only. The app's own queries come from its query log
+on DuckDB and from the platform's system tables on Databricks (``query_costs``
+picks by engine; those tables lag by about an hour, so they are cached like
+billing). ``load`` reads all four at once when the page opens. Cached functions take the warehouse path, never a connection, so the
 cache key is a plain string.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from datetime import timedelta
 
 import pandas as pd
 import plotly.express as px
@@ -22,10 +25,13 @@ import streamlit as st
 from components.background import together
 from components.charts import GREEN, GREY
 from components.warehouse import get_warehouse
-from services import cost
+from services import clock, cost
+from services.settings import Settings
 
 BILLING_TTL = 600
 QUERY_LOG_TTL = 30
+#: days of Databricks' query history the page prices (the system table keeps a year)
+PLATFORM_DAYS = 30
 #: the query log's page (a url path) -> the title the navigation shows (app.py)
 PAGE_TITLES = {"home": "Home", "builder": "Segment Builder", "library": "Segment Library", "exports": "Exports",
                "clusters": "Cluster Explorer", "lookalikes": "Lookalikes", "data_quality": "Data Quality",
@@ -57,10 +63,24 @@ def app_query_costs(path: str, price_per_warehouse_hour: float) -> cost.AppQuery
     return cost.app_query_costs(get_warehouse(path), price_per_warehouse_hour=price_per_warehouse_hour)
 
 
-def load(path: str, price_per_warehouse_hour: float = 5.0) -> list[dt.date]:
+@st.cache_data(ttl=BILLING_TTL, max_entries=20, show_spinner=False)
+def platform_query_costs(path: str, warehouse_id: str, since: dt.date) -> cost.AppQueryCosts:
+    return cost.platform_query_costs(get_warehouse(path), warehouse_id=warehouse_id, since=since)
+
+
+def query_costs(path: str, settings: Settings, price_per_warehouse_hour: float = 5.0) -> cost.AppQueryCosts:
+    """The app's queries priced per page and segment: on Databricks from the platform's system tables
+    (list prices; ``price_per_warehouse_hour`` is not used), on DuckDB from the app's query log."""
+    if settings.engine == "databricks":
+        since = clock.now().date() - timedelta(days=PLATFORM_DAYS)
+        return platform_query_costs(path, settings.databricks.warehouse_id or "", since)
+    return app_query_costs(path, price_per_warehouse_hour)
+
+
+def load(path: str, settings: Settings, price_per_warehouse_hour: float = 5.0) -> list[dt.date]:
     """Everything the page shows, read at once; the months with cost, newest first."""
     monthly, *_ = together(lambda: figures(path), lambda: usage(path), lambda: discounts(path),
-                           lambda: app_query_costs(path, price_per_warehouse_hour))
+                           lambda: query_costs(path, settings, price_per_warehouse_hour))
     return monthly.months()
 
 

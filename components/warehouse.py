@@ -4,7 +4,9 @@ Everything cached here is keyed by a warehouse key (``warehouse_key``): the
 DuckDB file's path locally, exactly as before; on Databricks the engine and
 the identity the queries run as. With on-behalf-of-user identity every user
 has their own key, so no connection and no cached result is ever shared
-between users; with the app's service principal there is one key for all.
+between users, and the warehouse holding the user's token lives in the
+session's state, not in a process-wide cache (``get_warehouse``); with the
+app's service principal there is one key and one warehouse for all.
 
 The feature catalog the last build wrote (``built_catalog``) is read once per
 key and kept until a build writes another: a build in this process forgets it,
@@ -13,7 +15,9 @@ check of the catalog's build id at most once a minute, which no one waits for.
 A page is ready when that catalog reads and was written by this version's DDL
 (``ready_or_stop``, checked at the same time as the page's own first reads);
 otherwise the warehouse is built or brought up to date first. The query log is
-written by a background thread, never on the request path.
+written by a background thread, never on the request path, and only on DuckDB: on
+Databricks each statement is tagged with its page and segment instead, and
+``system.query.history`` is the log.
 """
 
 from __future__ import annotations
@@ -37,12 +41,17 @@ from services.settings import Settings
 from services.status import WarehouseStatus, warehouse_status
 from services.warehouse import Warehouse
 from services.warehouse.databricks_engine import DatabricksWarehouse
-from services.warehouse.databricks_identity import identity_for
+from services.warehouse.databricks_identity import OnBehalfOfUser, ServicePrincipal, identity_for
 from services.warehouse.duckdb_engine import DuckDBWarehouse
 from services.warehouse.querylog import LoggedWarehouse, QueryContext
 from services.warehouse.roundtrips import CountingWarehouse
+from services.warehouse.routing import RoutingWarehouse
 
 DATABRICKS_KEY_PREFIX = "databricks:"
+#: the keys of on-behalf-of-user identities (``OnBehalfOfUser.key`` starts "user-")
+USER_KEY_PREFIX = DATABRICKS_KEY_PREFIX + "user-"
+#: the session-state slot of the session's own warehouse: (key, warehouse)
+SESSION_WAREHOUSE = "databricks_user_warehouse"
 #: seconds between writes of the query log (a full batch is written at once)
 QUERY_LOG_FLUSH_S = 5.0
 #: how old the kept catalog may get before a request checks, in the background, for a newer build
@@ -73,9 +82,47 @@ def _release(warehouse: LoggedWarehouse) -> None:
         warehouse.inner.close()
 
 
-@st.cache_resource(show_spinner=False, max_entries=64, on_release=_release)
 def get_warehouse(path: str) -> LoggedWarehouse:
-    """One warehouse per key (see ``warehouse_key``): a DuckDB file, or one Databricks identity.
+    """The warehouse of a key (see ``warehouse_key``).
+
+    A signed-in user's own token (on-behalf-of-user) lives with their session, never in a
+    process-wide cache: the warehouse made from it is kept in the session's state, so no other
+    session and no thread the session did not start can reach it, and it goes with the session.
+    The DuckDB file and the app's service principal are one warehouse for the whole process.
+    """
+    if path.startswith(USER_KEY_PREFIX):
+        return _session_warehouse(path)
+    return _shared_warehouse(path)
+
+
+def _session_warehouse(path: str) -> LoggedWarehouse:
+    held = st.session_state.get(SESSION_WAREHOUSE)
+    if held is not None and held[0] == path:
+        return held[1]
+    settings = session_settings()
+    identity = _databricks_identity(settings)
+    if DATABRICKS_KEY_PREFIX + identity.key != path:
+        # Only the session that holds a token can open a warehouse with it.
+        raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
+    if held is not None:
+        _release(held[1])  # the proxy forwarded a fresh token: the old one's sessions end now
+    # Reads run with the user's token (their grants on customer data apply), writes as the app's
+    # service principal (users need no MODIFY on the app's schema): services/warehouse/routing.py.
+    routed = RoutingWarehouse(DatabricksWarehouse(settings.databricks, identity), _app_writer())
+    warehouse = _logged(routed, settings)
+    st.session_state[SESSION_WAREHOUSE] = (path, warehouse)
+    return warehouse
+
+
+@st.cache_resource(show_spinner=False)
+def _app_writer() -> DatabricksWarehouse:
+    """The app's service principal on the SQL warehouse: it writes the app's state for every user."""
+    return DatabricksWarehouse(session_settings().databricks, ServicePrincipal())
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, on_release=_release)
+def _shared_warehouse(path: str) -> LoggedWarehouse:
+    """One warehouse per key for the whole process: a DuckDB file, or the app's service principal.
 
     DuckDB: one connection per app process; each query takes its own cursor.
     Databricks: a small pool of connections for one identity, opened lazily.
@@ -95,16 +142,29 @@ def get_warehouse(path: str) -> LoggedWarehouse:
         recover_interrupted(duckdb, output_dir=Path(settings.export_dir))
         return _logged(duckdb, settings)
     identity = _databricks_identity(settings)
-    if DATABRICKS_KEY_PREFIX + identity.key != path:
-        # Only the session that owns an identity can open its warehouse.
+    if DATABRICKS_KEY_PREFIX + identity.key != path or isinstance(identity, OnBehalfOfUser):
+        # Only the session that owns an identity can open its warehouse; a user's never lands here.
         raise ConfigError("this session's Databricks identity does not match the warehouse it asked for; reload the page")
     return _logged(DatabricksWarehouse(settings.databricks, identity), settings)
 
 
+#: ``get_warehouse.clear()`` lets go of every process-wide warehouse (a stopped app, in tests)
+get_warehouse.clear = _shared_warehouse.clear
+
+
 def _logged(engine: Warehouse, settings: Settings) -> LoggedWarehouse:
     counted = CountingWarehouse(engine, latency_s=settings.latency_ms / 1000, trace=settings.round_trip_trace)
-    return LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
-                           flush_every_s=QUERY_LOG_FLUSH_S)
+    engines = [engine.reader, engine.writer] if isinstance(engine, RoutingWarehouse) else [engine]
+    on_databricks = all(isinstance(e, DatabricksWarehouse) for e in engines)
+    # On Databricks system.query.history is the log (every statement tagged with its page and
+    # segment): the app writes no row of its own per query. The app's log stays for DuckDB.
+    logged = LoggedWarehouse(counted, batch_size=20, fallback_context=_session_context,
+                             flush_every_s=QUERY_LOG_FLUSH_S, write_log=not on_databricks)
+    if on_databricks:
+        for each in engines:
+            # The shared writer's tags read the calling thread's context, whichever session set this.
+            each.query_tags = logged.query_tags
+    return logged
 
 
 def _session_context() -> QueryContext | None:

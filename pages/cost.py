@@ -16,7 +16,7 @@ path = warehouse_key(settings)
 st.title("Cost")
 session.gate("view_cost", feature="Cost", reason="it shows what each cost centre spends")
 
-available = ready_or_stop(settings, cost.load, failure="The cost data could not be read")
+available = ready_or_stop(settings, lambda key: cost.load(key, settings), failure="The cost data could not be read")
 if not available:
     st.info("No billing data has been loaded yet: the cost tables are empty.")
     st.stop()
@@ -81,14 +81,23 @@ try:
               "-" if this_month.empty else f"{this_month['share_of_month'].iloc[0]:.1%}")
     st.caption("Resources tagged `app=segment_studio` in the billing data: the app's SQL warehouse and the app itself.")
 
-    price = st.number_input("Price per warehouse-hour (USD)", min_value=0.0, value=5.0, step=0.5, key="cost_price_per_hour",
-                            help="What an hour of the SQL warehouse the app queries costs; prices the logged query time.")
-    logged = cost.app_query_costs(path, float(price))
+    on_databricks = settings.engine == "databricks"
+    if on_databricks:
+        # The platform prices its own records: no price to type in.
+        price = 0.0
+        st.caption(f"The app's statements of the last {cost.PLATFORM_DAYS} days from system.query.history (by their "
+                   "query tags), each sharing its hour's list cost of the SQL warehouse (system.billing): a "
+                   "list-price estimate; the system tables lag by about an hour.")
+    else:
+        price = st.number_input("Price per warehouse-hour (USD)", min_value=0.0, value=5.0, step=0.5,
+                                key="cost_price_per_hour",
+                                help="What an hour of the SQL warehouse the app queries costs; prices the logged query time.")
+    logged = cost.query_costs(path, settings, float(price))
     if logged.queries == 0:
-        st.caption("No queries have been logged yet: the query log fills as people use the app.")
+        st.caption("No queries have been recorded yet: they appear as people use the app.")
     else:
         q1, q2, q3 = st.columns(3)
-        q1.metric("Logged queries", f"{logged.queries:,}")
+        q1.metric("Queries", f"{logged.queries:,}")
         q2.metric("Warehouse time", f"{logged.duration_s:,.1f} s")
         q3.metric("Estimated query cost", f"${logged.cost_usd:,.4f}")
         money = {"queries": "Queries", "rows": st.column_config.NumberColumn("Rows", format="localized"),

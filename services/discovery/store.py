@@ -68,6 +68,10 @@ def ensure_tables(warehouse: Warehouse) -> None:
     Only the writers call it: the app brings a warehouse up to date before a page reads it, and
     a statement per table on every first read would cost a remote warehouse a round trip each.
     """
+    if warehouse.dialect == "databricks":
+        # There the build job creates what a new version adds (docs/deploy-databricks.md): the app's
+        # service principal needs MODIFY on these tables, never CREATE TABLE on the gold schema.
+        return
     with _ready_lock:
         if warehouse in _ready:
             return

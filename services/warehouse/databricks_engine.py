@@ -17,6 +17,11 @@ Statements as the platform takes them:
   § Limitations): ``append`` sends a small write as one ``INSERT ... VALUES``
   within both, and anything larger through the staging volume (``staging``:
   Parquet, the Files API, one ``COPY INTO``);
+* every statement carries query tags (``query_tags``: the app, and the page
+  and segment it runs for), the connector's per-statement tags (4.2.6+;
+  databricks-sql-connector==4.9.0:databricks/sql/client.py ``Cursor.execute``;
+  https://docs.databricks.com/aws/en/sql/user/queries/query-tags), so
+  ``system.query.history`` attributes the warehouse's time (services/cost);
 * datetimes are bound as TIMESTAMP (the connector's inference) and every
   session runs in UTC (``databricks_identity.connect_arguments``), so a naive
   datetime, which the app always means as UTC, is read as the instant it is.
@@ -70,6 +75,8 @@ PARAMETERS = 255
 #: bytes of bound values per statement: the documented cap is 1 MB for all of them; half leaves
 #: room for how the connector encodes each value
 VALUE_BYTES = 500_000
+#: the tag every statement carries (``query_tags['app']`` in system.query.history)
+APP_TAG = "segment-studio"
 #: a pooled connection idle longer than this is closed rather than reused: the
 #: warehouse ends idle sessions, and a dead one would fail the next query
 IDLE_SECONDS = 600.0
@@ -111,6 +118,10 @@ def _value_bytes(values) -> int:
     return sum(len(v) if isinstance(v, (str, bytes)) else 16 for v in values)
 
 
+#: a token without a scope the call needs: "Provided OAuth token does not have required scopes: sql"
+#: (the platform's words, reported for Databricks Apps user authorization in databrickslabs/ontos#288 and
+#: /work/notes/databricks.md §5; "Provided access token ..." for a PAT)
+_MISSING_SCOPE = re.compile(r"does not have (?:the )?required scopes?:?\s*'?([\w.:-]+(?:\s*,\s*[\w.:-]+)*)", re.I)
 _REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|invalid access token|token (has )?expired", re.I)
 
 
@@ -140,6 +151,9 @@ class DatabricksWarehouse:
         self._idle: list[tuple[float, Any]] = []  # (when it was returned, connection), newest last
         self._lock = threading.Lock()
         self._target_columns: dict[str, list[tuple[str, str]]] = {}
+        #: the page's and segment's tags for a statement run now (the query log's context,
+        #: components/warehouse.py sets it); every statement names the app either way
+        self.query_tags: Callable[[], Mapping[str, str]] | None = None
 
     @property
     def path(self) -> str:
@@ -221,6 +235,9 @@ class DatabricksWarehouse:
     def _translate(self, exc: dbx.Error, sql: str | None) -> WarehouseError:
         where = f"SQL warehouse {self.settings.warehouse_id or self.settings.http_path} on {self.settings.host}"
         message = str(exc) or type(exc).__name__
+        scope = _MISSING_SCOPE.search(message)
+        if scope:
+            return WarehouseUnavailableError(self._missing_scope(scope.group(1), where))
         if isinstance(exc, (dbx.OperationalError, dbx.InterfaceError)):  # RequestError and its retries included
             code = (getattr(exc, "context", None) or {}).get("http-code")
             if code in (401, 403) or _REFUSED.search(message):
@@ -242,16 +259,32 @@ class DatabricksWarehouse:
                               "docs/deploy-databricks.md lists the grants")
         return QueryError(f"Databricks SQL refused the query: {message}{query}")
 
+    def _missing_scope(self, scopes: str, where: str) -> str:
+        if isinstance(self.identity, OnBehalfOfUser):
+            # Databricks Apps forwards the user's token with the scopes the app's user authorization
+            # lists; the default ones give no SQL (https://docs.databricks.com/aws/en/dev-tools/
+            # databricks-apps/auth). A user consents again after the list changes (databrickslabs/ontos#288).
+            return (f"your Databricks sign-in has no '{scopes}' scope, which Segment Studio needs to query the "
+                    f"{where} as you. An admin adds 'sql' to the app's user authorization scopes (databricks.yml: "
+                    "user_api_scopes: [sql], or the app's Edit > User authorization in the workspace) and redeploys; "
+                    "then reload the app (clear its cookie if it does not ask you to consent again)")
+        return (f"{self.identity.description} has a token without the '{scopes}' scope, which the {where} needs: "
+                "give its OAuth secret the 'sql' scope (or all APIs), or run as the app's own service principal")
+
     # -- running ---------------------------------------------------------
     def _run(self, con, query: Query, params: Mapping[str, Any] | None):
         sql, bound = self.prepare(query, params)
         cursor = con.cursor()
         try:
-            cursor.execute(sql, bound or None)
+            cursor.execute(sql, bound or None, query_tags=self._tags())
         except dbx.Error as exc:
             cursor.close()
             raise self._translate(exc, sql) from exc
         return cursor, sql
+
+    def _tags(self) -> dict[str, str]:
+        extra = self.query_tags() if self.query_tags is not None else {}
+        return {"app": APP_TAG, **{key: str(value) for key, value in extra.items() if value}}
 
     def arrow(self, query: Query, params: Mapping[str, Any] | None = None) -> pa.Table:
         with self._connection() as con:

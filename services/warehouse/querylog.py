@@ -21,6 +21,11 @@ once more, best effort, when the process exits. The buffer is bounded
 (``max_pending``): while the log cannot be written, the oldest entries are
 dropped (and counted in ``dropped``) rather than memory growing without end.
 
+The same context tags every statement on Databricks (``query_tags``: app,
+page and segment, never the user: tags are stored in plain text), and there
+``system.query.history`` is the log, so the app writes none of its own
+(``write_log=False``, set by components/warehouse.py): no row per rerun.
+
 ``fact_logs`` has no columns for page, segment or rows, and its DDL is not
 ours to change, so those travel in the message as ``key=value`` pairs
 (values percent-encoded); ``parse_message`` reads them back. Duration is in
@@ -69,6 +74,16 @@ class QueryContext:
     segment_id: str = ""
 
 
+def query_tags(context: QueryContext) -> dict[str, str]:
+    """The query tags of a statement run in ``context``: the app, the page and the segment.
+
+    Never the user: tags are stored in plain text and may be replicated across regions
+    ("no PII in tags", https://docs.databricks.com/aws/en/sql/user/queries/query-tags).
+    """
+    tags = {"app": APP_SERVICE_ID, "page": context.page, "segment_id": context.segment_id}
+    return {key: value for key, value in tags.items() if value}
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One query the wrapped warehouse ran."""
@@ -111,7 +126,10 @@ class LoggedWarehouse:
                  instance_id: str = "segment-studio-app", service_id: str = APP_SERVICE_ID,
                  region_id: str | None = None,
                  fallback_context: Callable[[], QueryContext | None] | None = None,
-                 flush_every_s: float | None = None, max_pending: int = DEFAULT_MAX_PENDING):
+                 flush_every_s: float | None = None, max_pending: int = DEFAULT_MAX_PENDING,
+                 write_log: bool = True):
+        """``write_log=False``: keep the context (for ``query_tags``) but write no log rows, where the
+        platform keeps the history itself (Databricks: ``system.query.history``)."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if flush_every_s is not None and flush_every_s <= 0:
@@ -128,6 +146,7 @@ class LoggedWarehouse:
         self.fallback_context = fallback_context
         self.flush_every_s = flush_every_s
         self.max_pending = max_pending
+        self.write_log = write_log
         #: entries dropped because the buffer was full while the log could not be written
         self.dropped = 0
         self._buffer: list[LogEntry] = []
@@ -167,6 +186,10 @@ class LoggedWarehouse:
                                   started=started, duration_ms=elapsed_ms,
                                   rows=rows_of(result) if ok else 0, ok=ok))
 
+    def query_tags(self) -> dict[str, str]:
+        """The tags of a statement run now (the engine asks: see ``DatabricksWarehouse.query_tags``)."""
+        return query_tags(self._current())
+
     def _current(self) -> QueryContext:
         context = _context.get()
         if not (context.user or context.page) and self.fallback_context is not None:
@@ -176,6 +199,8 @@ class LoggedWarehouse:
         return context
 
     def _record(self, entry: LogEntry) -> None:
+        if not self.write_log:
+            return
         with self._lock:
             self._buffer.append(entry)
             if len(self._buffer) > self.max_pending:

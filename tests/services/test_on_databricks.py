@@ -13,11 +13,13 @@ pass 255 parameters, and no staged file may be left in the volume.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import sqlglot
 from sqlglot import exp
 
 from services import naming
@@ -50,6 +52,8 @@ def on_databricks(tmp_path_factory):
     # Checked at the same moment as the DuckDB demo it is compared with (freshness is an age).
     # Judged as on the day after the pinned demo ends, the catalog with them (it carries their verdict).
     check_and_catalog(warehouse, run_id=result.run_id, checked_ts=DEMO_CHECKED)
+    # What the build job sent (its identity's grants); everything after is the app's (test_the_guide_grants...).
+    connector.built_at = len(connector.sent)
     yield warehouse, connector, result
     # Everything the app sent was taken as Databricks SQL takes it, and the volume is clean.
     assert connector.refused == []
@@ -294,3 +298,49 @@ def test_a_table_export_goes_where_the_exports_schema_is_placed_and_a_diff_merge
     assert any(sql.startswith("MERGE INTO marketing.activation.`vip_audience`") for sql in sent)
     assert rows.num_rows == full.rows_exported > 0
     assert placed_connector.refused == []
+
+
+# -- the grants the guide lists, against what the app sends --------------------------------
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy-databricks.md"
+_WRITES = (exp.Insert, exp.Merge, exp.Delete, exp.Update, exp.Create, exp.Copy, exp.TruncateTable, exp.Drop)
+
+
+def guide_grants(principal: str) -> dict[str, set[str]]:
+    """Schema or table (unqualified by catalog) -> privileges the guide grants ``principal``."""
+    text = re.sub(r"\s+", " ", GUIDE.read_text(encoding="utf-8"))
+    grants: dict[str, set[str]] = {}
+    pattern = rf"GRANT ([A-Z ,]+?) ON (?:SCHEMA|TABLE) segment_studio\.([\w.]+) TO `{re.escape(principal)}`"
+    for privileges, securable in re.findall(pattern, text):
+        grants.setdefault(securable, set()).update(p.strip() for p in privileges.split(","))
+    return grants
+
+
+def written(sql: str) -> tuple[str, str]:
+    """(kind, schema.table) a statement writes, placed names without their catalog; ('', '') for a read."""
+    tree = sqlglot.parse_one(sql, read="databricks")
+    if not isinstance(tree, _WRITES):
+        return "", ""
+    target = tree.this if not isinstance(tree.this, exp.Schema) else tree.this.this
+    target = target if isinstance(target, exp.Table) else tree.find(exp.Table)
+    return type(tree).__name__, f"{target.db}.{target.name}"
+
+
+def test_the_guide_grants_the_app_every_write_it_makes(on_databricks):
+    """Every table the app (not the build job) writes is one the guide lets the app's service principal write."""
+    warehouse, connector, _ = on_databricks
+    definition = SegmentDefinition.from_dict({"name": "Grants check", "rule": {
+        "kind": "group", "match": "all", "conditions": [
+            {"kind": "trait", "field": "online_share", "op": "gte", "value": 0.5}]}})
+    save_segment(Workspace(warehouse), definition, author="ana@example.com", role="marketer")
+    grants = guide_grants("app-sp")
+    missing = set()
+    for sql, _ in connector.sent[connector.built_at:]:
+        kind, table = written(sql)
+        if not kind:
+            continue
+        schema = table.split(".")[0]
+        allowed = grants.get(table, set()) | grants.get(schema, set())
+        needs = {"CREATE TABLE"} if kind == "Create" else {"MODIFY"}
+        if not needs <= allowed:
+            missing.add((kind, naming.short(table.split(".")[1]), naming.short(schema), ", ".join(sorted(needs))))
+    assert not missing, f"docs/deploy-databricks.md does not grant the app's service principal: {sorted(missing)}"

@@ -16,8 +16,10 @@ It is as strict as the service and real in its answers:
 * it EXECUTES every statement on the DuckDB database the test provides
   (``fake_sql``: names placed in catalogs, Delta's statements, volumes), so
   the rows that come back are real;
-* it records every (operation, parameters) pair its cursors were sent, and
-  every refusal in ``refused``, which a test asserts empty.
+* it records every (operation, parameters) pair its cursors were sent, the
+  per-statement ``query_tags`` each came with (``tagged``: the keyword of
+  ``Cursor.execute`` in databricks-sql-connector==4.9.0:databricks/sql/client.py),
+  and every refusal in ``refused``, which a test asserts empty.
 
 ``connector.volumes`` is the Files API of the same volumes COPY INTO reads:
 pass it to the engine as ``files``. ``fail_on(fragment, error)`` makes the
@@ -64,11 +66,12 @@ class FakeCursor:
         self.closed = False
         self._result: pa.Table | None = None
 
-    def execute(self, operation, parameters=None):
+    def execute(self, operation, parameters=None, *, query_tags=None):
         connector = self.connection.connector
         with connector.lock:
             error, after = connector.take_error(operation)
             self.connection.sent.append((operation, parameters))
+            self.connection.tagged.append((operation, dict(query_tags) if query_tags is not None else None))
         if error is not None and not after:
             raise error
         try:
@@ -95,6 +98,7 @@ class FakeConnection:
         self.connector = connector
         self.kwargs = kwargs
         self.sent: list[tuple[str, dict | None]] = []
+        self.tagged: list[tuple[str, dict | None]] = []
         self.closed = False
         settings = kwargs.get("session_configuration") or {}
         self.session = SqlWarehouseSession(
@@ -140,6 +144,11 @@ class FakeConnector:
     @property
     def sent(self) -> list[tuple[str, dict | None]]:
         return [s for con in self.connections for s in con.sent]
+
+    @property
+    def tagged(self) -> list[tuple[str, dict | None]]:
+        """(operation, the query_tags it was sent with) for every statement, in the order of ``sent``."""
+        return [t for con in self.connections for t in con.tagged]
 
     def fail_on(self, fragment: str, error: Exception, *, after: bool = False) -> None:
         """The next statement whose text contains ``fragment`` fails with ``error``: before it

@@ -98,9 +98,14 @@ class SqlWarehouseSession:
     def relocate(self, tree: exp.Expression) -> exp.Expression:
         """``tree`` with every ``[catalog.]schema.x`` moved to its DuckDB schema, in place: every
         statement run here is a tree of its own (parsed from the text sent, or built from copies)."""
+        # ``alias.struct.field`` parses as a column with a "schema": a field of a struct column
+        # (system.query.history's compute.warehouse_id), not a placed name.
+        aliases = {t.alias_or_name.lower() for t in tree.find_all(exp.Table)}
         for node in list(tree.find_all(exp.Table, exp.Column)):
             db = node.args.get("db")
             if not isinstance(db, exp.Identifier):
+                continue
+            if isinstance(node, exp.Column) and ((node.args.get("catalog") or db).name.lower() in aliases):
                 continue
             catalog = node.args["catalog"].name if node.args.get("catalog") else self.catalog
             if isinstance(node, exp.Table) and db.name.lower() == "information_schema":

@@ -384,6 +384,34 @@ def test_rejected_token_asks_the_user_to_sign_in_again(settings, connector):
         user_warehouse(settings, connector).execute("SELECT 1")
 
 
+@pytest.mark.parametrize("error", [
+    pytest.param(dbx.RequestError("Error during request to server: Provided OAuth token does not have required "
+                                  "scopes: sql", context={"http-code": 403}), id="at-connect"),
+    pytest.param(dbx.ServerOperationError("PERMISSION_DENIED: Provided OAuth token does not have required scopes: sql"),
+                 id="at-statement"),
+])
+def test_a_user_token_without_the_sql_scope_says_what_the_admin_adds(settings, connector, error):
+    """Databricks Apps forwards a user token with the app's user authorization scopes; without 'sql' no query runs."""
+    if isinstance(error, dbx.RequestError):
+        connector.connect_errors.append(error)
+    else:
+        connector.errors.append(error)
+    with pytest.raises(WarehouseUnavailableError) as raised:
+        user_warehouse(settings, connector).execute("SELECT 1")
+    text = str(raised.value)
+    assert "no 'sql' scope" in text and "user_api_scopes: [sql]" in text and "user authorization" in text
+    assert "token-of-ana" not in text
+
+
+def test_a_service_principal_token_without_the_scope_names_its_secret(settings, connector):
+    connector.connect_errors.append(dbx.RequestError("Provided access token does not have required scopes: sql",
+                                                     context={"http-code": 403}))
+    warehouse = DatabricksWarehouse(settings, ServicePrincipal(), connect=connector,
+                                    credentials=ServicePrincipalCredentials(settings.host, config_factory=CountingConfig))
+    with pytest.raises(WarehouseUnavailableError, match="the app's service principal has a token without the 'sql' scope"):
+        warehouse.execute("SELECT 1")
+
+
 @pytest.mark.parametrize("error, message", [
     pytest.param(dbx.ServerOperationError("[TABLE_OR_VIEW_NOT_FOUND] The table t cannot be found"),
                  r"refused the query: \[TABLE_OR_VIEW_NOT_FOUND\].*\(query starts: SELECT \* FROM t\)", id="missing"),
