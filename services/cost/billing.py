@@ -157,10 +157,13 @@ class MonthlyFigures:
         """Cost of one month per ``by`` with its share of the month: key, name, cost_usd, share."""
         _dimension(by)
         rows = self._kind(by)
-        frame = rows[rows["month_start"] == month_start(month)][["key", "name", "cost_usd"]].reset_index(drop=True)
+        frame = rows[rows["month_start"] == month_start(month)][["key", "name", "cost_usd"]]
+        # Sorted before summing: the rows come in the warehouse's order, and a float sum in another
+        # order can differ in its last bit, and so would every share.
+        frame = frame.sort_values(["cost_usd", "key"], ascending=[False, True], ignore_index=True)
         total = frame["cost_usd"].sum()
         frame["share"] = frame["cost_usd"] / total if total else 0.0
-        return frame.sort_values(["cost_usd", "key"], ascending=[False, True], ignore_index=True)
+        return frame
 
     def forecast_vs_actual(self) -> pd.DataFrame:
         """Per month: forecast_usd, lower_usd, upper_usd, actual_usd, variance_usd, variance_pct.
