@@ -20,5 +20,5 @@ def test_home_page_shows_engine_as_of_and_row_counts(app_url, page, tmp_path):
     expect(table).to_contain_text("Transactions")
     expect(table).to_contain_text("customer_segmentation_for_retail_personalization_txn")
     expect(page.get_by_text(re.compile(r"all batches and the fact table reconcile"))).to_be_visible()
-    expect(page.get_by_text("e2e@example.com")).to_be_visible()
+    expect(page.get_by_test_id("stSidebarUserContent").get_by_text("e2e@example.com")).to_be_visible()
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
