@@ -24,15 +24,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 
 
-def _price(raw: str | None) -> float:
+def _non_negative(raw: str | None, name: str, unit: str, default: float) -> float:
+    """A number setting (``default`` when unset), refused with its name when not a number or negative."""
     if raw in (None, ""):
-        return 5.0
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"SEGMENT_STUDIO_WAREHOUSE_PRICE must be a number of USD per hour, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of {unit}, got {raw!r}") from None
     if value < 0:
-        raise ConfigError("SEGMENT_STUDIO_WAREHOUSE_PRICE cannot be negative")
+        raise ConfigError(f"{name} cannot be negative")
     return value
 
 
@@ -57,18 +58,6 @@ def _networks(raw: str | None) -> tuple[str, ...]:
             raise ConfigError(f"SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS: {part.strip()!r} is not a network "
                               "such as 10.1.0.0/16") from None
     return tuple(networks)
-
-
-def _latency(raw: str | None) -> float:
-    if raw in (None, ""):
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"SEGMENT_STUDIO_LATENCY_MS must be a number of milliseconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError("SEGMENT_STUDIO_LATENCY_MS cannot be negative")
-    return value
 
 
 #: duckdb is the embedded default; spark is the test engine of the equivalence suite.
@@ -168,7 +157,8 @@ class Settings:
             default_role=role,
             user=env.get("SEGMENT_STUDIO_USER") or "local-user",
             roles_file=Path(env.get("SEGMENT_STUDIO_ROLES_FILE") or PROJECT_ROOT / "roles.toml"),
-            price_per_warehouse_hour=_price(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE")),
+            price_per_warehouse_hour=_non_negative(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE"),
+                                                   "SEGMENT_STUDIO_WAREHOUSE_PRICE", "USD per hour", 5.0),
             databricks=DatabricksSettings.from_sources(env, file=file.get("databricks")),
             export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
             warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
@@ -176,7 +166,8 @@ class Settings:
             webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),
             pause_at=env.get("SEGMENT_STUDIO_PAUSE_AT") or None,
             webhook_auth_secret=_secret_name(env.get("SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET")),
-            latency_ms=_latency(env.get("SEGMENT_STUDIO_LATENCY_MS")),
+            latency_ms=_non_negative(env.get("SEGMENT_STUDIO_LATENCY_MS"), "SEGMENT_STUDIO_LATENCY_MS", "milliseconds",
+                                     0.0),
             round_trip_trace=Path(env["SEGMENT_STUDIO_ROUND_TRIP_TRACE"]) if env.get("SEGMENT_STUDIO_ROUND_TRIP_TRACE")
             else None,
         )
