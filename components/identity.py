@@ -5,7 +5,9 @@ App (``settings.databricks_app``: the platform sets ``DATABRICKS_APP_NAME`` in
 every app process, and only there). There the Databricks Apps proxy signs the
 user in and sets ``X-Forwarded-User`` (the IdP's stable user id) and
 ``X-Forwarded-Email`` on every request, replacing whatever a client sent; a
-request without them did not come through the proxy and is refused. Anywhere
+request without them did not come through the proxy and is refused. A role
+assigned in the app belongs to the user id (an email can change hands); the
+email is what the app shows and what roles.toml names. Anywhere
 else a client could send any header it likes, so they are ignored and the
 settings name the user (SEGMENT_STUDIO_USER). The role is, in order: a role
 pinned for local work (SEGMENT_STUDIO_ROLE, never on Databricks), one an admin
@@ -47,9 +49,9 @@ ROLE_CHECK_S = 30.0
 _roles: Kept[str | None] = Kept("role", max_age_s=ROLE_CHECK_S, max_entries=1024)
 
 
-def _lookup(warehouse: Warehouse, email: str) -> str | None:
+def _lookup(warehouse: Warehouse, email: str, user_id: str | None) -> str | None:
     try:
-        return assigned_role(warehouse, email)
+        return assigned_role(warehouse, email, user_id=user_id)
     except SegmentStudioError:
         # Before the first build there is no assignment table: the file decides.
         return None
@@ -59,10 +61,10 @@ def _header(name: str) -> str | None:
     # Trimmed, so surrounding whitespace cannot make a second identity of one user.
     value = (forwarded(name) or "").strip()
     return value or None
-def _assigned_role(path: str, email: str) -> str | None:
+def _assigned_role(path: str, email: str, user_id: str | None = None) -> str | None:
     # Deciding who is asking is not the user's own query: keep it out of the query log.
     warehouse = get_warehouse(path).inner
-    return _roles.get((path, email), lambda: _lookup(warehouse, email))
+    return _roles.get((path, email, user_id), lambda: _lookup(warehouse, email, user_id))
 
 
 def forget_roles() -> None:
@@ -79,7 +81,9 @@ def current_identity(settings: Settings) -> Identity:
                      "URL.")
             st.stop()
         user = email or user_id
-        role = _assigned_role(warehouse_key(settings), user) or load_role_map(settings.roles_file).role_for(user)
+        # The assignment keys on the stable id (services/role_assignments.py); the email is what people see.
+        role = (_assigned_role(warehouse_key(settings), user, user_id)
+                or load_role_map(settings.roles_file).role_for(user))
         identity = Identity(user=user, role=role, user_id=user_id or user)
     else:
         user = settings.user

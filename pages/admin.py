@@ -65,6 +65,9 @@ if rbac.can(identity.role, "change_roles"):
     else:
         st.dataframe(current, hide_index=True, width="stretch", column_config={
             "email": "Email", "role": "Role", "assigned_by": "Assigned by", "note": "Why",
+            "user_id": st.column_config.TextColumn(
+                "Bound to user id", help="The Databricks user id that first signed in with this email: the role "
+                                         "stays with that id, even if the address later reaches someone else"),
             "assigned_ts": st.column_config.DatetimeColumn("Assigned", format="YYYY-MM-DD HH:mm")})
 else:
     ask = ", ".join(admins(warehouse, role_map)) or "your workspace admin"

@@ -84,6 +84,15 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   constraint app_role_assignments_pk primary key (email)
 );
 
+-- grain: one row per assigned email: the IdP user id (X-Forwarded-User) the assignment belongs to,
+-- bound at that user's first sign-in; an address that later reaches another id does not carry the role
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_role_bindings (
+  email string not null,
+  user_id string not null,
+  bound_ts timestamp not null,
+  constraint app_role_bindings_pk primary key (email)
+);
+
 -- grain: one row per export job (a segment version sent to one destination once)
 create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_export_jobs (
   job_id string not null,

@@ -11,11 +11,14 @@ unless asked otherwise.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
+from services.role_assignments import assign_role, assignments
+from services.warehouse.duckdb_engine import DuckDBWarehouse
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -78,3 +81,31 @@ def test_make_run_listens_on_localhost_unless_asked(extra, address):
     plan = subprocess.run(["make", "-n", "run", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60)
     [command] = [line for line in plan.stdout.splitlines() if "streamlit run app.py" in line]
     assert f"--server.address {address}" in command
+
+
+def test_on_databricks_an_assigned_role_stays_with_the_user_id_not_the_address(serve, browser, demo_warehouse_path,
+                                                                                tmp_path):
+    """An address that reaches another person (a new IdP id) does not bring the role assigned to it."""
+    path = tmp_path / "assigned.duckdb"
+    shutil.copy(demo_warehouse_path, path)
+    warehouse = DuckDBWarehouse(path)
+    assign_role(warehouse, "ann@example.com", "admin", by="root@example.com", by_role="admin")
+    warehouse.close()
+    with serve({**LOCAL_VIEWER, **ON_DATABRICKS}, warehouse=path) as url:
+        context, page = open_roles(browser, url, {"X-Forwarded-Email": "ann@example.com", "X-Forwarded-User": "111@5678"})
+        try:
+            expect(page.get_by_text("Assign a role")).to_be_visible()
+        finally:
+            context.close()
+        context, page = open_roles(browser, url, {"X-Forwarded-Email": "ann@example.com", "X-Forwarded-User": "222@5678"})
+        try:
+            expect(page.get_by_text("Role administration is not available for your role", exact=False)).to_be_visible()
+            expect(page.get_by_text("Assign a role")).to_have_count(0)
+        finally:
+            context.close()
+    warehouse = DuckDBWarehouse(path)
+    try:
+        bound = assignments(warehouse)
+    finally:
+        warehouse.close()
+    assert bound[["email", "role", "user_id"]].values.tolist() == [["ann@example.com", "admin", "111@5678"]]
