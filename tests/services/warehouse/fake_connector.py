@@ -19,7 +19,12 @@ It is as strict as the service and real in its answers:
 * it records every (operation, parameters) pair its cursors were sent, the
   per-statement ``query_tags`` each came with (``tagged``: the keyword of
   ``Cursor.execute`` in databricks-sql-connector==4.9.0:databricks/sql/client.py),
-  and every refusal in ``refused``, which a test asserts empty.
+  and every refusal in ``refused``, which a test asserts empty;
+* ``row_filters`` ({table name as sent, unplaced: predicate}) is a Unity Catalog
+  row filter on this identity: every read of the table through this connector
+  sees only the rows the predicate keeps, as a filter function keyed on the
+  caller does (https://docs.databricks.com/aws/en/tables/row-and-column-filters);
+  a statement's write target is not filtered.
 
 ``connector.volumes`` is the Files API of the same volumes COPY INTO reads:
 pass it to the engine as ``files``. ``fail_on(fragment, error)`` makes the
@@ -75,7 +80,7 @@ class FakeCursor:
         if error is not None and not after:
             raise error
         try:
-            tree = connector.check(operation, parameters)
+            tree = connector.filtered(connector.check(operation, parameters))
             self._result = self.connection.session.run(tree, dict(parameters or {}))
         except Exception as exc:
             with connector.lock:
@@ -116,7 +121,8 @@ class FakeConnection:
 
 class FakeConnector:
     def __init__(self, database: duckdb.DuckDBPyConnection | str | Path | None = None, *,
-                 volumes: FakeVolumes | None = None, server_timezone: str = "UTC"):
+                 volumes: FakeVolumes | None = None, server_timezone: str = "UTC",
+                 row_filters: dict[str, str] | None = None):
         """``database``: the DuckDB the statements run on (a new in-memory one by default);
         ``server_timezone``: the warehouse's default zone, which a session's TIMEZONE overrides."""
         if database is None or isinstance(database, (str, Path)):
@@ -124,6 +130,8 @@ class FakeConnector:
         self.database = database
         self.volumes = volumes
         self.server_timezone = server_timezone
+        self.row_filters = {name.lower(): sqlglot.parse_one(rule, read="databricks")
+                            for name, rule in (row_filters or {}).items()}
         self.connections: list[FakeConnection] = []
         self.errors: list[Exception] = []
         self.connect_errors: list[Exception] = []
@@ -186,6 +194,20 @@ class FakeConnector:
         unbound = sorted({p.name for p in tree.find_all(exp.Placeholder)} - parameters.keys())
         if unbound:
             raise refused(f"[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {unbound[0]}")
+        return tree
+
+    def filtered(self, tree: exp.Expression) -> exp.Expression:
+        """``tree`` with every read of a row-filtered table through the filter (the write target as is)."""
+        if not self.row_filters:
+            return tree
+        targets = {id(tree.this)} if isinstance(tree, (exp.Insert, exp.Create, exp.Merge, exp.Delete, exp.Update)) else set()
+        for node in list(tree.find_all(exp.Table)):
+            name = ".".join(p.name for p in node.parts[-2:]).lower()
+            rule = self.row_filters.get(name)
+            if rule is None or id(node) in targets or id(node.parent) in targets:
+                continue
+            kept = exp.select("*").from_(node.copy().as_("filtered")).where(rule.copy())
+            node.replace(kept.subquery(node.alias_or_name))
         return tree
 
     # -- what a test asserts afterwards ----------------------------------------------
