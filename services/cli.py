@@ -292,8 +292,15 @@ def cmd_run_export(args, settings: Settings) -> int:
     if job.status == "succeeded":
         print(job.summary())
         return 0
-    return _finish_job(warehouse, job.job_id, settings, args,
-                       secrets=schedules.configured_secrets(_secret_environment(settings), job.destination))
+    try:
+        secrets = schedules.configured_secrets(_secret_environment(settings), job.destination)
+    except ConfigError as exc:
+        # Said on the job's row, where the page looks, not only in the run's log.
+        warehouse.transaction(jobs.failure_steps(job, str(exc)))
+        print(jobs.get(warehouse, job.job_id).summary())
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return _finish_job(warehouse, job.job_id, settings, args, secrets=secrets)
 
 
 def _secret_environment(settings: Settings) -> Mapping[str, str]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,9 +36,8 @@ import pandas as pd
 from sqlglot import exp
 
 from services import naming, rbac
-from services.build import BuildResult, run_pipeline
 from services.clock import now
-from services.errors import ConfigError, ExportError, JobRunError, SpecError
+from services.errors import ExportError, JobRunError, SpecError
 from services.exports import jobs
 from services.exports.base import ExportRequest
 from services.exports.schedules import refuse_url_token
@@ -165,7 +163,7 @@ def _record(warehouse: Warehouse, run: RecordedRun) -> None:
 
 # -- the runners ----------------------------------------------------------------------------
 class ThreadRunner:
-    """Exports on a background thread of this process, rebuilds in the caller's run (as always)."""
+    """Exports on a background thread of this process (a rebuild runs in the page: components/warehouse.py)."""
 
     remote = False
 
@@ -182,9 +180,6 @@ class ThreadRunner:
 
     def export_job(self, warehouse: Warehouse, job_id: str) -> jobs.Job:
         return jobs.get(warehouse, job_id)
-
-    def rebuild(self, warehouse: Warehouse, *, progress: Callable[[str, float], None] | None = None) -> BuildResult:
-        return run_pipeline(warehouse, full_refresh=True, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -305,15 +300,10 @@ Runner = ThreadRunner | DatabricksJobsRunner
 
 def uses_jobs(settings: Settings) -> bool:
     """Whether exports and rebuilds run as Databricks Jobs: as a Databricks App on the Databricks engine
-    with both job ids bound (app.yaml); otherwise on threads of this process."""
-    if settings.engine != "databricks" or not settings.databricks_app:
-        return False
-    ids = {"SEGMENT_STUDIO_EXPORT_JOB_ID": settings.export_job_id, "SEGMENT_STUDIO_BUILD_JOB_ID": settings.build_job_id}
-    missing = [name for name, value in ids.items() if value is None]
-    if len(missing) == 1:
-        raise ConfigError(f"{missing[0]} is not set while the other job id is: bind both job resources in app.yaml "
-                          "(docs/deploy-databricks.md)")
-    return not missing
+    with the job ids bound (app.yaml; Settings refuses one without the other); otherwise on threads of
+    this process."""
+    return (settings.engine == "databricks" and settings.databricks_app
+            and settings.export_job_id is not None and settings.build_job_id is not None)
 
 
 def start_export(warehouse: Warehouse, request: ExportRequest, *, runner: Runner, user: str, role: str,

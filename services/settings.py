@@ -164,6 +164,11 @@ class Settings:
         engine = env.get("SEGMENT_STUDIO_ENGINE") or file.get("engine") or "duckdb"
         if engine not in ENGINES:
             raise ConfigError(f"SEGMENT_STUDIO_ENGINE={engine!r} is not an engine; use {', '.join(ENGINES)}")
+        export_job = _job_id(env.get("SEGMENT_STUDIO_EXPORT_JOB_ID"), "SEGMENT_STUDIO_EXPORT_JOB_ID")
+        build_job = _job_id(env.get("SEGMENT_STUDIO_BUILD_JOB_ID"), "SEGMENT_STUDIO_BUILD_JOB_ID")
+        if (export_job is None) != (build_job is None):
+            raise ConfigError("SEGMENT_STUDIO_EXPORT_JOB_ID and SEGMENT_STUDIO_BUILD_JOB_ID go together: bind both "
+                              "job resources in app.yaml (docs/deploy-databricks.md), or neither")
         return cls(
             warehouse_path=Path(env.get("SEGMENT_STUDIO_WAREHOUSE") or DEFAULT_WAREHOUSE),
             engine=engine,
@@ -182,8 +187,8 @@ class Settings:
             databricks_app=bool(env.get("DATABRICKS_APP_NAME")),
             webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),
             pause_at=env.get("SEGMENT_STUDIO_PAUSE_AT") or None,
-            export_job_id=_job_id(env.get("SEGMENT_STUDIO_EXPORT_JOB_ID"), "SEGMENT_STUDIO_EXPORT_JOB_ID"),
-            build_job_id=_job_id(env.get("SEGMENT_STUDIO_BUILD_JOB_ID"), "SEGMENT_STUDIO_BUILD_JOB_ID"),
+            export_job_id=export_job,
+            build_job_id=build_job,
             webhook_auth_secret=_secret_name(env.get("SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET")),
             latency_ms=_non_negative(env.get("SEGMENT_STUDIO_LATENCY_MS"), "SEGMENT_STUDIO_LATENCY_MS", "milliseconds",
                                      0.0),
