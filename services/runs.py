@@ -202,6 +202,8 @@ class DatabricksJobsRunner:
         self.build_job_id = int(build_job_id)
         self.check_every_s = check_every_s
         self._checked: dict[int, float] = {}
+        #: export job -> its run, once known (the page polls: the record is read once)
+        self._export_runs: dict[str, int] = {}
         self._lock = threading.Lock()
 
     # -- exports -------------------------------------------------------------------------
@@ -228,6 +230,8 @@ class DatabricksJobsRunner:
             raise ExportError(f"export job {queued.job_id} failed: {reason}") from None
         _record(warehouse, RecordedRun(run_id, EXPORT, queued.job_id, self.export_job_id,
                                        self._page_url(run_id), user, role, now()))
+        with self._lock:
+            self._export_runs[queued.job_id] = run_id
         return queued.job_id
 
     def export_job(self, warehouse: Warehouse, job_id: str) -> jobs.Job:
@@ -236,16 +240,24 @@ class DatabricksJobsRunner:
         job = jobs.get(warehouse, job_id)
         if job.finished:
             return job
-        run = latest(warehouse, EXPORT, subject=job_id)
-        if run is None or not self._due(run.run_id):
+        with self._lock:
+            run_id = self._export_runs.get(job_id)
+        if run_id is None:
+            run = latest(warehouse, EXPORT, subject=job_id)
+            if run is None:
+                return job  # not started as a job run (a thread's, before this deploy)
+            run_id = run.run_id
+            with self._lock:
+                self._export_runs[job_id] = run_id
+        if not self._due(run_id):
             return job
-        state = run_state(self.jobs_api, run.run_id)
+        state = run_state(self.jobs_api, run_id)
         if not state.finished:
             return job
         job = jobs.get(warehouse, job_id)  # the run may have finished the row since it was read
         if job.finished:
             return job
-        reason = job.request.scrub(f"the Databricks run {run.run_id} {state.outcome()}"
+        reason = job.request.scrub(f"the Databricks run {run_id} {state.outcome()}"
                                    + (" before the job recorded its outcome" if state.succeeded else ""))
         warehouse.transaction(jobs.failure_steps(job, reason))
         return jobs.get(warehouse, job_id)
