@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from components import runs
 from components.segments import build_marker, listed_versions, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import access, jobs, preflight
 from services.exports.base import Destination, ExportRequest, Option, redact_url
 from services.exports.destinations import destination
+from services.runs import start_export as start_run
 from services.settings import Settings
 
 #: files above this size are offered by path, not as an in-page download
@@ -107,14 +109,17 @@ def sent(job: jobs.Job) -> str:
     return f"{job.rows_added or 0:,} added, {job.rows_removed or 0:,} removed ({rows})"
 
 
-def rerun_request(job: jobs.Job, typed: dict[str, object]) -> tuple[ExportRequest, list[str]]:
+def rerun_request(job: jobs.Job, typed: dict[str, object], *,
+                  configured_secrets: bool = False) -> tuple[ExportRequest, list[str]]:
     """A new job's request that runs a past job again (carrying it, so a webhook re-sends under its
     idempotency keys), with the secrets typed in the form above (job rows never keep them), and the
     labels of those its destination needs but the form does not hold. A URL whose secret parts the
-    row redacted is taken from the form only when it is the same address."""
+    row redacted is taken from the form only when it is the same address. With
+    ``configured_secrets`` (a Databricks Job runs it) secret fields come from the job's configuration:
+    none is asked for or taken from the form."""
     request = jobs.rerun_request(job)
     options = destination(request.destination).options
-    secret = [o for o in options if o.secret]
+    secret = [] if configured_secrets else [o for o in options if o.secret]
     missing = [o.label.lower() for o in secret if not typed.get(o.name)]
     again = replace(request, **{o.name: typed.get(o.name) for o in secret})
     for option in options:
@@ -129,17 +134,18 @@ def rerun_request(job: jobs.Job, typed: dict[str, object]) -> tuple[ExportReques
 
 def start_export(settings: Settings, request: ExportRequest, *, user: str, role: str,
                  override_dq_gate: bool = False) -> str:
-    """Create the job (permission and DQ gates) and run it on a background thread; return its id."""
+    """Create the job (permission and DQ gates) and start it (a thread here, a Databricks Job run as a
+    Databricks App: components/runs.py); return its id."""
     _check_folder(settings, request.folder)
     path = warehouse_key(settings)
-    warehouse = get_warehouse(path)
     # The click's workspace (the cached catalog) compiles the segment once, for the job and its run.
-    queued = jobs.create_job(warehouse, request, user=user, role=role, override_dq_gate=override_dq_gate,
-                             workspace=workspace(path, known=listed_versions(path)))
-    # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
-    jobs.start(warehouse, queued, output_dir=Path(settings.export_dir),
-               private_networks=settings.webhook_private_networks if settings.databricks_app else None)
-    return queued.job_id
+    return start_run(get_warehouse(path), request, runner=runs.runner(settings), user=user, role=role,
+                     override_dq_gate=override_dq_gate, workspace=workspace(path, known=listed_versions(path)))
+
+
+def runs_remotely(settings: Settings) -> bool:
+    """Whether exports run as Databricks Job runs (which read secrets from their configuration)."""
+    return runs.runner(settings).remote
 
 
 def _check_folder(settings: Settings, folder: str | None) -> None:
@@ -157,8 +163,11 @@ def _check_folder(settings: Settings, folder: str | None) -> None:
 
 
 def job(settings: Settings, job_id: str, *, user: str, role: str) -> jobs.Job:
-    """A job the user may see (their own; anyone's for managers and admins)."""
-    return access.visible_job(get_warehouse(warehouse_key(settings)), job_id, user=user, role=role)
+    """A job the user may see (their own; anyone's for managers and admins); one whose Databricks Job
+    run ended without finishing it is marked failed then (services/runs.py)."""
+    warehouse = get_warehouse(warehouse_key(settings))
+    found = access.visible_job(warehouse, job_id, user=user, role=role)
+    return found if found.finished else runs.runner(settings).export_job(warehouse, job_id)
 
 
 def history(settings: Settings, *, user: str, role: str) -> pd.DataFrame:

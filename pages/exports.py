@@ -219,7 +219,7 @@ ui.download_button(settings, detail, key=f"exports_past_download_{detail.job_id}
 
 
 # Secrets (an auth header) are not kept with the job: the re-run takes the ones typed above.
-again, missing = ui.rerun_request(detail, options)
+again, missing = ui.rerun_request(detail, options, configured_secrets=ui.runs_remotely(settings))
 st.button("Re-run this export", key="exports_rerun", on_click=_run_export, args=(again, detail.dq_override, ()),
           disabled=bool(missing), help="Runs the same request again as a new job" + (
               f" (enter the {' and '.join(missing)} above first: secrets are not stored)" if missing else ""))

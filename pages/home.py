@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import exports, quality, session
+from components import exports, quality, runs, session
 from components.background import together
 from components.segments import cached_library
 from components.text import plain
@@ -160,7 +160,15 @@ if rbac.can(identity.role, "rebuild_warehouse"):
             r1, r2 = st.columns(2)
             r1.button("Yes, rebuild now", type="primary", key="home_rebuild_confirm", on_click=ask, args=(False, True))
             r2.button("Cancel", key="home_rebuild_cancel", on_click=ask, args=(False,))
-        if st.session_state.pop("home_rebuild_run", False):
+        if runs.runner(settings).remote:
+            # A run of the bundle's build job: it goes on whatever this page does; Home follows it.
+            if st.session_state.pop("home_rebuild_run", False):
+                try:
+                    runs.start_rebuild(settings, user=identity.user, role=identity.role)
+                except SegmentStudioError as exc:
+                    st.error(f"The rebuild was not started: {plain(exc)}")
+            runs.rebuild_progress(settings)
+        elif st.session_state.pop("home_rebuild_run", False):
             bar = st.progress(0.0, text="starting")
             try:
                 result = rebuild(settings, progress=lambda step, f: bar.progress(min(max(f, 0.0), 1.0), text=step))

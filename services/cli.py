@@ -9,6 +9,7 @@ Commands
   export SEGMENT_ID --destination NAME
                         run an export job (the same job code as the Exports page)
   rerun JOB_ID          run a failed or interrupted export job again
+  run-export JOB_ID     run a queued export job as recorded (the bundle's export_run job runs this)
   sync-due              run the scheduled exports whose period is due (cron: every 15 minutes)
 """
 
@@ -63,12 +64,13 @@ def _on_databricks(path: Path, settings: Settings | None) -> bool:
     return settings is not None and settings.engine == "databricks" and Path(path) == Path(settings.warehouse_path)
 
 
-def _open(path: Path, settings: Settings | None = None, *, create: bool = False):
+def _open(path: Path, settings: Settings | None = None, *, create: bool = False, keep: tuple[str, ...] = ()):
     """The DuckDB file, or the Databricks SQL warehouse when settings choose it and --warehouse does not.
 
     A DuckDB file that does not exist is created only when ``create`` (an import may start a
     warehouse); other commands say there is none. Opening a DuckDB file is this process's start as
-    the only one that may write it: jobs a killed process left running are marked failed first.
+    the only one that may write it: jobs a killed process left running are marked failed first,
+    except ``keep`` (the job this command is about to run).
     """
     if _on_databricks(path, settings):
         # No signed-in user on a command line: the SDK's default credentials
@@ -78,7 +80,7 @@ def _open(path: Path, settings: Settings | None = None, *, create: bool = False)
         raise ConfigError(f"no warehouse at {path}: build one first (python -m services.cli build)")
     warehouse = DuckDBWarehouse(path)
     if settings is not None:
-        jobs.recover_interrupted(warehouse, output_dir=settings.export_dir)
+        jobs.recover_interrupted(warehouse, output_dir=settings.export_dir, keep=keep)
     return warehouse
 
 
@@ -267,9 +269,7 @@ def cmd_sync_due(args, settings: Settings) -> int:
     """Run every due scheduled export as its owner; exit 1 when one failed, so cron or the job says so."""
     warehouse = _open(args.warehouse or settings.warehouse_path, settings)
     role_map = load_role_map(settings.roles_file)
-    env: Mapping[str, str] = os.environ
-    if settings.webhook_auth_secret:
-        env = _SecretEnvironment(os.environ, WEBHOOK_AUTH_ENV, settings.webhook_auth_secret)
+    env = _secret_environment(settings)
     # The owner's role now, as the app would give it them: an assignment made in the app, else the role map.
     private = settings.webhook_private_networks if settings.databricks_app else None
     runs = schedules.run_due(warehouse, role_for=lambda owner: assigned_role(warehouse, owner) or role_map.role_for(owner),
@@ -280,6 +280,34 @@ def cmd_sync_due(args, settings: Settings) -> int:
     if not runs:
         print("no scheduled export is due")
     return 1 if any(run.status == "failed" for run in runs) else 0
+
+
+def cmd_run_export(args, settings: Settings) -> int:
+    """Run a queued export job as it was recorded: its owner and role are on the row (create_job checked
+    them when it was queued), the webhook's auth header comes from configuration (the secret named by
+    SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET, or the environment), as scheduled runs get it. The bundle's
+    export_run job runs this for the app; a finished job is left as it is."""
+    warehouse = _open(args.warehouse or settings.warehouse_path, settings, keep=(args.job_id,))
+    job = jobs.get(warehouse, args.job_id)
+    if job.status == "succeeded":
+        print(job.summary())
+        return 0
+    try:
+        secrets = schedules.configured_secrets(_secret_environment(settings), job.destination)
+    except ConfigError as exc:
+        # Said on the job's row, where the page looks, not only in the run's log.
+        warehouse.transaction(jobs.failure_steps(job, str(exc)))
+        print(jobs.get(warehouse, job.job_id).summary())
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return _finish_job(warehouse, job.job_id, settings, args, secrets=secrets)
+
+
+def _secret_environment(settings: Settings) -> Mapping[str, str]:
+    """The environment, with the webhook auth header read from the configured Databricks secret when one is."""
+    if settings.webhook_auth_secret:
+        return _SecretEnvironment(os.environ, WEBHOOK_AUTH_ENV, settings.webhook_auth_secret)
+    return os.environ
 
 
 def _finish_job(warehouse: Warehouse, job: jobs.QueuedJob | str, settings: Settings, args, *,
@@ -322,6 +350,14 @@ def _destination_flags(command: argparse.ArgumentParser) -> None:
                              help=f"{option.help}{env}{default} [{', '.join(users)}]")
 
 
+def _true_or_false(value: str) -> bool:
+    if value.strip().lower() in ("true", "1", "yes"):
+        return True
+    if value.strip().lower() in ("false", "0", "no", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.cli", description="Segment Studio command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -337,7 +373,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--demo-end", type=date.fromisoformat,
                    help="last day of generated demo data (default: $SEGMENT_STUDIO_DEMO_END or yesterday)")
     b.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: latest transaction date)")
-    b.add_argument("--full-refresh", action="store_true",
+    # Alone, or with a value from a job parameter (databricks.yml: --full-refresh {{job.parameters.full_refresh}}).
+    b.add_argument("--full-refresh", nargs="?", const=True, default=False, type=_true_or_false, metavar="true|false",
                    help="rebuild every silver model from the landing zone, not only new batches")
     b.set_defaults(func=cmd_build)
 
@@ -404,6 +441,12 @@ def parser() -> argparse.ArgumentParser:
             r.add_argument(option.cli_flag, dest=option.name, help=f"{option.help}{env}; not kept with the job")
     common(r)
     r.set_defaults(func=cmd_rerun)
+
+    x = sub.add_parser("run-export", help="run a queued export job as recorded, as its owner (the bundle's "
+                                          "export_run job runs this for the app)")
+    x.add_argument("job_id")
+    common(x)
+    x.set_defaults(func=cmd_run_export)
 
     d = sub.add_parser("sync-due", help="run the scheduled exports whose period is due (idempotent: each "
                                         "schedule runs once per period however often this runs)")

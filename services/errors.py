@@ -12,6 +12,7 @@
     │   ├── QueryError            the engine ran the statement and refused it (syntax, grants, timeout)
     │   └── ReconciliationError   raw -> fact counts or checksums do not match
     ├── ExportError               an export job failed
+    ├── JobRunError               a Databricks Job run could not start (refused, or one already runs)
     └── PermissionDeniedError     the role does not allow the action
 
 Every error carries ``reason`` (what is wrong, without where) and, when it is about
@@ -76,6 +77,10 @@ class ReconciliationError(WarehouseError):
 
 class ExportError(SegmentStudioError):
     """An export job failed."""
+
+
+class JobRunError(SegmentStudioError):
+    """A Databricks Job run the app asked for could not start: the Jobs API refused, or one already runs."""
 
 
 class PermissionDeniedError(SegmentStudioError):

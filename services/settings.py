@@ -46,6 +46,19 @@ def _day(raw: str | None, name: str) -> date | None:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from None
 
 
+def _job_id(raw: str | None, name: str) -> int | None:
+    """A Databricks job id (app.yaml binds it from a job resource with valueFrom), or None when unset."""
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a Databricks job id (a whole number), got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be a Databricks job id (a positive whole number), got {raw!r}")
+    return value
+
+
 def _networks(raw: str | None) -> tuple[str, ...]:
     """Comma-separated CIDR networks, checked and written in their canonical form."""
     networks = []
@@ -117,6 +130,10 @@ class Settings:
     #: "scope/key" of the Databricks secret holding the webhook auth header, for the sync-due job
     #: (a job task cannot set environment variables; the app gets the header by valueFrom instead)
     webhook_auth_secret: str | None = None
+    #: the bundle's export_run and gold_build jobs, bound to the app as job resources (valueFrom gives
+    #: their ids): as a Databricks App, exports and rebuilds run there, not in the app's process
+    export_job_id: int | None = None
+    build_job_id: int | None = None
     #: test-only: stop at this named step (services/checkpoints.py) so a kill test can kill the process there
     pause_at: str | None = None
 
@@ -147,6 +164,11 @@ class Settings:
         engine = env.get("SEGMENT_STUDIO_ENGINE") or file.get("engine") or "duckdb"
         if engine not in ENGINES:
             raise ConfigError(f"SEGMENT_STUDIO_ENGINE={engine!r} is not an engine; use {', '.join(ENGINES)}")
+        export_job = _job_id(env.get("SEGMENT_STUDIO_EXPORT_JOB_ID"), "SEGMENT_STUDIO_EXPORT_JOB_ID")
+        build_job = _job_id(env.get("SEGMENT_STUDIO_BUILD_JOB_ID"), "SEGMENT_STUDIO_BUILD_JOB_ID")
+        if (export_job is None) != (build_job is None):
+            raise ConfigError("SEGMENT_STUDIO_EXPORT_JOB_ID and SEGMENT_STUDIO_BUILD_JOB_ID go together: bind both "
+                              "job resources in app.yaml (docs/deploy-databricks.md), or neither")
         return cls(
             warehouse_path=Path(env.get("SEGMENT_STUDIO_WAREHOUSE") or DEFAULT_WAREHOUSE),
             engine=engine,
@@ -165,6 +187,8 @@ class Settings:
             databricks_app=bool(env.get("DATABRICKS_APP_NAME")),
             webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),
             pause_at=env.get("SEGMENT_STUDIO_PAUSE_AT") or None,
+            export_job_id=export_job,
+            build_job_id=build_job,
             webhook_auth_secret=_secret_name(env.get("SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET")),
             latency_ms=_non_negative(env.get("SEGMENT_STUDIO_LATENCY_MS"), "SEGMENT_STUDIO_LATENCY_MS", "milliseconds",
                                      0.0),

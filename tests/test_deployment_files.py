@@ -13,6 +13,7 @@ import yaml
 
 from services.cli import parser
 from services.exports.destinations import options_in_use
+from services.runs import uses_jobs
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +45,13 @@ def job_parameters(job: dict) -> list[list[str]]:
     return [task["spark_python_task"]["parameters"] for task in job["tasks"]]
 
 
+def with_job_parameters(job: dict, command: list[str], **given: str) -> list[str]:
+    """``command`` with each ``{{job.parameters.x}}`` as the job passes it: the value given, else the
+    parameter's default (docs.databricks.com/aws/en/jobs/dynamic-value-references)."""
+    values = {p["name"]: p["default"] for p in job.get("parameters", [])} | given
+    return [re.sub(r"\{\{job\.parameters\.([a-z_]+)\}\}", lambda m: values[m.group(1)], c) for c in command]
+
+
 def split(parameters: list[str]) -> tuple[dict[str, str], list[str]]:
     from jobs.run_cli import split as run_cli_split
 
@@ -56,10 +64,11 @@ def local(value: str) -> Path:
 
 
 def bound(resource: str) -> str:
-    """What Databricks Apps puts in a ``valueFrom`` variable: a warehouse's id, a volume's path
+    """What Databricks Apps puts in a ``valueFrom`` variable: a warehouse's id, a volume's path, a job's id
     (https://learn.microsoft.com/azure/databricks/dev-tools/databricks-apps/environment-variables)."""
     return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging",
-            "webhook-auth": "Authorization: Bearer from-the-secret"}[resource]
+            "webhook-auth": "Authorization: Bearer from-the-secret", "export-job": "1234",
+            "build-job": "5678"}[resource]
 
 
 # -- app.yaml ----------------------------------------------------------------
@@ -87,14 +96,22 @@ def test_app_settings_choose_databricks_and_the_settings_file_exists():
                                  | {"SEGMENT_STUDIO_SETTINGS_FILE": str(path)})
     assert settings.engine == "databricks"
     assert settings.databricks.resolved_http_path == "/sql/1.0/warehouses/w-123"
+    assert (settings.export_job_id, settings.build_job_id) == (1234, 5678)
+    # As a Databricks App (the platform sets DATABRICKS_APP_NAME) exports and rebuilds run as those jobs.
+    app = Settings.from_env({e["name"]: e.get("value") or bound(e["valueFrom"]) for e in APP["env"]}
+                            | {"SEGMENT_STUDIO_SETTINGS_FILE": str(path), "DATABRICKS_APP_NAME": "segment-studio"})
+    assert uses_jobs(app) and not uses_jobs(settings)
 
 
 def test_value_from_names_a_resource_of_the_app():
     bound = {e["valueFrom"] for e in APP["env"] if "valueFrom" in e}
     app = BUNDLE["resources"]["apps"]["segment_studio"]
     resources = {r["name"]: r for r in app["resources"]}
-    assert bound == {"sql-warehouse", "staging-volume", "webhook-auth"}
+    assert bound == {"sql-warehouse", "staging-volume", "webhook-auth", "export-job", "build-job"}
     assert bound <= resources.keys()
+    # The app starts and watches runs of the bundle's own jobs (run_now, get_run need CAN_MANAGE_RUN).
+    assert resources["export-job"]["job"] == {"id": "${resources.jobs.export_run.id}", "permission": "CAN_MANAGE_RUN"}
+    assert resources["build-job"]["job"] == {"id": "${resources.jobs.gold_build.id}", "permission": "CAN_MANAGE_RUN"}
     secret = resources["webhook-auth"]["secret"]
     assert secret["permission"] == "READ"  # valueFrom gives the decrypted value
     assert resources["sql-warehouse"]["sql_warehouse"]["permission"] == "CAN_USE"
@@ -149,6 +166,7 @@ def test_job_commands_parse_with_the_cli(job_name):
     commands = parser()._subparsers._group_actions[0].choices
     for parameters in job_parameters(JOBS[job_name]):
         _, command = split(parameters)
+        command = with_job_parameters(JOBS[job_name], command, export_job="exp-0123456789ab")
         command = [re.sub(r"\$\{var\.([a-z_]+)\}", lambda m: str(BUNDLE["variables"][m.group(1)]["default"]), c)
                    for c in command]
         assert command[0] in commands
@@ -161,6 +179,28 @@ def test_the_build_job_runs_the_build_command():
     assert split(parameters)[1][0] == "build"
     [parameters] = job_parameters(JOBS["sync_due"])
     assert split(parameters)[1][:1] == ["sync-due"]
+
+
+def test_the_build_job_takes_full_refresh_as_a_job_parameter_false_by_default():
+    job = JOBS["gold_build"]
+    assert job["parameters"] == [{"name": "full_refresh", "default": "false"}]
+    [parameters] = job_parameters(job)
+    command = split(parameters)[1]
+    assert command[command.index("--full-refresh") + 1] == "{{job.parameters.full_refresh}}"
+    assert parser().parse_args(with_job_parameters(job, command)).full_refresh is False
+    assert parser().parse_args(with_job_parameters(job, command, full_refresh="true")).full_refresh is True
+
+
+def test_the_export_job_runs_the_export_job_it_is_given():
+    job = JOBS["export_run"]
+    assert job["parameters"] == [{"name": "export_job", "default": ""}]
+    [parameters] = job_parameters(job)
+    settings, command = split(parameters)
+    assert command == ["run-export", "{{job.parameters.export_job}}", "--quiet"]
+    # The webhook auth header comes from the secret, as the scheduled sync's does.
+    assert settings["SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET"] == split(job_parameters(JOBS["sync_due"])[0])[0][
+        "SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET"]
+    assert parser().parse_args(with_job_parameters(job, command, export_job="exp-1")).job_id == "exp-1"
 
 
 # Databricks Asset Bundle settings, from the bundle docs and the SDK's job and app types:
@@ -186,7 +226,8 @@ def test_jobs_time_out_alert_on_failure_and_run_one_at_a_time(job_name):
     assert 0 < job["timeout_seconds"] <= 4 * 3600
     assert job["email_notifications"]["on_failure"] == ["${var.alert_email}"]
     assert "default" not in BUNDLE["variables"]["alert_email"]  # each deploy says who is told
-    assert job["max_concurrent_runs"] == 1
+    # Exports of different jobs run side by side (one export job is one run: its idempotency token).
+    assert job["max_concurrent_runs"] == (8 if job_name == "export_run" else 1)
     assert {(p["group_name"], p["level"]) for p in job["permissions"]} == {("${var.admins_group}", "CAN_MANAGE_RUN")}
 
 

@@ -287,32 +287,39 @@ INTERRUPTED = ("interrupted: the process running this job stopped before it fini
                "run it again, it starts clean")
 
 
-def recover_interrupted(warehouse: Warehouse, *, output_dir: Path) -> list[str]:
+def recover_interrupted(warehouse: Warehouse, *, output_dir: Path, keep: tuple[str, ...] = ()) -> list[str]:
     """Mark failed the jobs a dead process left queued or running, and clear what they left half-written.
 
     Call it when a process that runs jobs starts, before it runs any. A job this process runs
     (``start``) is never touched. On DuckDB only one process can open the file, so every other
     queued or running job is an orphan; ``output_dir`` is where the dead process wrote, unless the
-    job's request named a folder. Returns the ids of the jobs marked failed.
+    job's request named a folder; ``keep`` are jobs the caller is about to run itself (``run-export``).
+    Returns the ids of the jobs marked failed.
     """
     if naming.table("app_export_jobs") not in warehouse.tables(naming.schema("app")):
         return []  # a warehouse an earlier version built: no job has run here
     query = exp.select(column("job_id")).from_(JOBS).where(is_in("status", ["queued", "running"]))
     with _active_lock:
-        orphans = [j for j in warehouse.arrow(query).column(0).to_pylist() if j not in _active]
+        orphans = [j for j in warehouse.arrow(query).column(0).to_pylist() if j not in _active and j not in keep]
     for job_id in orphans:
         job = get(warehouse, job_id)
         destination(job.destination).remove_partial(delivery_context(warehouse, job, job.request,
                                                                      output_dir=output_dir))
         snapshots.clear(warehouse, job_id)
-        warehouse.transaction([
-            _update_statement(job_id, status="failed", message=INTERRUPTED, finished_ts=now()),
-            audit_log.entry(actor=job.created_by, role=job.role, action="export.failed", object_type="export_job",
-                            object_id=job_id, object_version=job.segment_version,
-                            details={"segment_id": job.segment_id, "destination": job.destination,
-                                     "error": INTERRUPTED}),
-        ])
+        warehouse.transaction(failure_steps(job, INTERRUPTED))
     return orphans
+
+
+def failure_steps(job: Job, reason: str) -> list:
+    """The job marked failed with ``reason`` (already scrubbed of secrets) and its audit row: one
+    transaction's steps, so the failure and its audit land together."""
+    return [
+        _update_statement(job.job_id, status="failed", message=reason[:2000], finished_ts=now()),
+        audit_log.entry(actor=job.created_by, role=job.role, action="export.failed", object_type="export_job",
+                        object_id=job.job_id, object_version=job.segment_version,
+                        details={"segment_id": job.segment_id, "destination": job.destination,
+                                 "error": reason[:500]}),
+    ]
 
 
 def rerun_request(job: Job) -> ExportRequest:
@@ -361,12 +368,7 @@ def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: Compi
         told = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
         # Whatever failed, the job row, the audit log and the caller see it without the request's secrets.
         reason = request.scrub(told)
-        warehouse.transaction([
-            _update_statement(job.job_id, status="failed", message=reason[:2000], finished_ts=now()),
-            audit_log.entry(actor=job.created_by, role=job.role, action="export.failed",
-                            object_type="export_job", object_id=job.job_id, object_version=job.segment_version,
-                            details={"segment_id": job.segment_id, "destination": dest.name, "error": reason[:500]}),
-        ])
+        warehouse.transaction(failure_steps(job, reason))
         # A cause holding a secret would print it in a traceback: then the scrubbed error stands alone.
         cause = exc if reason == told else None
         if isinstance(exc, SegmentStudioError):

@@ -101,12 +101,21 @@ class Schedule:
             self.last_period is None or period > self.last_period)
 
 
+def refuse_url_token(request: ExportRequest, *, runs_as: str = "a scheduled webhook",
+                     header_from: str | None = None) -> None:
+    """Raise SpecError when the request's URL carries a token: rows keep URLs redacted, so a run made
+    later from the row (a schedule's, a Databricks Job's) would not have it. ``runs_as`` names that run,
+    ``header_from`` where it reads the auth header instead."""
+    if url_secrets(request.url):
+        raise SpecError(f"{runs_as}'s URL may not carry a token (it is not stored, so a later run would "
+                        "not have it): send the token as the auth header, which "
+                        f"{'scheduled runs read' if header_from is None else 'the run reads'} from "
+                        f"{header_from or _secret_env_names() or 'the environment'}")
+
+
 def _check_schedulable(request: ExportRequest) -> None:
     dest = destination(request.destination)
-    if url_secrets(request.url):
-        raise SpecError("a scheduled webhook's URL may not carry a token (it is not stored, so a later run would "
-                        "not have it): send the token as the auth header, which scheduled runs read from "
-                        f"{_secret_env_names() or 'the environment'}")
+    refuse_url_token(request)
     missing = dest.missing(request)
     if missing:
         raise SpecError(f"{dest.label} needs {' and '.join(m.lower() for m in missing)} before an export can be scheduled")

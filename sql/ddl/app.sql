@@ -201,3 +201,18 @@ create table if not exists customer_segmentation_for_retail_personalization_app.
   created_ts timestamp not null,
   constraint app_export_tables_pk primary key (table_name)
 );
+
+-- grain: one row per Databricks Job run the app started (an export, a rebuild): which run, what it
+-- runs, who started it and when; the run's state is read from the Jobs API, never kept here
+-- (services/runs.py)
+create table if not exists customer_segmentation_for_retail_personalization_app.customer_segmentation_for_retail_personalization_app_job_runs (
+  run_id bigint not null,
+  kind string not null,
+  subject string not null,
+  databricks_job_id bigint not null,
+  run_page_url string,
+  started_by string not null,
+  role string,
+  started_ts timestamp not null,
+  constraint app_job_runs_pk primary key (run_id)
+);

@@ -65,3 +65,16 @@ def test_warehouse_path_from_the_environment(tmp_path):
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "env.duckdb").exists()
 
+
+
+def test_full_refresh_is_a_flag_or_a_job_parameters_true_or_false():
+    from services.cli import parser
+
+    build = lambda *a: parser().parse_args(["build", *a])  # noqa: E731
+    assert build().full_refresh is False
+    assert build("--full-refresh").full_refresh is True
+    assert build("--full-refresh", "--quiet").full_refresh is True  # alone, before another flag
+    assert build("--full-refresh", "true").full_refresh is True
+    assert build("--full-refresh", "false", "--quiet").full_refresh is False
+    refused = cli("build", "--full-refresh", "maybe")
+    assert refused.returncode == 2 and "expected true or false, got 'maybe'" in refused.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services import cli as cli_module
+from services import cli as cli_module, naming
 from services.exports.destinations import DESTINATIONS, options_in_use
 from services.exports.preflight import compile_saved
 from services.warehouse.duckdb_engine import DuckDBWarehouse
@@ -89,3 +89,32 @@ def test_a_secret_option_may_come_from_the_environment(monkeypatch):
     assert values["table_name"] is None and values["batch_size"] == 500
     given = cli_module.parser().parse_args(["export", VIP, "--destination", "webhook", "--auth-header", "X-Key: k"])
     assert cli_module._option_values(given)["auth_header"] == "X-Key: k"
+
+
+def test_run_export_runs_a_queued_job_as_its_owner_and_leaves_a_finished_one(setup):
+    from services.exports import jobs
+    from services.exports.base import ExportRequest
+
+    warehouse, env, tmp_path = setup
+    wh = DuckDBWarehouse(warehouse)
+    try:
+        # Queued by the Exports page for a manager: the command runs it as them, whoever runs the command.
+        job_id = jobs.create_job(wh, ExportRequest(segment_id=VIP, version=1, destination="csv"),
+                                 user="mia@example.com", role="manager").job_id
+    finally:
+        wh.close()
+    run = cli("run-export", job_id, "--warehouse", str(warehouse), "--quiet", env={**env, "SEGMENT_STUDIO_ROLE": "viewer"})
+    assert run.returncode == 0, run.stderr
+    assert f"job {job_id}: succeeded" in run.stdout
+    wh = DuckDBWarehouse(warehouse, read_only=True)
+    try:
+        job = jobs.get(wh, job_id)
+        assert (job.status, job.created_by, job.role) == ("succeeded", "mia@example.com", "manager")
+        assert Path(job.output_path).parent == tmp_path / "out"
+        runs = wh.scalar(f"SELECT COUNT(*) FROM {naming.fq('app', 'app_audit_log')} WHERE object_id = '{job_id}'")
+    finally:
+        wh.close()
+    assert runs == 1  # its export.run; nothing marked it interrupted on the way
+    again = cli("run-export", job_id, "--warehouse", str(warehouse), "--quiet", env=env)
+    assert again.returncode == 0 and f"job {job_id}: succeeded" in again.stdout
+    assert len(list((tmp_path / "out").glob("*.csv"))) == 1

@@ -1,0 +1,112 @@
+"""Where this app's exports and rebuilds run (services/runs.py), and Home's view of a rebuild running
+as a Databricks Job.
+
+As a Databricks App with the bundle's job ids bound, the runner starts runs of the jobs with the app
+service principal's Jobs API client, made once per process; otherwise exports run on threads of
+this process and a rebuild in the page, as always. Pages ask ``runner(settings)`` (tests replace it
+with one over a fake Jobs API).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from components.text import plain
+from components.warehouse import forget_catalog, get_warehouse, warehouse_key
+from services import runs
+from services.errors import ConfigError
+from services.runs import DatabricksJobsRunner, Rebuild, Runner, ThreadRunner
+from services.settings import Settings
+
+#: seconds between Home's looks at a running rebuild
+REBUILD_POLL_S = 3.0
+
+#: rebuild runs whose success this process has acted on (the caches cleared once each)
+_cleared: set[int] = set()
+_cleared_lock = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs_api() -> Any:
+    """The app's service principal's Jobs API client (``WorkspaceClient().jobs``)."""
+    # Imported here, as the engine imports it for the Files API: the SDK takes over a second to
+    # import, and only a Databricks App starts jobs. In an App, WorkspaceClient() reads the service
+    # principal's DATABRICKS_HOST/CLIENT_ID/CLIENT_SECRET without configuration.
+    from databricks.sdk import WorkspaceClient
+
+    return WorkspaceClient().jobs
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs_runner(export_job_id: int, build_job_id: int) -> DatabricksJobsRunner:
+    # One per process: it remembers when it last asked about each run (the Exports page polls each second).
+    return DatabricksJobsRunner(_jobs_api(), export_job_id, build_job_id)
+
+
+def runner(settings: Settings) -> Runner:
+    """The Databricks Jobs runner as a Databricks App with both job ids bound, else threads here."""
+    if runs.uses_jobs(settings):
+        return _jobs_runner(settings.export_job_id, settings.build_job_id)
+    # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
+    return ThreadRunner(output_dir=Path(settings.export_dir),
+                        private_networks=settings.webhook_private_networks if settings.databricks_app else None)
+
+
+# -- Home: a rebuild running as a Databricks Job ------------------------------------------------
+def start_rebuild(settings: Settings, *, user: str, role: str) -> Rebuild:
+    """Start a full refresh as a run of the build job (refused while the last one runs)."""
+    jobs_runner = runner(settings)
+    if not isinstance(jobs_runner, DatabricksJobsRunner):
+        raise ConfigError("no build job is bound to this app: a rebuild runs in the page here")
+    return jobs_runner.start_rebuild(get_warehouse(warehouse_key(settings)), user=user, role=role)
+
+
+def rebuild_progress(settings: Settings) -> None:
+    """The newest rebuild the app started: live while it runs (polled every few seconds), then how it
+    ended. Its success clears every cached figure once, as a rebuild in the page does."""
+    jobs_runner = runner(settings)
+    path = warehouse_key(settings)
+    status = jobs_runner.rebuild_status(get_warehouse(path))
+    if status is None:
+        return
+    if status.state.finished:
+        _ended(path, status)
+        return
+
+    @st.fragment(run_every=REBUILD_POLL_S)
+    def live() -> None:
+        now = jobs_runner.rebuild_status(get_warehouse(path))
+        if now is None or now.state.finished:
+            st.rerun()  # the whole page: its figures change with the build
+        st.info(f"{_described(now)} is {now.state.state.lower()}. This page follows it; you may leave it, the "
+                "rebuild goes on." + _link(now))
+
+    live()
+
+
+def _described(status: Rebuild) -> str:
+    run = status.run
+    return (f"The rebuild started by {plain(run.started_by)} at {run.started_ts:%Y-%m-%d %H:%M} UTC "
+            f"(Databricks run {run.run_id})")
+
+
+def _link(status: Rebuild) -> str:
+    url = status.state.run_page_url or status.run.run_page_url
+    return f" [Open the run]({url})" if url else ""
+
+
+def _ended(path: str, status: Rebuild) -> None:
+    if status.state.succeeded:
+        with _cleared_lock:
+            fresh = status.run.run_id not in _cleared
+            _cleared.add(status.run.run_id)
+        if fresh:
+            st.cache_data.clear()
+            forget_catalog(path)
+        st.success(f"{_described(status)} succeeded: every page now shows the rebuilt figures." + _link(status))
+    else:
+        st.error(f"{_described(status)} {plain(status.state.outcome())}." + _link(status))
