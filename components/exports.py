@@ -145,7 +145,7 @@ def start_export(settings: Settings, request: ExportRequest, *, user: str, role:
 
 def runs_remotely(settings: Settings) -> bool:
     """Whether exports run as Databricks Job runs (which read secrets from their configuration)."""
-    return runs.runner(settings).remote
+    return runs.runner(settings).exports_remote
 
 
 def _check_folder(settings: Settings, folder: str | None) -> None:

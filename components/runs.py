@@ -42,18 +42,31 @@ def _jobs_api() -> Any:
 
 
 @st.cache_resource(show_spinner=False)
-def _jobs_runner(export_job_id: int, build_job_id: int) -> DatabricksJobsRunner:
+def _jobs_runner(export_job_id: int, build_job_id: int, exports_on_threads: bool,
+                 _here: ThreadRunner) -> DatabricksJobsRunner:
     # One per process: it remembers when it last asked about each run (the Exports page polls each second).
-    return DatabricksJobsRunner(_jobs_api(), export_job_id, build_job_id)
+    # (The thread runner is not part of the key: the flag before it says whether it is used.)
+    return DatabricksJobsRunner(_jobs_api(), export_job_id, build_job_id,
+                                exports_here=_here if exports_on_threads else None)
 
 
-def runner(settings: Settings) -> Runner:
-    """The Databricks Jobs runner as a Databricks App with both job ids bound, else threads here."""
-    if runs.uses_jobs(settings):
-        return _jobs_runner(settings.export_job_id, settings.build_job_id)
+def _threads(settings: Settings) -> ThreadRunner:
     # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
     return ThreadRunner(output_dir=Path(settings.export_dir),
                         private_networks=settings.webhook_private_networks if settings.databricks_app else None)
+
+
+def runner(settings: Settings) -> Runner:
+    """The Databricks Jobs runner as a Databricks App with both job ids bound, else threads here.
+
+    On behalf of the user, exports still run here: they must read customer data as the user (their
+    row filters and masks apply), and a job runs as the service principal. Rebuilds are the service
+    principal's work either way.
+    """
+    if runs.uses_jobs(settings):
+        return _jobs_runner(settings.export_job_id, settings.build_job_id, settings.databricks.identity == "user",
+                            _threads(settings))
+    return _threads(settings)
 
 
 # -- Home: a rebuild running as a Databricks Job ------------------------------------------------

@@ -165,7 +165,9 @@ def _record(warehouse: Warehouse, run: RecordedRun) -> None:
 class ThreadRunner:
     """Exports on a background thread of this process (a rebuild runs in the page: components/warehouse.py)."""
 
+    #: whether rebuilds, and exports, run somewhere else than this process
     remote = False
+    exports_remote = False
 
     def __init__(self, *, output_dir: Path, private_networks: tuple[str, ...] | None = None):
         self.output_dir = Path(output_dir)
@@ -196,7 +198,12 @@ class DatabricksJobsRunner:
     remote = True
 
     def __init__(self, jobs_api: Any, export_job_id: int, build_job_id: int, *,
-                 check_every_s: float = CHECK_EVERY_S):
+                 check_every_s: float = CHECK_EVERY_S, exports_here: ThreadRunner | None = None):
+        """``exports_here``: run exports on this process's threads instead (on behalf of the user: a
+        job runs as the service principal, whom the user's row filters do not limit, and an app
+        cannot run a job as the user, having no jobs scope to ask for)."""
+        self.exports_here = exports_here
+        self.exports_remote = exports_here is None
         self.jobs_api = jobs_api
         self.export_job_id = int(export_job_id)
         self.build_job_id = int(build_job_id)
@@ -210,6 +217,9 @@ class DatabricksJobsRunner:
     def admit(self, request: ExportRequest) -> None:
         """Refuse, before any job is queued, a request whose secrets could not reach the job: rows keep
         no secrets, and the job reads the webhook's auth header from the configured secret."""
+        if self.exports_here is not None:
+            self.exports_here.admit(request)
+            return
         refuse_url_token(request, runs_as="a webhook export run as a Databricks Job",
                          header_from="the secret named by SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET")
         typed = [name for name in ExportRequest.secret_fields() if getattr(request, name)]
@@ -220,6 +230,8 @@ class DatabricksJobsRunner:
 
     def start_export(self, warehouse: Warehouse, queued: jobs.QueuedJob, *, user: str, role: str) -> str:
         """Run the queued job as a run of the export job; the same job started twice is one run."""
+        if self.exports_here is not None:
+            return self.exports_here.start_export(warehouse, queued, user=user, role=role)
         try:
             waiter = self.jobs_api.run_now(job_id=self.export_job_id, job_parameters={"export_job": queued.job_id},
                                            idempotency_token=queued.job_id)

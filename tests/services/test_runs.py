@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,25 @@ def test_jobs_run_work_only_in_a_databricks_app_on_databricks_with_the_jobs_boun
 def test_job_ids_are_whole_numbers_and_come_in_pairs(env, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_on_behalf_of_the_user_exports_run_here_and_rebuilds_as_jobs(setting, tmp_path):
+    """A job runs as the service principal, whom the user's row filters do not limit: on behalf of the
+    user, an export stays in the app (reading as the user); a rebuild is the app's work and still a job."""
+    warehouse, fake, _ = setting
+    here = ThreadRunner(output_dir=tmp_path / "here")
+    runner = DatabricksJobsRunner(fake, JOB_IDS["export_run"], JOB_IDS["gold_build"], check_every_s=0,
+                                  exports_here=here)
+    assert (runner.remote, runner.exports_remote) == (True, False)
+    # A typed auth header is fine here: the thread holds it; a job could not have it.
+    runner.admit(csv_request(auth_header="X-Key: 1"))
+    job_id = start(warehouse, runner)
+    for _ in range(600):
+        done = runner.export_job(warehouse, job_id)
+        if done.finished:
+            break
+        time.sleep(0.05)
+    assert done.status == "succeeded" and Path(done.output_path).parent == tmp_path / "here"
+    assert fake.calls == [] and recorded_runs(warehouse) == []
+    runner.start_rebuild(warehouse, user="root@example.com", role="admin")
+    assert [call[0] for call in fake.calls] == [JOB_IDS["gold_build"]]
