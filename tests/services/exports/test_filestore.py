@@ -10,6 +10,7 @@ store that holds nothing but the volume.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,9 @@ def test_a_diff_puts_both_files_on_the_volume_and_offers_both(warehouse, volumes
     removals = str(removals_path(Path(job.output_path)))
     assert job.rows_removed > 0
     assert sorted(str(p) for p in access.files(job, stores=stores)) == sorted([job.output_path, removals])
-    [detail] = [r for r in audit_rows(warehouse, "export.run", job.job_id)]
+    [run_row] = audit_rows(warehouse, "export.run", job.job_id)
     removed = volumes.local(removals).read_bytes()
-    assert hashlib.sha256(removed).hexdigest() in detail["details"]
+    assert json.loads(run_row["details"])["removals_checksum"] == hashlib.sha256(removed).hexdigest()
     assert access.download(warehouse, job, Path(removals), user="tester", role="admin", stores=stores) == removed
 
 
