@@ -20,7 +20,7 @@ from services.settings import Settings
 @st.cache_resource(show_spinner=False)
 def files_api(host: str | None) -> Any:
     """The Files API as the app's service principal (``WorkspaceClient().files``), one per process."""
-    return service_principal_files(host)
+    return service_principal_files(host=host)
 
 
 def file_stores(settings: Settings) -> Stores:

@@ -188,7 +188,7 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def service_principal_files(host: str | None = None) -> Any:
+def service_principal_files(*, host: str | None = None) -> Any:
     """The Files API as the app's service principal (``WorkspaceClient().files``).
 
     In a Databricks App the SDK reads the principal's DATABRICKS_HOST, DATABRICKS_CLIENT_ID and
