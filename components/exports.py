@@ -16,12 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from components import runs
+from components.files import file_stores
 from components.segments import build_marker, listed_versions, workspace
 from components.warehouse import get_warehouse, warehouse_key
 from services.errors import SpecError
 from services.exports import access, jobs, preflight
 from services.exports.base import Destination, ExportRequest, Option, redact_url
 from services.exports.destinations import destination
+from services.exports.filestore import volume_of
 from services.runs import start_export as start_run
 from services.settings import Settings
 
@@ -149,16 +151,25 @@ def runs_remotely(settings: Settings) -> bool:
 
 
 def _check_folder(settings: Settings, folder: str | None) -> None:
-    """A folder typed in the page must be inside the export folder or a Unity Catalog volume.
+    """A folder typed in the page must be inside the export folder, or in a Unity Catalog volume: the
+    exports volume when one is configured (the export folder is in it), any volume otherwise.
 
-    The app writes with its own rights; a user must not be able to point it at any path
-    on the server. (The CLI runs as its operator and may write where they say.)
+    The app writes with its own rights (on Databricks, its service principal's): a user must not be
+    able to point it at any path on the server, nor at any volume the principal may write. (The CLI
+    runs as its operator and may write where they say.)
     """
     if not folder:
         return
     root = Path(settings.export_dir).resolve()
     target = Path(folder).resolve()
-    if target != root and root not in target.parents and not str(target).startswith("/Volumes/"):
+    if target == root or root in target.parents:
+        return
+    volume = settings.exports_volume
+    if volume is not None:
+        if target != Path(volume) and Path(volume) not in target.parents:
+            raise SpecError(f"the folder must be inside the exports volume {volume}, not {folder}")
+        return
+    if volume_of(target) is None:
         raise SpecError(f"the folder must be inside {root} or a Unity Catalog volume (/Volumes/...), not {folder}")
 
 
@@ -186,15 +197,16 @@ def download_button(settings: Settings, job: jobs.Job, *, key: str, user: str, r
     if not access.may_download(job, user=user, role=role):
         st.caption("This file holds contact identifiers in clear: only admins may download it.")
         return
-    paths = access.files(job)
-    if not paths:
+    stores = file_stores(settings)
+    found = access.available(job, stores=stores)
+    if not found:
         st.caption(f"Output: `{job.output_path}`")
-    for i, path in enumerate(paths):
-        _download(settings, job, path, key=key if i == 0 else f"{key}_removals", user=user, role=role)
+    for i, (path, size) in enumerate(found):
+        _download(settings, job, path, size, key=key if i == 0 else f"{key}_removals", user=user, role=role)
 
 
-def _download(settings: Settings, job: jobs.Job, path: Path, *, key: str, user: str, role: str) -> None:
-    size = path.stat().st_size
+def _download(settings: Settings, job: jobs.Job, path: Path, size: int, *, key: str, user: str, role: str) -> None:
+    """The download button of one file of ``size`` bytes (found through its store: a volume on Databricks)."""
     if size > MAX_DOWNLOAD_BYTES:
         st.caption(f"Output ({size / 1e6:,.0f} MB, too large to download here): `{path}`")
         return
@@ -204,7 +216,7 @@ def _download(settings: Settings, job: jobs.Job, path: Path, *, key: str, user: 
     def audited() -> bytes:
         # Called only when the button is clicked (not on every rerun of the live-status fragment):
         # the permission is checked again and the download audited as the bytes are read.
-        return access.download(warehouse, job, path, user=user, role=role)
+        return access.download(warehouse, job, path, user=user, role=role, stores=file_stores(settings))
 
     st.download_button(f"Download {path.name}", data=audited, file_name=path.name, mime=mime, key=key)
 

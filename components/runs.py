@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.files import file_stores
 from components.text import plain
 from components.warehouse import forget_catalog, get_warehouse, warehouse_key
 from services import runs
@@ -53,7 +54,8 @@ def _jobs_runner(export_job_id: int, build_job_id: int, exports_on_threads: bool
 def _threads(settings: Settings) -> ThreadRunner:
     # As a Databricks App a user's URL may reach only public addresses and the networks the settings allow.
     return ThreadRunner(output_dir=Path(settings.export_dir),
-                        private_networks=settings.webhook_private_networks if settings.databricks_app else None)
+                        private_networks=settings.webhook_private_networks if settings.databricks_app else None,
+                        stores=file_stores(settings))
 
 
 def runner(settings: Settings) -> Runner:

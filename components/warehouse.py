@@ -30,6 +30,7 @@ from typing import TypeVar
 import streamlit as st
 
 from components.background import Kept, together
+from components.files import file_stores
 from components.progress import progress_bar
 from components.request import forwarded_access_token, settings as session_settings
 from services.build import build, build_new, run_pipeline
@@ -139,7 +140,7 @@ def _shared_warehouse(path: str) -> LoggedWarehouse:
         duckdb = DuckDBWarehouse(path)
         # This process is now the only one that may write the file (DuckDB's lock): jobs a stopped
         # app or a killed command left running are orphans. Marked failed before any job starts here.
-        recover_interrupted(duckdb, output_dir=Path(settings.export_dir))
+        recover_interrupted(duckdb, output_dir=Path(settings.export_dir), stores=file_stores(settings))
         return _logged(duckdb, settings)
     identity = _databricks_identity(settings)
     if DATABRICKS_KEY_PREFIX + identity.key != path or isinstance(identity, OnBehalfOfUser):

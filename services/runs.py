@@ -40,6 +40,7 @@ from services.clock import now
 from services.errors import ExportError, JobRunError, SpecError
 from services.exports import jobs
 from services.exports.base import ExportRequest
+from services.exports.filestore import DEFAULT_STORES, Stores
 from services.exports.schedules import refuse_url_token
 from services.segments.workspace import Workspace
 from services.settings import Settings
@@ -169,15 +170,19 @@ class ThreadRunner:
     remote = False
     exports_remote = False
 
-    def __init__(self, *, output_dir: Path, private_networks: tuple[str, ...] | None = None):
+    def __init__(self, *, output_dir: Path, private_networks: tuple[str, ...] | None = None,
+                 stores: Stores = DEFAULT_STORES):
         self.output_dir = Path(output_dir)
         self.private_networks = private_networks
+        #: where the files go: a local folder, or a volume through the Files API (services/exports/filestore.py)
+        self.stores = stores
 
     def admit(self, request: ExportRequest) -> None:
         """Every request a thread can run: it holds the secrets the page was given."""
 
     def start_export(self, warehouse: Warehouse, queued: jobs.QueuedJob, *, user: str, role: str) -> str:
-        jobs.start(warehouse, queued, output_dir=self.output_dir, private_networks=self.private_networks)
+        jobs.start(warehouse, queued, output_dir=self.output_dir, private_networks=self.private_networks,
+                   stores=self.stores)
         return queued.job_id
 
     def export_job(self, warehouse: Warehouse, job_id: str) -> jobs.Job:

@@ -18,7 +18,8 @@ from typing import Any
 
 from services.clock import now
 from services.errors import ConfigError
-from services.warehouse.databricks_settings import DatabricksSettings
+from services.exports.filestore import volume_of
+from services.warehouse.databricks_settings import DatabricksSettings, volume_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
@@ -35,6 +36,17 @@ def _non_negative(raw: str | None, name: str, unit: str, default: float) -> floa
     if value < 0:
         raise ConfigError(f"{name} cannot be negative")
     return value
+
+
+def _export_dir(raw: str | None) -> Path:
+    """SEGMENT_STUDIO_EXPORT_DIR: a local folder, or a Unity Catalog volume (a folder in it) given as its
+    /Volumes/... path or, as the bundle names it, catalog.schema.volume (app.yaml binds it from the
+    exports-volume resource, whose valueFrom is the volume's /Volumes/... path)."""
+    if not raw:
+        return PROJECT_ROOT / "data" / "exports"
+    if raw.startswith("/Volumes") or ("/" not in raw and len(raw.split(".")) == 3):
+        return Path(volume_path(raw, setting="SEGMENT_STUDIO_EXPORT_DIR", resource="exports-volume"))
+    return Path(raw)
 
 
 def _day(raw: str | None, name: str) -> date | None:
@@ -116,7 +128,8 @@ class Settings:
     #: what one hour of warehouse time costs, for estimates shown before heavy actions
     price_per_warehouse_hour: float = 5.0
     databricks: DatabricksSettings = DatabricksSettings()
-    #: where export files go unless a job names a folder (a local path or a Unity Catalog volume path)
+    #: where export files go unless a job names a folder (a local path or a Unity Catalog volume path;
+    #: as a Databricks App, the exports volume: the container's own disk is lost at every restart)
     export_dir: Path = PROJECT_ROOT / "data" / "exports"
     #: warm UMAP up in a background thread at app start (tests turn it off: it costs a core for a minute)
     warm_up_maps: bool = True
@@ -136,6 +149,11 @@ class Settings:
     build_job_id: int | None = None
     #: test-only: stop at this named step (services/checkpoints.py) so a kill test can kill the process there
     pause_at: str | None = None
+
+    @property
+    def exports_volume(self) -> str | None:
+        """``/Volumes/<catalog>/<schema>/<volume>`` when the export folder is in a Unity Catalog volume."""
+        return volume_of(self.export_dir)
 
     def demo_window_end(self) -> date:
         """The last day of a demo generated now: the configured day, or yesterday (UTC)."""
@@ -182,7 +200,7 @@ class Settings:
             price_per_warehouse_hour=_non_negative(env.get("SEGMENT_STUDIO_WAREHOUSE_PRICE"),
                                                    "SEGMENT_STUDIO_WAREHOUSE_PRICE", "USD per hour", 5.0),
             databricks=DatabricksSettings.from_sources(env, file=file.get("databricks")),
-            export_dir=Path(env.get("SEGMENT_STUDIO_EXPORT_DIR") or PROJECT_ROOT / "data" / "exports"),
+            export_dir=_export_dir(env.get("SEGMENT_STUDIO_EXPORT_DIR")),
             warm_up_maps=env.get("SEGMENT_STUDIO_WARM_UP_MAPS", "1") not in ("0", "false", "no"),
             databricks_app=bool(env.get("DATABRICKS_APP_NAME")),
             webhook_private_networks=_networks(env.get("SEGMENT_STUDIO_WEBHOOK_PRIVATE_NETWORKS")),

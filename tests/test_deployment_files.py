@@ -67,6 +67,7 @@ def bound(resource: str) -> str:
     """What Databricks Apps puts in a ``valueFrom`` variable: a warehouse's id, a volume's path, a job's id
     (https://learn.microsoft.com/azure/databricks/dev-tools/databricks-apps/environment-variables)."""
     return {"sql-warehouse": "w-123", "staging-volume": "/Volumes/segment_studio/app/staging",
+            "exports-volume": "/Volumes/segment_studio/exports/files",
             "webhook-auth": "Authorization: Bearer from-the-secret", "export-job": "1234",
             "build-job": "5678"}[resource]
 
@@ -107,7 +108,7 @@ def test_value_from_names_a_resource_of_the_app():
     bound = {e["valueFrom"] for e in APP["env"] if "valueFrom" in e}
     app = BUNDLE["resources"]["apps"]["segment_studio"]
     resources = {r["name"]: r for r in app["resources"]}
-    assert bound == {"sql-warehouse", "staging-volume", "webhook-auth", "export-job", "build-job"}
+    assert bound == {"sql-warehouse", "staging-volume", "exports-volume", "webhook-auth", "export-job", "build-job"}
     assert bound <= resources.keys()
     # The app starts and watches runs of the bundle's own jobs (run_now, get_run need CAN_MANAGE_RUN).
     assert resources["export-job"]["job"] == {"id": "${resources.jobs.export_run.id}", "permission": "CAN_MANAGE_RUN"}
@@ -115,13 +116,14 @@ def test_value_from_names_a_resource_of_the_app():
     secret = resources["webhook-auth"]["secret"]
     assert secret["permission"] == "READ"  # valueFrom gives the decrypted value
     assert resources["sql-warehouse"]["sql_warehouse"]["permission"] == "CAN_USE"
-    volume = resources["staging-volume"]["uc_securable"]
-    assert (volume["securable_type"], volume["permission"]) == ("VOLUME", "WRITE_VOLUME")
+    for name in ("staging-volume", "exports-volume"):
+        volume = resources[name]["uc_securable"]
+        assert (volume["securable_type"], volume["permission"]) == ("VOLUME", "WRITE_VOLUME")
 
 
 def test_the_jobs_stage_in_the_volume_the_app_is_bound_to():
     app = BUNDLE["resources"]["apps"]["segment_studio"]
-    [volume] = [r["uc_securable"]["securable_full_name"] for r in app["resources"] if "uc_securable" in r]
+    [volume] = [r["uc_securable"]["securable_full_name"] for r in app["resources"] if r["name"] == "staging-volume"]
     default = BUNDLE["variables"]["staging_volume"]["default"]
     for job in JOBS.values():
         for parameters in job_parameters(job):
@@ -129,6 +131,30 @@ def test_the_jobs_stage_in_the_volume_the_app_is_bound_to():
     # The bundle names the volume catalog.schema.volume; the setting takes that as its /Volumes path.
     settings = Settings.from_env({"SEGMENT_STUDIO_VOLUME": default})
     assert settings.databricks.volume == "/Volumes/" + default.replace(".", "/")
+
+
+def test_export_files_go_to_the_exports_volume_in_the_app_and_the_jobs():
+    """The app's disk is lost at every restart: its export folder is the exports-volume resource, bound by
+    valueFrom (a UC volume resolves to its /Volumes/... path), and the jobs write the same volume."""
+    app = BUNDLE["resources"]["apps"]["segment_studio"]
+    resources = {r["name"]: r for r in app["resources"]}
+    volume = resources["exports-volume"]["uc_securable"]
+    assert volume["securable_full_name"] == "${var.exports_volume}"
+    assert {e["name"]: e.get("valueFrom") for e in APP["env"]}["SEGMENT_STUDIO_EXPORT_DIR"] == "exports-volume"
+    default = BUNDLE["variables"]["exports_volume"]["default"]
+    assert default != BUNDLE["variables"]["staging_volume"]["default"]
+    path = "/Volumes/" + default.replace(".", "/")
+    app_settings = Settings.from_env({e["name"]: e.get("value") or bound(e["valueFrom"]) for e in APP["env"]}
+                                     | {"SEGMENT_STUDIO_SETTINGS_FILE": str(ROOT / "deploy" / "segment_studio.toml")})
+    assert app_settings.export_dir == Path(bound("exports-volume"))
+    assert app_settings.exports_volume == bound("exports-volume")
+    for job in JOBS.values():
+        for parameters in job_parameters(job):
+            given = split(parameters)[0]["SEGMENT_STUDIO_EXPORT_DIR"]
+            assert given == "${var.exports_volume}"
+            # The bundle names the volume catalog.schema.volume; the setting takes that as its /Volumes path.
+            settings = Settings.from_env({"SEGMENT_STUDIO_EXPORT_DIR": given.replace("${var.exports_volume}", default)})
+            assert settings.export_dir == Path(path) and settings.exports_volume == path
 
 
 # -- databricks.yml ----------------------------------------------------------
@@ -277,10 +303,16 @@ def test_the_guide_names_every_setting_and_the_grants():
     for name in ["SEGMENT_STUDIO_ENGINE", "SEGMENT_STUDIO_SETTINGS_FILE", "DATABRICKS_WAREHOUSE_ID",
                  "DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "SEGMENT_STUDIO_IDENTITY", "SEGMENT_STUDIO_CATALOG",
                  "SEGMENT_STUDIO_SCHEMA_TXN", "SEGMENT_STUDIO_STATEMENT_TIMEOUT", "SEGMENT_STUDIO_CONNECT_TIMEOUT",
-                 "SEGMENT_STUDIO_RETRIES", "SEGMENT_STUDIO_VOLUME"]:
+                 "SEGMENT_STUDIO_RETRIES", "SEGMENT_STUDIO_VOLUME", "SEGMENT_STUDIO_EXPORT_DIR"]:
         assert name in DOC, name
     for grant in ["USE CATALOG", "USE SCHEMA", "SELECT", "MODIFY", "CREATE TABLE", "CAN USE", "READ VOLUME",
                   "WRITE VOLUME", "CREATE VOLUME"]:
         assert grant in DOC, grant
+    # Both volumes are created, and the jobs' identity may write each (the app's gets it from its resources).
+    text = re.sub(r"\s+", " ", DOC)
+    for variable in ("staging_volume", "exports_volume"):
+        volume = BUNDLE["variables"][variable]["default"]
+        assert f"CREATE VOLUME IF NOT EXISTS {volume};" in text, volume
+        assert f"GRANT READ VOLUME, WRITE VOLUME ON VOLUME {volume} TO `job-runner`;" in text, volume
     for command in ["databricks bundle validate", "databricks bundle deploy", "databricks bundle run"]:
         assert command in DOC, command

@@ -11,6 +11,7 @@
            -> audit row
     schedules.py         a request run every hour, day or week as such a job (sync-due)
     phones.py            phones to E.164 with libphonenumber, once per raw value
+    filestore.py         where files are kept: a local folder, or a Unity Catalog volume (Files API)
 
 Each destination module (files, table, meta, google_ads, braze, salesforce,
 webhook) implements the ``Destination`` interface in ``base.py`` and owns its

@@ -32,6 +32,7 @@ from sqlglot import exp
 
 from services.errors import SpecError
 from services.exports import normalise as norm
+from services.exports.filestore import FileStore, LocalStore
 
 MODES = ("full", "diff")
 IDENTIFIER_MODES = ("none", "hashed", "clear")
@@ -274,6 +275,8 @@ class DeliveryContext:
     #: addresses and these networks only (as a Databricks App, where a user's URL must not reach the
     #: platform's private, loopback or link-local services)
     private_networks: tuple[str, ...] | None = None
+    #: where file outputs are written: this machine's disk, or a Unity Catalog volume (filestore.py)
+    store: FileStore = field(default_factory=LocalStore)
 
 
 class Destination:

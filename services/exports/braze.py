@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 from sqlglot import exp
 
 from services.errors import ExportError
@@ -50,11 +49,9 @@ class BrazeDestination(FileDestination):
             return norm.phone_e164(norm.n("phone"))
         return contact(column)
 
-    def _write(self, rows: pa.Table, final: Path, progress) -> str:
-        checksum = super()._write(rows, final, progress)
-        size = final.stat().st_size
+    def check_written(self, local: Path) -> None:
+        size = local.stat().st_size
         if self.max_file_bytes is not None and size > self.max_file_bytes:
-            final.unlink(missing_ok=True)
+            local.unlink(missing_ok=True)
             raise ExportError(f"the file is {size:,} bytes and Braze accepts at most {self.max_file_bytes:,} bytes "
                               "per CSV import: export a smaller segment, or fewer attributes")
-        return checksum

@@ -6,6 +6,10 @@ A file appears whole under its final name or not at all: rows go to a
 that dies half-way leaves at most a ``.partial`` file, which the next run of
 the same job removes before it starts. The checksum is the SHA-256 of the
 file's bytes, taken while writing so a large file is not read twice.
+
+A destination writes through its context's store (filestore.py): on a local
+folder the file is written in place as above; on a Unity Catalog volume that
+is not mounted, it is written so in a scratch folder and uploaded whole.
 """
 
 from __future__ import annotations
@@ -26,21 +30,12 @@ import pyarrow.parquet as pq
 from services import checkpoints
 from services.errors import ExportError
 from services.exports.base import Delivered, DeliveryContext, Destination, Option
+from services.exports.filestore import FileStore, partial_path
 
 #: Rows per CSV chunk: about 19 MB of a Meta file, several of which are in flight at once.
 CHUNK_ROWS = 25_000
 #: Rows handed to the Parquet writer at a time (a row group each).
 PARQUET_CHUNK_ROWS = 500_000
-
-
-def partial_path(final: Path) -> Path:
-    return final.with_name(final.name + ".partial")
-
-
-def remove_partial(final: Path) -> None:
-    """Clear what a killed run of the same job left behind (a removals file is whole or absent)."""
-    partial_path(final).unlink(missing_ok=True)
-    partial_path(removals_path(final)).unlink(missing_ok=True)
 
 
 FOLDER = Option("folder", "Folder", help="A local folder or a Unity Catalog volume (/Volumes/...)",
@@ -271,7 +266,10 @@ class FileDestination(Destination):
         return folder / f"{ctx.file_stem}.{self.file_format}"
 
     def remove_partial(self, ctx: DeliveryContext) -> None:
-        remove_partial(self.output_path(ctx))
+        """Clear what a killed run of the same job left behind (a removals file is whole or absent)."""
+        final = self.output_path(ctx)
+        ctx.store.remove_partial(final)
+        ctx.store.remove_partial(removals_path(final))
 
     def deliver(self, rows: pa.Table, ctx: DeliveryContext) -> Delivered:
         final = self.output_path(ctx)
@@ -283,16 +281,25 @@ class FileDestination(Destination):
             # Written first, and whole: the job succeeds only once both files are in place.
             removal_file = removals_path(final)
             detail = {"removals_path": str(removal_file), "removals": removals.num_rows,
-                      "removals_checksum": self._write(removals, removal_file, lambda f: None)}
-        checksum = self._write(rows, final, ctx.progress)
+                      "removals_checksum": self._write(removals, removal_file, lambda f: None, ctx.store)}
+        checksum = self._write(rows, final, ctx.progress, ctx.store)
         # Rows sent are the removals too: a diff of 237 removals and no adds sent 237 rows, not 0.
         return Delivered(rows=rows.num_rows + detail.get("removals", 0), checksum=checksum, output_path=str(final),
                          detail=detail)
 
-    def _write(self, rows: pa.Table, final: Path, progress: Callable[[float], None]) -> str:
-        if self.file_format == "parquet":
-            return write_parquet(rows, final, progress=progress)
-        return write_csv(rows, final, progress=progress, hex_columns=self.hashed_columns())
+    def _write(self, rows: pa.Table, final: Path, progress: Callable[[float], None], store: FileStore) -> str:
+        def write(local: Path) -> str:
+            if self.file_format == "parquet":
+                checksum = write_parquet(rows, local, progress=progress)
+            else:
+                checksum = write_csv(rows, local, progress=progress, hex_columns=self.hashed_columns())
+            self.check_written(local)
+            return checksum
+
+        return store.write(final, write)
+
+    def check_written(self, local: Path) -> None:
+        """Refuse a written file the platform would not take (removing it), before the store keeps it."""
 
 
 class CsvDestination(FileDestination):

@@ -40,6 +40,7 @@ from services.errors import ExportError, SegmentStudioError, SpecError
 from services.exports import audience, preflight, selection, snapshots
 from services.exports.base import DeliveryContext, ExportRequest
 from services.exports.destinations import destination
+from services.exports.filestore import DEFAULT_STORES, Stores
 from services.segments.compiler import CompiledSegment
 from services.segments.workspace import Workspace
 from services.sqlterms import column, equals, is_in, literal
@@ -205,13 +206,14 @@ def create_job(warehouse: Warehouse, request: ExportRequest, *, user: str, role:
 # -- running ---------------------------------------------------------------------
 def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
           secrets: Mapping[str, str | None] | None = None,
-          private_networks: tuple[str, ...] | None = None) -> threading.Thread:
+          private_networks: tuple[str, ...] | None = None, stores: Stores = DEFAULT_STORES) -> threading.Thread:
     """Run the job on a background thread; the page polls ``get`` for progress."""
     job_id = job.job_id if isinstance(job, QueuedJob) else job
 
     def target():
         try:
-            run_job(warehouse, job, output_dir=output_dir, secrets=secrets, private_networks=private_networks)
+            run_job(warehouse, job, output_dir=output_dir, secrets=secrets, private_networks=private_networks,
+                    stores=stores)
         except SegmentStudioError:
             pass  # recorded on the job row; the page shows it from there
         finally:
@@ -232,7 +234,7 @@ def start(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
 def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
             secrets: Mapping[str, str | None] | None = None,
             progress: Callable[[str, float], None] | None = None,
-            private_networks: tuple[str, ...] | None = None) -> Job:
+            private_networks: tuple[str, ...] | None = None, stores: Stores = DEFAULT_STORES) -> Job:
     """Run a queued (or failed, or killed) job to the end; return the finished job.
 
     ``job`` is what ``create_job`` returned (nothing is worked out twice) or a
@@ -240,7 +242,8 @@ def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
     request's secret fields (an auth header) and redacted ones in full (a
     webhook URL with its token), which rows never keep. ``output_dir`` is the
     app's export folder; ``private_networks`` limits the addresses a webhook
-    may reach (see ``DeliveryContext``). Raises ExportError when the job fails
+    may reach (see ``DeliveryContext``); ``stores`` chooses where files are kept (a local folder, or a
+    Unity Catalog volume through the Files API: filestore.py). Raises ExportError when the job fails
     (after recording why on its row, secrets scrubbed).
     """
     queued = job if isinstance(job, QueuedJob) else None
@@ -255,7 +258,7 @@ def run_job(warehouse: Warehouse, job: QueuedJob | str, *, output_dir: Path,
     try:
         request = (queued.request if queued else row.request).with_secrets(secrets or {})
         return _run(warehouse, row, request, queued.compiled if queued else None, output_dir=output_dir,
-                    progress=progress, private_networks=private_networks)
+                    progress=progress, private_networks=private_networks, stores=stores)
     finally:
         with _active_lock:
             _active.discard(job_id)
@@ -276,25 +279,27 @@ def _reporter(warehouse: Warehouse, job_id: str, progress: Callable[[str, float]
 
 
 def delivery_context(warehouse: Warehouse, job: Job, request: ExportRequest, *, output_dir: Path,
-                     **extra) -> DeliveryContext:
-    """Where and how the job delivers: its outputs' names follow from the job alone."""
+                     stores: Stores = DEFAULT_STORES, **extra) -> DeliveryContext:
+    """Where and how the job delivers: its outputs' names follow from the job alone, their store from
+    their folder (the request's, else the app's export folder)."""
     return DeliveryContext(job.job_id, request, warehouse, Path(output_dir),
                            f"{job.segment_id}-v{job.segment_version}-{job.destination}-{job.mode}-{job.job_id}",
-                           **extra)
+                           store=stores.for_path(request.folder or output_dir), **extra)
 
 
 INTERRUPTED = ("interrupted: the process running this job stopped before it finished (found at the next start); "
                "run it again, it starts clean")
 
 
-def recover_interrupted(warehouse: Warehouse, *, output_dir: Path, keep: tuple[str, ...] = ()) -> list[str]:
+def recover_interrupted(warehouse: Warehouse, *, output_dir: Path, keep: tuple[str, ...] = (),
+                        stores: Stores = DEFAULT_STORES) -> list[str]:
     """Mark failed the jobs a dead process left queued or running, and clear what they left half-written.
 
     Call it when a process that runs jobs starts, before it runs any. A job this process runs
     (``start``) is never touched. On DuckDB only one process can open the file, so every other
     queued or running job is an orphan; ``output_dir`` is where the dead process wrote, unless the
-    job's request named a folder; ``keep`` are jobs the caller is about to run itself (``run-export``).
-    Returns the ids of the jobs marked failed.
+    job's request named a folder (``stores`` reaches it); ``keep`` are jobs the caller is about to run
+    itself (``run-export``). Returns the ids of the jobs marked failed.
     """
     if naming.table("app_export_jobs") not in warehouse.tables(naming.schema("app")):
         return []  # a warehouse an earlier version built: no job has run here
@@ -304,7 +309,7 @@ def recover_interrupted(warehouse: Warehouse, *, output_dir: Path, keep: tuple[s
     for job_id in orphans:
         job = get(warehouse, job_id)
         destination(job.destination).remove_partial(delivery_context(warehouse, job, job.request,
-                                                                     output_dir=output_dir))
+                                                                     output_dir=output_dir, stores=stores))
         snapshots.clear(warehouse, job_id)
         warehouse.transaction(failure_steps(job, INTERRUPTED))
     return orphans
@@ -330,12 +335,13 @@ def rerun_request(job: Job) -> ExportRequest:
 
 
 def _run(warehouse: Warehouse, job: Job, request: ExportRequest, compiled: CompiledSegment | None, *,
-         output_dir: Path, progress, private_networks: tuple[str, ...] | None = None) -> Job:
+         output_dir: Path, progress, private_networks: tuple[str, ...] | None = None,
+         stores: Stores = DEFAULT_STORES) -> Job:
     """Run ``job`` with its request; ``compiled`` is its segment, or None to compile it here."""
     dest = destination(job.destination)
     target = dest.target(request)
     report = _reporter(warehouse, job.job_id, progress)
-    ctx = delivery_context(warehouse, job, request, output_dir=output_dir,
+    ctx = delivery_context(warehouse, job, request, output_dir=output_dir, stores=stores,
                            progress=lambda f: report("delivering", 0.45 + 0.5 * f), private_networks=private_networks)
     # A killed run of this job may have left a partial output and a snapshot: start clean.
     dest.remove_partial(ctx)

@@ -125,7 +125,7 @@ class DatabricksSettings:
             connect_timeout_seconds=seconds("SEGMENT_STUDIO_CONNECT_TIMEOUT", "connect_timeout_seconds", 60,
                                             low=5, high=3600),
             retries=seconds("SEGMENT_STUDIO_RETRIES", "retries", 3, low=1, high=60),
-            volume=_volume(text("SEGMENT_STUDIO_VOLUME", "volume")),
+            volume=volume_path(text("SEGMENT_STUDIO_VOLUME", "volume")),
         )
 
 
@@ -133,7 +133,11 @@ def bare_hostname(host: str) -> str:
     return re.sub(r"^https?://", "", host).rstrip("/")
 
 
-def _volume(path: str | None) -> str | None:
+def volume_path(path: str | None, *, setting: str = "SEGMENT_STUDIO_VOLUME",
+                resource: str = "staging-volume") -> str | None:
+    """A Unity Catalog volume path, given as ``/Volumes/<catalog>/<schema>/<volume>[/folder...]`` or as
+    ``<catalog>.<schema>.<volume>`` (how a bundle names a volume); ConfigError, naming ``setting`` and
+    the app resource that binds it, when it is neither."""
     if path is None:
         return None
     path = path.rstrip("/")
@@ -142,9 +146,9 @@ def _volume(path: str | None) -> str | None:
         # catalog.schema.volume, as a bundle names the volume resource: the path it stands for
         path = "/Volumes/" + "/".join(parts)
     if not _VOLUME.match(path):
-        raise ConfigError(f"SEGMENT_STUDIO_VOLUME={path!r} is not a Unity Catalog volume; use "
+        raise ConfigError(f"{setting}={path!r} is not a Unity Catalog volume; use "
                           "/Volumes/<catalog>/<schema>/<volume> or <catalog>.<schema>.<volume> (app.yaml binds it "
-                          "from the staging-volume resource)")
+                          f"from the {resource} resource)")
     return path
 
 

@@ -41,6 +41,22 @@ def test_the_staging_volume_is_a_volume_path_however_it_is_named(given):
     assert Settings.from_env({"SEGMENT_STUDIO_VOLUME": given}).databricks.volume == "/Volumes/retail/app/staging"
 
 
+@pytest.mark.parametrize(("given", "folder", "volume"), [
+    pytest.param("/Volumes/retail/exports/files", "/Volumes/retail/exports/files", "/Volumes/retail/exports/files",
+                 id="volume-path"),
+    pytest.param("retail.exports.files", "/Volumes/retail/exports/files", "/Volumes/retail/exports/files",
+                 id="volume-name"),
+    pytest.param("/Volumes/retail/exports/files/campaigns/", "/Volumes/retail/exports/files/campaigns",
+                 "/Volumes/retail/exports/files", id="folder-in-a-volume"),
+    pytest.param("/srv/exports", "/srv/exports", None, id="local-folder"),
+    pytest.param("exports", "exports", None, id="relative-folder"),
+])
+def test_the_export_folder_is_a_local_folder_or_a_folder_in_a_volume(given, folder, volume):
+    settings = Settings.from_env({"SEGMENT_STUDIO_EXPORT_DIR": given})
+    assert (str(settings.export_dir), settings.exports_volume) == (folder, volume)
+    assert Settings.from_env({}).exports_volume is None
+
+
 def test_latency_and_round_trip_trace_are_off_unless_asked_for(tmp_path):
     assert (Settings.from_env({}).latency_ms, Settings.from_env({}).round_trip_trace) == (0.0, None)
     settings = Settings.from_env({"SEGMENT_STUDIO_LATENCY_MS": "250",
@@ -72,6 +88,8 @@ def test_settings_file_under_the_environment(tmp_path):
     pytest.param({"SEGMENT_STUDIO_VOLUME": "/tmp/staging"}, "not a Unity Catalog volume", id="volume-path"),
     pytest.param({"SEGMENT_STUDIO_VOLUME": "/Volumes/retail/app"}, "not a Unity Catalog volume", id="volume-short"),
     pytest.param({"SEGMENT_STUDIO_VOLUME": "retail.app.st aging"}, "not a Unity Catalog volume", id="volume-name"),
+    pytest.param({"SEGMENT_STUDIO_EXPORT_DIR": "/Volumes/retail/exports"}, "SEGMENT_STUDIO_EXPORT_DIR=.* not a Unity "
+                 "Catalog volume.*exports-volume", id="export-volume-short"),
     pytest.param({"SEGMENT_STUDIO_SETTINGS_FILE": "/nonexistent/settings.toml"}, "cannot read it", id="no-file"),
     pytest.param({"SEGMENT_STUDIO_LATENCY_MS": "slow"}, "number of milliseconds", id="latency-text"),
     pytest.param({"SEGMENT_STUDIO_LATENCY_MS": "-5"}, "cannot be negative", id="latency-negative"),

@@ -8,7 +8,13 @@ volume that was never created or granted. ``/Volumes/c/s/v/x`` is stored at
 
 * ``create_directory`` is ``mkdir -p`` and idempotent;
 * ``upload`` needs its parent directory and, with ``overwrite=False``, a new path;
-* ``delete`` deletes a file; ``delete_directory`` only an empty directory.
+* ``delete`` deletes a file; ``delete_directory`` only an empty directory;
+* ``get_metadata`` returns an object with ``content_length`` and ``download``
+  one with ``contents``, a binary stream (the SDK's ``GetMetadataResponse`` and
+  ``DownloadResponse``); both raise NotFound for a path that is not a file.
+
+``read_only`` volumes exist but refuse writes (PermissionDenied), as the
+platform does for an identity without WRITE VOLUME on them.
 
 Every call is recorded in ``calls`` as (method, path). The fake SQL warehouse
 reads the same folder for ``COPY INTO`` and ``read_files``.
@@ -16,11 +22,13 @@ reads the same folder for ``COPY INTO`` and ``read_files``.
 
 from __future__ import annotations
 
+import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from databricks.sdk.errors import BadRequest, NotFound, ResourceAlreadyExists
+from databricks.sdk.errors import BadRequest, NotFound, PermissionDenied, ResourceAlreadyExists
 
 
 @dataclass(frozen=True)
@@ -33,10 +41,26 @@ class DirectoryEntry:
     file_size: int | None
 
 
+@dataclass(frozen=True)
+class Metadata:
+    """What ``get_metadata`` returns (the SDK's ``GetMetadataResponse`` field the app reads)."""
+
+    content_length: int
+
+
+@dataclass(frozen=True)
+class Download:
+    """What ``download`` returns (the SDK's ``DownloadResponse``: ``contents`` is a binary stream)."""
+
+    contents: BinaryIO
+    content_length: int
+
+
 class FakeVolumes:
-    def __init__(self, root: str | Path, *volumes: str):
+    def __init__(self, root: str | Path, *volumes: str, read_only: tuple[str, ...] = ()):
         self.root = Path(root)
-        self.volumes = tuple(v.rstrip("/") for v in volumes)
+        self.volumes = tuple(v.rstrip("/") for v in volumes + tuple(read_only))
+        self.read_only = tuple(v.rstrip("/") for v in read_only)
         self.calls: list[tuple[str, str]] = []
         for volume in self.volumes:
             if len(Path(volume).parts) != 5 or not volume.startswith("/Volumes/"):
@@ -61,17 +85,23 @@ class FakeVolumes:
             raise NotFound(f"{path} does not exist")
         return sorted("/Volumes/" + str(p.relative_to(self.root)) for p in local.rglob("*") if p.is_file())
 
+    def _writable(self, path: str) -> Path:
+        local = self.local(path)
+        if any(path.rstrip("/") == v or path.startswith(v + "/") for v in self.read_only):
+            raise PermissionDenied(f"User does not have WRITE VOLUME on Volume '{path}'")
+        return local
+
     # -- the Files API ---------------------------------------------------------
     def create_directory(self, directory_path: str) -> None:
         self.calls.append(("create_directory", directory_path))
-        local = self.local(directory_path)
+        local = self._writable(directory_path)
         if local.is_file():
             raise ResourceAlreadyExists(f"{directory_path} is a file")
         local.mkdir(parents=True, exist_ok=True)
 
     def upload(self, file_path: str, contents, *, overwrite: bool | None = None) -> None:
         self.calls.append(("upload", file_path))
-        local = self.local(file_path)
+        local = self._writable(file_path)
         if not local.parent.is_dir():
             raise NotFound(f"the parent directory of {file_path} does not exist")
         if local.exists() and overwrite is False:
@@ -80,19 +110,34 @@ class FakeVolumes:
 
     def delete(self, file_path: str) -> None:
         self.calls.append(("delete", file_path))
-        local = self.local(file_path)
+        local = self._writable(file_path)
         if not local.is_file():
             raise NotFound(f"{file_path} is not a file")
         local.unlink()
 
     def delete_directory(self, directory_path: str) -> None:
         self.calls.append(("delete_directory", directory_path))
-        local = self.local(directory_path)
+        local = self._writable(directory_path)
         if not local.is_dir():
             raise NotFound(f"{directory_path} is not a directory")
         if any(local.iterdir()):
             raise BadRequest(f"{directory_path} is not empty")
         local.rmdir()
+
+    def get_metadata(self, file_path: str) -> Metadata:
+        self.calls.append(("get_metadata", file_path))
+        local = self.local(file_path)
+        if not local.is_file():
+            raise NotFound(f"{file_path} is not a file")
+        return Metadata(content_length=local.stat().st_size)
+
+    def download(self, file_path: str) -> Download:
+        self.calls.append(("download", file_path))
+        local = self.local(file_path)
+        if not local.is_file():
+            raise NotFound(f"{file_path} is not a file")
+        data = local.read_bytes()
+        return Download(contents=io.BytesIO(data), content_length=len(data))
 
     def list_directory_contents(self, directory_path: str):
         self.calls.append(("list_directory_contents", directory_path))
