@@ -312,6 +312,7 @@ class DatabricksJobsRunner:
             raise JobRunError(f"a rebuild is already running (run {last.run.run_id}, started by {last.run.started_by} "
                               f"at {last.run.started_ts:%Y-%m-%d %H:%M} UTC, {last.state.state.lower()}): wait for it "
                               "to finish")
+        self._refuse_while_building()
         token = f"rebuild-{self.build_job_id}-after-{last.run.run_id if last else 0}"
         try:
             run_id = int(self.jobs_api.run_now(job_id=self.build_job_id, job_parameters={"full_refresh": "true"},
@@ -322,6 +323,21 @@ class DatabricksJobsRunner:
         run = RecordedRun(run_id, REBUILD, WAREHOUSE, self.build_job_id, state.run_page_url, user, role, now())
         _record(warehouse, run)
         return Rebuild(latest(warehouse, REBUILD) or run, state)
+
+
+    def _refuse_while_building(self) -> None:
+        """Refuse while any run of the build job is active, its schedule's too (which the app did not
+        record): ``list_runs(job_id, active_only=True)``, "only active runs are included ... QUEUED,
+        PENDING, RUNNING, or TERMINATING" (databricks-sdk 0.162.0 ``JobsAPI.list_runs``). The job's
+        ``max_concurrent_runs: 1`` would skip a second run anyway; this says why before it starts."""
+        try:
+            active = next(iter(self.jobs_api.list_runs(job_id=self.build_job_id, active_only=True, limit=1)), None)
+        except _api_errors():
+            return  # only a courtesy: the platform still skips a second run, and Home says so
+        if active is not None:
+            page = f"; {active.run_page_url}" if getattr(active, "run_page_url", None) else ""
+            raise JobRunError(f"the build job is already running (run {active.run_id}, started by its schedule or "
+                              f"by hand{page}): wait for it to finish")
 
 
 Runner = ThreadRunner | DatabricksJobsRunner

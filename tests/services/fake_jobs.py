@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from databricks.sdk.service._internal import Wait
 from databricks.sdk.service.jobs import (
+    BaseRun,
     Run,
     RunLifecycleStateV2State,
     RunNowResponse,
@@ -78,6 +80,16 @@ class FakeJobs:
         run = self.runs[run_id]
         return Run(run_id=run_id, job_id=run.job_id, run_page_url=f"https://example.cloud.databricks.com/jobs/"
                    f"{run.job_id}/runs/{run_id}", status=RunStatus(state=run.state, termination_details=run.details))
+
+    def list_runs(self, *, job_id: int | None = None, active_only: bool | None = None, **_) -> Iterator[BaseRun]:
+        """Newest first; ``active_only``: runs QUEUED, PENDING, RUNNING or TERMINATING (the SDK's docstring)."""
+        for run in sorted(self.runs.values(), key=lambda r: -r.run_id):
+            if job_id is not None and run.job_id != job_id:
+                continue
+            if active_only and run.state == RunLifecycleStateV2State.TERMINATED:
+                continue
+            yield BaseRun(run_id=run.run_id, job_id=run.job_id, run_page_url=self.get_run(run.run_id).run_page_url,
+                          status=RunStatus(state=run.state, termination_details=run.details))
 
     # -- moving a run on -----------------------------------------------------------------------
     def start(self, run_id: int) -> None:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 from databricks.sdk.errors import PermissionDenied
-from databricks.sdk.service.jobs import Run, RunLifeCycleState, RunResultState, RunState, TerminationCodeCode
+from databricks.sdk.service.jobs import (
+    Run,
+    RunLifeCycleState,
+    RunResultState,
+    RunState,
+    TerminationCodeCode,
+    TerminationTypeType,
+)
 from sqlglot import exp
 
 from services import naming, runs
@@ -236,6 +243,19 @@ def test_a_skipped_rebuild_says_another_run_was_going(setting):
     fake.terminate(started.run.run_id, TerminationCodeCode.MAX_CONCURRENT_RUNS_EXCEEDED, "Run skipped")
     assert runner.rebuild_status(warehouse).state.outcome() == (
         "was skipped: another run of the job was going (MAX_CONCURRENT_RUNS_EXCEEDED): Run skipped")
+
+
+def test_a_rebuild_is_refused_while_the_scheduled_build_runs(setting):
+    """The build job's own schedule starts runs the app did not record: the Jobs API's active runs say so."""
+    warehouse, fake, runner = setting
+    scheduled = fake.run_now(job_id=JOB_IDS["gold_build"]).run_id  # the 05:00 run, started by its schedule
+    fake.start(scheduled)
+    fake.calls.clear()
+    with pytest.raises(JobRunError, match=f"the build job is already running \\(run {scheduled}"):
+        runner.start_rebuild(warehouse, user="root@example.com", role="admin")
+    assert fake.calls == []
+    fake.terminate(scheduled, TerminationCodeCode.SUCCESS, "", TerminationTypeType.SUCCESS)
+    assert runner.start_rebuild(warehouse, user="root@example.com", role="admin").run.run_id != scheduled
 
 
 def test_a_run_without_status_is_read_from_its_legacy_state():
