@@ -9,7 +9,10 @@ with one over a fake Jobs API).
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,10 @@ import streamlit as st
 from components.files import file_stores
 from components.text import plain
 from components.warehouse import forget_catalog, get_warehouse, warehouse_key
-from services import runs
-from services.errors import ConfigError
+from services import rbac, runs
+from services.build import BuildResult, run_pipeline
+from services.clock import now
+from services.errors import ConfigError, JobRunError, SegmentStudioError
 from services.runs import DatabricksJobsRunner, Rebuild, Runner, ThreadRunner
 from services.settings import Settings
 
@@ -125,3 +130,94 @@ def _ended(path: str, status: Rebuild) -> None:
         st.success(f"{_described(status)} succeeded: every page now shows the rebuilt figures." + _link(status))
     else:
         st.error(f"{_described(status)} {plain(status.state.outcome())}." + _link(status))
+
+
+# -- Home: a rebuild on a thread of this process (locally) --------------------------------------
+#: seconds between Home's looks at a rebuild running here
+LOCAL_POLL_S = 1.0
+
+
+@dataclass
+class LocalRebuild:
+    """A full refresh running on a thread of this process: it goes on whatever the page that started
+    it does (a click elsewhere stops that page's script run, never the thread)."""
+
+    started_by: str
+    started_ts: datetime
+    step: str = "starting"
+    fraction: float = 0.0
+    result: BuildResult | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None or self.error is not None
+
+
+#: the newest local rebuild per warehouse key
+_local: dict[str, LocalRebuild] = {}
+_local_lock = threading.Lock()
+
+
+def start_local_rebuild(settings: Settings, *, user: str, role: str) -> LocalRebuild:
+    """Start a full refresh on a background thread; refused while one runs. Its success clears every
+    cached figure, as a run of the build job's does."""
+    rbac.require(role, "rebuild_warehouse")
+    path = warehouse_key(settings)
+    with _local_lock:
+        running = _local.get(path)
+        if running is not None and not running.finished:
+            raise JobRunError(f"a rebuild is already running (started by {running.started_by} at "
+                              f"{running.started_ts:%Y-%m-%d %H:%M} UTC, {running.step}): wait for it to finish")
+        state = _local[path] = LocalRebuild(user, now())
+    warehouse = get_warehouse(path)
+
+    def progress(step: str, fraction: float) -> None:
+        state.step, state.fraction = step, min(max(fraction, 0.0), 1.0)
+
+    def work() -> None:
+        try:
+            result = run_pipeline(warehouse, full_refresh=True, progress=progress)
+        except SegmentStudioError as exc:
+            state.error = str(exc)
+        except Exception as exc:  # whatever stops it, the page must not show it running forever
+            state.error = f"{type(exc).__name__}: {exc}"
+        else:
+            st.cache_data.clear()
+            forget_catalog(path)
+            state.result = result
+
+    # The copied context carries the caller's query attribution (user, page) onto the thread.
+    threading.Thread(target=contextvars.copy_context().run, args=(work,), name="rebuild", daemon=True).start()
+    return state
+
+
+def local_rebuild_progress(settings: Settings) -> None:
+    """The newest rebuild started here: live while it runs, then how it ended."""
+    path = warehouse_key(settings)
+    state = _local.get(path)
+    if state is None:
+        return
+    if state.finished:
+        _local_ended(state)
+        return
+
+    @st.fragment(run_every=LOCAL_POLL_S)
+    def live() -> None:
+        if state.finished:
+            st.rerun()  # the whole page: its figures change with the build
+        st.progress(state.fraction, text=state.step)
+        st.caption(f"Started by {plain(state.started_by)} at {state.started_ts:%H:%M:%S} UTC. You may leave this "
+                   "page: the rebuild goes on, and Home shows how it ended.")
+
+    live()
+
+
+def _local_ended(state: LocalRebuild) -> None:
+    if state.result is not None:
+        result = state.result
+        st.success(f"Rebuilt in {result.seconds:.1f} s: {result.gold_rows:,} customers, as of {result.as_of_date} "
+                   f"(started by {plain(state.started_by)} at {state.started_ts:%H:%M} UTC).")
+    else:
+        st.error(f"The rebuild started by {plain(state.started_by)} at {state.started_ts:%H:%M} UTC failed: "
+                 f"{plain(state.error)}")

@@ -33,7 +33,7 @@ from components.background import Kept, together
 from components.files import file_stores
 from components.progress import progress_bar
 from components.request import forwarded_access_token, settings as session_settings
-from services.build import build, build_new, run_pipeline
+from services.build import build, build_new
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
 from services.exports.jobs import recover_interrupted
 from services.segments.catalog import FeatureCatalog, catalog_marker, read_catalog
@@ -322,12 +322,3 @@ def _build_in_page(settings: Settings, path: str, message: str) -> WarehouseStat
 def expected_rebuild(path: str) -> float | None:
     """How long a full rebuild should take: read with the status (the same read of the build records)."""
     return cached_status(path).expected_rebuild_s
-
-
-def rebuild(settings: Settings, *, progress):
-    """A full refresh of the pipeline; clears every cached figure afterwards."""
-    path = warehouse_key(settings)
-    result = run_pipeline(get_warehouse(path), full_refresh=True, progress=progress)
-    st.cache_data.clear()
-    forget_catalog(path)
-    return result

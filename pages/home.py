@@ -11,7 +11,7 @@ from components import exports, quality, runs, session
 from components.background import together
 from components.segments import cached_library
 from components.text import plain
-from components.warehouse import ensure_built, expected_rebuild, rebuild, warehouse_key
+from components.warehouse import ensure_built, expected_rebuild, warehouse_key
 from services import rbac
 from services.cost import estimate_action_cost
 from services.errors import SegmentStudioError
@@ -168,12 +168,11 @@ if rbac.can(identity.role, "rebuild_warehouse"):
                 except SegmentStudioError as exc:
                     st.error(f"The rebuild was not started: {plain(exc)}")
             runs.rebuild_progress(settings)
-        elif st.session_state.pop("home_rebuild_run", False):
-            bar = st.progress(0.0, text="starting")
-            try:
-                result = rebuild(settings, progress=lambda step, f: bar.progress(min(max(f, 0.0), 1.0), text=step))
-            except SegmentStudioError as exc:
-                st.error(f"The rebuild failed: {exc}")
-            else:
-                st.success(f"Rebuilt in {result.seconds:.1f} s: {result.gold_rows:,} customers, "
-                           f"as of {result.as_of_date}.")
+        else:
+            # A thread of this process: a click elsewhere stops this page's run, never the rebuild.
+            if st.session_state.pop("home_rebuild_run", False):
+                try:
+                    runs.start_local_rebuild(settings, user=identity.user, role=identity.role)
+                except SegmentStudioError as exc:
+                    st.error(f"The rebuild was not started: {plain(exc)}")
+            runs.local_rebuild_progress(settings)

@@ -200,6 +200,11 @@ def test_an_admin_assigns_a_role_and_confirms_a_rebuild(served, page, tmp_path):
     expect(page.get_by_role("button", name="Rebuild now (full refresh)")).to_be_visible()
     page.get_by_role("button", name="Rebuild now (full refresh)").click()
     page.get_by_role("button", name="Yes, rebuild now").click()
+    expect(page.get_by_text("You may leave this page", exact=False)).to_be_visible(timeout=60_000)
+    # A click elsewhere while it runs: the rebuild goes on (it used to stop with the page's run).
+    me.open("Segment Library")
+    me.open("Home", heading="Segment Studio")
+    page.get_by_text("Rebuild the warehouse from the landing zone").click()
     expect(page.get_by_text(re.compile(r"^Rebuilt in [\d.]+ s"))).to_be_visible(timeout=180_000)
     me.fine()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -131,7 +132,14 @@ def test_a_rebuild_asks_for_confirmation_first(app):
     at.button(key="home_rebuild").click().run()
     at.button(key="home_rebuild_confirm").click().run()
     assert not at.exception, at.exception
-    assert any(s.value.startswith("Rebuilt in") for s in at.success)
+    # It runs on a thread of the app: the page follows it, and any rerun (a click elsewhere) leaves it going.
+    deadline = time.monotonic() + 300
+    while not any(s.value.startswith("Rebuilt in") for s in at.success):
+        assert not at.error, [e.value for e in at.error]
+        assert time.monotonic() < deadline, "the rebuild did not finish"
+        time.sleep(0.5)
+        at.run()
+    assert "(started by local" in next(s.value for s in at.success if s.value.startswith("Rebuilt in"))
     runs = DuckDBWarehouse(Path(os.environ["SEGMENT_STUDIO_WAREHOUSE"]))
     assert runs.scalar(f"SELECT COUNT(*) FROM {naming.fq('app', 'app_build_runs')}") == 2
     runs.close()
