@@ -36,6 +36,7 @@ from components.request import forwarded_access_token, settings as session_setti
 from services.build import build, build_new
 from services.errors import ConfigError, SegmentStudioError, WarehouseError
 from services.exports.jobs import recover_interrupted
+from services.pipeline.models import APP_STATE_TABLES, create_tables
 from services.segments.catalog import FeatureCatalog, catalog_marker, read_catalog
 from services.segments.catalog_writer import ddl_version
 from services.settings import Settings
@@ -292,6 +293,12 @@ def ensure_built(settings: Settings) -> WarehouseStatus:
                       demo_end=settings.demo_window_end(), progress=progress)
         cached_status.clear()
     status = cached_status(path)
+    if status.is_built and status.missing_tables and set(status.missing_tables) <= APP_STATE_TABLES:
+        # Tables the app fills as it is used (a new version's): created now, one statement each, on
+        # either engine; nothing to fill, so no build, and on Databricks no wait for the build job.
+        create_tables(get_warehouse(path), status.missing_tables)
+        cached_status.clear()
+        status = cached_status(path)
     if settings.engine == "databricks":
         # The customer's data is never replaced by demo data from a page view: the scheduled
         # build job (databricks.yml) builds gold, and creates what a new version adds.

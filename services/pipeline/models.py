@@ -142,6 +142,24 @@ def create_all(warehouse: Warehouse) -> None:
             warehouse.execute(statement)
 
 
+#: tables the app writes as it is used, which no build fills: a warehouse that lacks only these (an
+#: earlier version's, after an upgrade) gets them created at once, with no pipeline run
+APP_STATE_TABLES = frozenset(naming.fq("app", name) for name in (
+    "app_segments", "app_segment_versions", "app_audit_log", "app_role_assignments", "app_role_bindings",
+    "app_export_jobs", "app_export_snapshots", "app_export_tables", "app_export_schedules",
+    "app_export_schedule_runs", "app_job_runs"))
+
+
+def create_tables(warehouse: Warehouse, tables: Iterable[str]) -> None:
+    """Create the ``schema.table`` names given, as their DDL says (one statement each, nothing else)."""
+    wanted = set(tables)
+    for path in DDL_FILES:
+        for tree in sqlfiles.parse(path):
+            if isinstance(tree, exp.Create) and tree.kind == "TABLE" \
+                    and f"{tree.this.this.db}.{tree.this.this.name}" in wanted:
+                warehouse.execute(sqlfiles.render(tree, warehouse.dialect))
+
+
 def defined_tables() -> list[tuple[str, str]]:
     """(schema, table) of every table the DDL files create."""
     return [(tree.this.this.db, tree.this.this.name) for path in DDL_FILES for tree in sqlfiles.parse(path)

@@ -84,6 +84,35 @@ def test_a_warehouse_built_by_an_earlier_version_is_brought_up_to_date_on_openin
     upgraded.close()
 
 
+def test_an_upgrade_that_adds_only_app_tables_creates_them_without_a_build(demo_warehouse_path, tmp_path,
+                                                                             monkeypatch):
+    """Tables the app fills as it is used (role bindings, job runs) are created on opening, in a moment:
+    no pipeline run in the page (which a click elsewhere would stop), and none on Databricks to wait for."""
+    import shutil
+
+    from services import naming
+    from services.pipeline.models import missing_tables
+    from services.warehouse.duckdb_engine import DuckDBWarehouse
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(demo_warehouse_path, path)
+    new = [naming.fq("app", "app_role_bindings"), naming.fq("app", "app_job_runs")]
+    old = DuckDBWarehouse(path)
+    for table in new:
+        old.execute(f"DROP TABLE {table}")
+    builds = old.scalar(f"SELECT COUNT(*) FROM {naming.fq('app', 'app_build_runs')}")
+    old.close()
+
+    monkeypatch.setenv("SEGMENT_STUDIO_WAREHOUSE", str(path))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert not any("Upgrading the warehouse" in i.value for i in at.info)
+    upgraded = DuckDBWarehouse(path)
+    assert missing_tables(upgraded) == []
+    assert upgraded.scalar(f"SELECT COUNT(*) FROM {naming.fq('app', 'app_build_runs')}") == builds
+    upgraded.close()
+
+
 def test_home_and_the_data_quality_page_count_the_same_failing_checks(app):
     """The bug: Home said "43 of 43 checks pass" (the build's own tally) while Data Quality showed one failing."""
     home = app(role="manager")

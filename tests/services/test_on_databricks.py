@@ -28,7 +28,8 @@ from services.discovery import fitting, store
 from services.exports import jobs, snapshots
 from services.exports.base import ExportRequest
 from services.exports.destinations import DESTINATIONS
-from services.pipeline.models import MODELS
+from services.pipeline.models import APP_STATE_TABLES, MODELS, create_tables
+from services.role_assignments import assign_role, assigned_role
 from services.segments.catalog import load_catalog
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace, save_segment
@@ -36,6 +37,7 @@ from services.sqlterms import column, equals
 from services.warehouse import placement_of
 from services.warehouse.databricks_engine import PARAMETERS
 from services.warehouse.querylog import LoggedWarehouse, read_entries
+from services.warehouse.routing import RoutingWarehouse
 from tests.conftest import DEMO_CHECKED, SMALL_DEMO_CUSTOMERS
 from tests.services.warehouse.fake_connector import fake_databricks
 
@@ -332,6 +334,18 @@ def test_the_guide_grants_the_app_every_write_it_makes(on_databricks):
         "kind": "group", "match": "all", "conditions": [
             {"kind": "trait", "field": "online_share", "op": "gte", "value": 0.5}]}})
     save_segment(Workspace(warehouse), definition, author="ana@example.com", role="marketer")
+    # A role assigned and bound to the user id that signs in with it.
+    assign_role(warehouse, "ana@example.com", "analyst", by="root@example.com", by_role="admin")
+    assert assigned_role(warehouse, "ana@example.com", user_id="42@1") == "analyst"
+    # The tables a new version adds to the app schema, created by the app on opening.
+    create_tables(warehouse, sorted(APP_STATE_TABLES))
+    # On behalf of a user: a table export from gold, its rows read as the user and staged by the app.
+    routed = RoutingWarehouse(warehouse, warehouse)
+    routed.execute(exp.Create(this=exp.Table(db=exp.to_identifier(naming.schema("exports"))), kind="SCHEMA",
+                              exists=True))
+    routed.execute(exp.Create(this=exp.to_table(naming.fq("exports", "grants_check")), kind="TABLE", replace=True,
+                              expression=exp.select("customer_id").from_(naming.fq("gold", "gold_customer_features"))
+                              .limit(3)))
     grants = guide_grants("app-sp")
     missing = set()
     for sql, _ in connector.sent[connector.built_at:]:
