@@ -160,19 +160,15 @@ if rbac.can(identity.role, "rebuild_warehouse"):
             r1, r2 = st.columns(2)
             r1.button("Yes, rebuild now", type="primary", key="home_rebuild_confirm", on_click=ask, args=(False, True))
             r2.button("Cancel", key="home_rebuild_cancel", on_click=ask, args=(False,))
+        # A run of the bundle's build job (Databricks), or a thread of this process (locally): either goes on
+        # whatever this page does, and Home follows it.
         if runs.runner(settings).remote:
-            # A run of the bundle's build job: it goes on whatever this page does; Home follows it.
-            if st.session_state.pop("home_rebuild_run", False):
-                try:
-                    runs.start_rebuild(settings, user=identity.user, role=identity.role)
-                except SegmentStudioError as exc:
-                    st.error(f"The rebuild was not started: {plain(exc)}")
-            runs.rebuild_progress(settings)
+            start_rebuild, rebuild_progress = runs.start_rebuild, runs.rebuild_progress
         else:
-            # A thread of this process: a click elsewhere stops this page's run, never the rebuild.
-            if st.session_state.pop("home_rebuild_run", False):
-                try:
-                    runs.start_local_rebuild(settings, user=identity.user, role=identity.role)
-                except SegmentStudioError as exc:
-                    st.error(f"The rebuild was not started: {plain(exc)}")
-            runs.local_rebuild_progress(settings)
+            start_rebuild, rebuild_progress = runs.start_local_rebuild, runs.local_rebuild_progress
+        if st.session_state.pop("home_rebuild_run", False):
+            try:
+                start_rebuild(settings, user=identity.user, role=identity.role)
+            except SegmentStudioError as exc:
+                st.error(f"The rebuild was not started: {plain(exc)}")
+        rebuild_progress(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from services.quality import run_checks
 from services.segments.spec import SegmentDefinition
 from services.segments.workspace import Workspace, save_segment
 from services.warehouse.duckdb_engine import DuckDBWarehouse
+from tests.pages.export_history import wait_for
 
 
 @pytest.fixture
@@ -42,15 +42,7 @@ def test_marketer_runs_a_csv_export_and_sees_it_succeed_in_the_history(exports_a
     at.button(key="exports_run").click().run()
     assert not at.exception, at.exception
     job_id = at.session_state["exports_job"]
-    for _ in range(60):
-        at.run()
-        history = at.dataframe[-1].value if at.dataframe else None
-        if history is not None and "job" in history and job_id in set(history["job"]):
-            status = history.set_index("job").loc[job_id, "status"]
-            if status in ("succeeded", "failed"):
-                break
-        time.sleep(1)
-    assert status == "succeeded"
+    assert wait_for(at, job_id) == "succeeded"
     assert list((tmp_path / "exports").glob("sample-vip-champions-early-access-v1-csv-full-*.csv"))
     assert any(job_id in t.value and "succeeded" in t.value for t in at.text)
 

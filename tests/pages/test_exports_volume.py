@@ -9,7 +9,6 @@ the page offers it for download from there: nothing is read from the app's own d
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from services.exports import jobs
 from services.exports.base import ExportRequest
 from services.exports.filestore import Stores, volumes_mounted
 from services.warehouse.duckdb_engine import DuckDBWarehouse
+from tests.pages.export_history import wait_for
 from tests.services.warehouse.fake_volumes import FakeVolumes
 
 VIP = "sample-vip-champions-early-access"
@@ -33,18 +33,6 @@ def volumes(tmp_path, monkeypatch):
     monkeypatch.setattr(components.files, "files_api", lambda host: fake)
     monkeypatch.setenv("SEGMENT_STUDIO_EXPORT_DIR", f"{VOLUME}/exports")
     return fake
-
-
-def wait_for(at, job_id: str) -> str:
-    for _ in range(60):
-        at.run()
-        history = at.dataframe[-1].value if at.dataframe else None
-        if history is not None and "job" in history and job_id in set(history["job"]):
-            status = history.set_index("job").loc[job_id, "status"]
-            if status in ("succeeded", "failed"):
-                return status
-        time.sleep(1)
-    raise AssertionError(f"export job {job_id} did not finish")
 
 
 def test_an_export_clicked_on_the_page_lands_in_the_volume_and_is_offered_from_there(app, volumes, tmp_path):
