@@ -110,23 +110,29 @@ class MonthSummary:
 
     @property
     def mom_change_usd(self) -> float | None:
-        return None if self.previous_total_usd is None else round(self.total_usd - self.previous_total_usd, 2)
+        return _change_usd(self.total_usd, self.previous_total_usd)
 
     @property
     def mom_change_pct(self) -> float | None:
-        if not self.previous_total_usd:
-            return None
-        return (self.total_usd - self.previous_total_usd) / self.previous_total_usd
+        return _change_share(self.total_usd, self.previous_total_usd)
 
     @property
     def forecast_variance_usd(self) -> float | None:
-        return None if self.forecast_usd is None else round(self.total_usd - self.forecast_usd, 2)
+        return _change_usd(self.total_usd, self.forecast_usd)
 
     @property
     def forecast_variance_pct(self) -> float | None:
-        if not self.forecast_usd:
-            return None
-        return (self.total_usd - self.forecast_usd) / self.forecast_usd
+        return _change_share(self.total_usd, self.forecast_usd)
+
+
+def _change_usd(total: float, base: float | None) -> float | None:
+    """``total`` less ``base`` in dollars, rounded to the cent; None without a base."""
+    return None if base is None else round(total - base, 2)
+
+
+def _change_share(total: float, base: float | None) -> float | None:
+    """The change from ``base`` to ``total`` as a share of ``base``; None without a base (or a zero one)."""
+    return None if not base else (total - base) / base
 
 
 @dataclass(frozen=True)
