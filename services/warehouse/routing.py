@@ -55,9 +55,8 @@ def _source(statement: exp.Expression) -> exp.Query | None:
 
 
 def _reads_customer_data(query: exp.Query) -> bool:
-    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
-    return any(table.db and table.db not in APP_OWNED
-               for table in query.find_all(exp.Table) if table.name.lower() not in ctes or table.db)
+    # Every table the app reads is schema-qualified; an unqualified name is one of the query's CTEs.
+    return any(table.db and table.db not in APP_OWNED for table in query.find_all(exp.Table))
 
 
 class RoutingWarehouse:
