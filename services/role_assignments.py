@@ -22,8 +22,8 @@ from services import audit_log, checkpoints, naming
 from services.clock import now
 from services.errors import SpecError, WarehouseError
 from services.rbac import ROLES, RoleMap, require
-from services.sqlterms import table
-from services.warehouse import Warehouse
+from services.sqlterms import equals, literal, table
+from services.warehouse import Rows, Warehouse
 
 ASSIGNMENTS = naming.fq("app", "app_role_assignments")
 BINDINGS = naming.fq("app", "app_role_bindings")
@@ -56,8 +56,8 @@ def assigned_role(warehouse: Warehouse, email: str, *, user_id: str | None = Non
         return None if value is None else str(value)
     # One read for both cases: the assignment bound to this id, and an unbound one of this email.
     rows = warehouse.arrow(_with_bindings("email", "role").where(
-        exp.or_(exp.column("user_id", table="b").eq(exp.Literal.string(user_id)),
-                exp.column("email", table="a").eq(exp.Literal.string(email))))).to_pylist()
+        exp.or_(exp.column("user_id", table="b").eq(literal(user_id)),
+                exp.column("email", table="a").eq(literal(email))))).to_pylist()
     for row in rows:
         if row["user_id"] == user_id:
             return str(row["role"])
@@ -74,18 +74,13 @@ def assigned_role(warehouse: Warehouse, email: str, *, user_id: str | None = Non
 
 
 def _bound_to(warehouse: Warehouse, email: str) -> str | None:
-    value = warehouse.scalar(exp.select("user_id").from_(BINDINGS).where(
-        exp.column("email").eq(exp.Literal.string(email))))
+    value = warehouse.scalar(exp.select("user_id").from_(BINDINGS).where(equals("email", email)))
     return None if value is None else str(value)
 
 
 def _bind(warehouse: Warehouse, email: str, user_id: str) -> None:
-    row = exp.insert(exp.values([exp.Tuple(expressions=[
-        exp.Literal.string(email), exp.Literal.string(user_id),
-        exp.cast(exp.Literal.string(now().isoformat(sep=" ")), "TIMESTAMP"),
-    ])]), BINDINGS, columns=[exp.to_identifier(c) for c in ("email", "user_id", "bound_ts")])
     warehouse.transaction([
-        (row, None),
+        Rows(BINDINGS, pd.DataFrame([{"email": email, "user_id": user_id, "bound_ts": now()}])),
         audit_log.entry(actor=email, role=None, action="role.bind", object_type="user", object_id=email,
                         details={"user_id": user_id}),
     ])
