@@ -178,7 +178,7 @@ def job(settings: Settings, job_id: str, *, user: str, role: str) -> jobs.Job:
     run ended without finishing it is marked failed then (services/runs.py)."""
     warehouse = get_warehouse(warehouse_key(settings))
     found = access.visible_job(warehouse, job_id, user=user, role=role)
-    return found if found.finished else runs.runner(settings).export_job(warehouse, job_id)
+    return found if found.finished else runs.runner(settings).export_job(warehouse, job_id, known=found)
 
 
 def history(settings: Settings, *, user: str, role: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from components.warehouse import forget_catalog, get_warehouse, warehouse_key
 from services import rbac, runs
 from services.build import BuildResult, run_pipeline
 from services.clock import now
-from services.errors import ConfigError, JobRunError, SegmentStudioError
+from services.errors import JobRunError, SegmentStudioError
 from services.runs import DatabricksJobsRunner, Rebuild, Runner, ThreadRunner
 from services.settings import Settings
 
@@ -76,19 +76,29 @@ def runner(settings: Settings) -> Runner:
     return _threads(settings)
 
 
-# -- Home: a rebuild running as a Databricks Job ------------------------------------------------
-def start_rebuild(settings: Settings, *, user: str, role: str) -> Rebuild:
-    """Start a full refresh as a run of the build job (refused while the last one runs)."""
+# -- Home: a rebuild, as a run of the build job (Databricks) or on a thread here (locally) ----------
+def start_rebuild(settings: Settings, *, user: str, role: str) -> None:
+    """Start a full refresh where this app runs them; refused while one runs. Either goes on whatever
+    the page that started it does."""
     jobs_runner = runner(settings)
-    if not isinstance(jobs_runner, DatabricksJobsRunner):
-        raise ConfigError("no build job is bound to this app: a rebuild runs in the page here")
-    return jobs_runner.start_rebuild(get_warehouse(warehouse_key(settings)), user=user, role=role)
+    if isinstance(jobs_runner, DatabricksJobsRunner):
+        jobs_runner.start_rebuild(get_warehouse(warehouse_key(settings)), user=user, role=role)
+    else:
+        _start_local_rebuild(settings, user=user, role=role)
 
 
 def rebuild_progress(settings: Settings) -> None:
-    """The newest rebuild the app started: live while it runs (polled every few seconds), then how it
-    ended. Its success clears every cached figure once, as a rebuild in the page does."""
+    """The newest rebuild: live while it runs, then how it ended."""
     jobs_runner = runner(settings)
+    if isinstance(jobs_runner, DatabricksJobsRunner):
+        _run_progress(settings, jobs_runner)
+    else:
+        _local_rebuild_progress(settings)
+
+
+def _run_progress(settings: Settings, jobs_runner: DatabricksJobsRunner) -> None:
+    """The newest rebuild run the app started, polled every few seconds while it runs. Its success
+    clears every cached figure once, as a rebuild here does."""
     path = warehouse_key(settings)
     status = jobs_runner.rebuild_status(get_warehouse(path))
     if status is None:
@@ -108,6 +118,12 @@ def rebuild_progress(settings: Settings) -> None:
     live()
 
 
+def _rebuilt(path: str) -> None:
+    """After a rebuild: every cached figure, and the kept catalog, are read again."""
+    st.cache_data.clear()
+    forget_catalog(path)
+
+
 def _described(status: Rebuild) -> str:
     run = status.run
     return (f"The rebuild started by {plain(run.started_by)} at {run.started_ts:%Y-%m-%d %H:%M} UTC "
@@ -125,8 +141,7 @@ def _ended(path: str, status: Rebuild) -> None:
             fresh = status.run.run_id not in _cleared
             _cleared.add(status.run.run_id)
         if fresh:
-            st.cache_data.clear()
-            forget_catalog(path)
+            _rebuilt(path)
         st.success(f"{_described(status)} succeeded: every page now shows the rebuilt figures." + _link(status))
     else:
         st.error(f"{_described(status)} {plain(status.state.outcome())}." + _link(status))
@@ -159,7 +174,7 @@ _local: dict[str, LocalRebuild] = {}
 _local_lock = threading.Lock()
 
 
-def start_local_rebuild(settings: Settings, *, user: str, role: str) -> LocalRebuild:
+def _start_local_rebuild(settings: Settings, *, user: str, role: str) -> LocalRebuild:
     """Start a full refresh on a background thread; refused while one runs. Its success clears every
     cached figure, as a run of the build job's does."""
     rbac.require(role, "rebuild_warehouse")
@@ -183,8 +198,7 @@ def start_local_rebuild(settings: Settings, *, user: str, role: str) -> LocalReb
         except Exception as exc:  # whatever stops it, the page must not show it running forever
             state.error = f"{type(exc).__name__}: {exc}"
         else:
-            st.cache_data.clear()
-            forget_catalog(path)
+            _rebuilt(path)
             state.result = result
 
     # The copied context carries the caller's query attribution (user, page) onto the thread.
@@ -192,7 +206,7 @@ def start_local_rebuild(settings: Settings, *, user: str, role: str) -> LocalReb
     return state
 
 
-def local_rebuild_progress(settings: Settings) -> None:
+def _local_rebuild_progress(settings: Settings) -> None:
     """The newest rebuild started here: live while it runs, then how it ended."""
     path = warehouse_key(settings)
     state = _local.get(path)

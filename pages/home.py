@@ -162,13 +162,9 @@ if rbac.can(identity.role, "rebuild_warehouse"):
             r2.button("Cancel", key="home_rebuild_cancel", on_click=ask, args=(False,))
         # A run of the bundle's build job (Databricks), or a thread of this process (locally): either goes on
         # whatever this page does, and Home follows it.
-        if runs.runner(settings).remote:
-            start_rebuild, rebuild_progress = runs.start_rebuild, runs.rebuild_progress
-        else:
-            start_rebuild, rebuild_progress = runs.start_local_rebuild, runs.local_rebuild_progress
         if st.session_state.pop("home_rebuild_run", False):
             try:
-                start_rebuild(settings, user=identity.user, role=identity.role)
+                runs.start_rebuild(settings, user=identity.user, role=identity.role)
             except SegmentStudioError as exc:
                 st.error(f"The rebuild was not started: {plain(exc)}")
-        rebuild_progress(settings)
+        runs.rebuild_progress(settings)

@@ -286,7 +286,7 @@ def cmd_run_export(args, settings: Settings) -> int:
     """Run a queued export job as it was recorded: its owner and role are on the row (create_job checked
     them when it was queued), the webhook's auth header comes from configuration (the secret named by
     SEGMENT_STUDIO_WEBHOOK_AUTH_SECRET, or the environment), as scheduled runs get it. The bundle's
-    export_run job runs this for the app; a finished job is left as it is."""
+    export_run job runs this for the app; a succeeded job is left as it is (a failed one runs again)."""
     warehouse = _open(args.warehouse or settings.warehouse_path, settings, keep=(args.job_id,))
     job = jobs.get(warehouse, args.job_id)
     if job.status == "succeeded":

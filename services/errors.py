@@ -85,3 +85,14 @@ class JobRunError(SegmentStudioError):
 
 class PermissionDeniedError(SegmentStudioError):
     """The user's role does not allow the action."""
+
+
+def databricks_api_errors() -> tuple[type[BaseException], ...]:
+    """What a Databricks SDK call (Files API, Jobs API) raises: its ``DatabricksError`` and network errors.
+
+    Imported when asked (in an ``except`` clause, once a call raised): the SDK takes over a second to
+    import, and a local app never needs it.
+    """
+    from databricks.sdk.errors import DatabricksError
+
+    return (DatabricksError, OSError)

@@ -7,7 +7,7 @@ rebuild in it). So there the work runs as the bundle's jobs (databricks.yml ``ex
 ``gold_build``, bound to the app as job resources; /work/notes/databricks.md sections 4 and 6):
 
 * ``ThreadRunner`` (DuckDB, or the app outside Databricks): an export on a background thread of
-  this process (``jobs.start``), a rebuild in the caller's own run with its progress, as always.
+  this process (``jobs.start``); a rebuild on one too (components/runs.py).
 * ``DatabricksJobsRunner``: ``jobs_api.run_now`` (the SDK's ``WorkspaceClient().jobs``,
   databricks-sdk 0.162.0 ``databricks/sdk/service/jobs.py``) with job parameters the job's task
   passes to the CLI (``run-export {{job.parameters.export_job}}``, ``build --full-refresh
@@ -37,7 +37,7 @@ from sqlglot import exp
 
 from services import naming, rbac
 from services.clock import now
-from services.errors import ExportError, JobRunError, SpecError
+from services.errors import ExportError, JobRunError, SpecError, databricks_api_errors
 from services.exports import jobs
 from services.exports.base import ExportRequest
 from services.exports.filestore import DEFAULT_STORES, Stores
@@ -95,7 +95,7 @@ def run_state(jobs_api: Any, run_id: int) -> RunState:
     its termination details), or from the deprecated ``state`` when a run has no ``status``."""
     try:
         run = jobs_api.get_run(run_id)
-    except _api_errors() as exc:
+    except databricks_api_errors() as exc:
         raise JobRunError(f"could not read Databricks run {run_id}: {exc}") from exc
     url = getattr(run, "run_page_url", None)
     status = getattr(run, "status", None)
@@ -114,14 +114,6 @@ def run_state(jobs_api: Any, run_id: int) -> RunState:
     finished = life in _LEGACY_TERMINAL
     return RunState(life, finished, finished and result == "SUCCESS", result if finished else None,
                     legacy.state_message or None, url)
-
-
-def _api_errors() -> tuple[type[BaseException], ...]:
-    # Evaluated only when a call raised (an except clause's tuple is built then): the SDK takes over
-    # a second to import, and a local app never needs it.
-    from databricks.sdk.errors import DatabricksError
-
-    return (DatabricksError, OSError)
 
 
 # -- the record of runs the app started ---------------------------------------------------
@@ -164,7 +156,7 @@ def _record(warehouse: Warehouse, run: RecordedRun) -> None:
 
 # -- the runners ----------------------------------------------------------------------------
 class ThreadRunner:
-    """Exports on a background thread of this process (a rebuild runs in the page: components/warehouse.py)."""
+    """Exports on a background thread of this process (a rebuild too: components/runs.py)."""
 
     #: whether rebuilds, and exports, run somewhere else than this process
     remote = False
@@ -185,8 +177,9 @@ class ThreadRunner:
                    stores=self.stores)
         return queued.job_id
 
-    def export_job(self, warehouse: Warehouse, job_id: str) -> jobs.Job:
-        return jobs.get(warehouse, job_id)
+    def export_job(self, warehouse: Warehouse, job_id: str, *, known: jobs.Job | None = None) -> jobs.Job:
+        """The job as its row says (``known``: the row the caller just read)."""
+        return known or jobs.get(warehouse, job_id)
 
 
 @dataclass(frozen=True)
@@ -216,6 +209,8 @@ class DatabricksJobsRunner:
         self._checked: dict[int, float] = {}
         #: export job -> its run, once known (the page polls: the record is read once)
         self._export_runs: dict[str, int] = {}
+        #: rebuild runs that have ended, and how
+        self._ended: dict[int, RunState] = {}
         self._lock = threading.Lock()
 
     # -- exports -------------------------------------------------------------------------
@@ -241,7 +236,7 @@ class DatabricksJobsRunner:
             waiter = self.jobs_api.run_now(job_id=self.export_job_id, job_parameters={"export_job": queued.job_id},
                                            idempotency_token=queued.job_id)
             run_id = int(waiter.run_id)
-        except _api_errors() as exc:
+        except databricks_api_errors() as exc:
             reason = queued.request.scrub(f"the Databricks export job did not start: {exc}")
             warehouse.transaction(jobs.failure_steps(jobs.get(warehouse, queued.job_id), reason))
             raise ExportError(f"export job {queued.job_id} failed: {reason}") from None
@@ -251,10 +246,13 @@ class DatabricksJobsRunner:
             self._export_runs[queued.job_id] = run_id
         return queued.job_id
 
-    def export_job(self, warehouse: Warehouse, job_id: str) -> jobs.Job:
-        """The job as its row says, unless the row is unfinished and its run has ended: then the job is
-        marked failed with the run's termination message (and its audit row) and returned so."""
-        job = jobs.get(warehouse, job_id)
+    def export_job(self, warehouse: Warehouse, job_id: str, *, known: jobs.Job | None = None) -> jobs.Job:
+        """The job as its row says (``known``: the row the caller just read), unless the row is unfinished
+        and its run has ended: then the job is marked failed with the run's termination message (and its
+        audit row) and returned so."""
+        if self.exports_here is not None:
+            return self.exports_here.export_job(warehouse, job_id, known=known)
+        job = known or jobs.get(warehouse, job_id)
         if job.finished:
             return job
         with self._lock:
@@ -291,14 +289,23 @@ class DatabricksJobsRunner:
         # run_now answers with the run id only; the run's page is on the run.
         try:
             return getattr(self.jobs_api.get_run(run_id), "run_page_url", None)
-        except _api_errors():
+        except databricks_api_errors():
             return None  # only a link: the run is started and recorded without it
 
     # -- rebuilds ------------------------------------------------------------------------
     def rebuild_status(self, warehouse: Warehouse) -> Rebuild | None:
         """The newest rebuild the app started and its run's state now, or None when it started none."""
         run = latest(warehouse, REBUILD)
-        return None if run is None else Rebuild(run, run_state(self.jobs_api, run.run_id))
+        if run is None:
+            return None
+        with self._lock:
+            ended = self._ended.get(run.run_id)
+        # An ended run's state never changes: Home, drawn again and again, asks the Jobs API once.
+        state = ended or run_state(self.jobs_api, run.run_id)
+        if state.finished:
+            with self._lock:
+                self._ended[run.run_id] = state
+        return Rebuild(run, state)
 
     def start_rebuild(self, warehouse: Warehouse, *, user: str, role: str) -> Rebuild:
         """Start a full refresh as a run of the build job; refused while the last one still runs.
@@ -317,7 +324,7 @@ class DatabricksJobsRunner:
         try:
             run_id = int(self.jobs_api.run_now(job_id=self.build_job_id, job_parameters={"full_refresh": "true"},
                                                idempotency_token=token).run_id)
-        except _api_errors() as exc:
+        except databricks_api_errors() as exc:
             raise JobRunError(f"the Databricks build job did not start: {exc}") from exc
         state = run_state(self.jobs_api, run_id)
         run = RecordedRun(run_id, REBUILD, WAREHOUSE, self.build_job_id, state.run_page_url, user, role, now())
@@ -332,7 +339,7 @@ class DatabricksJobsRunner:
         ``max_concurrent_runs: 1`` would skip a second run anyway; this says why before it starts."""
         try:
             active = next(iter(self.jobs_api.list_runs(job_id=self.build_job_id, active_only=True, limit=1)), None)
-        except _api_errors():
+        except databricks_api_errors():
             return  # only a courtesy: the platform still skips a second run, and Home says so
         if active is not None:
             page = f"; {active.run_page_url}" if getattr(active, "run_page_url", None) else ""

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from services.errors import ExportError
+from services.errors import ExportError, databricks_api_errors
 
 VOLUMES = Path("/Volumes")
 #: where a VolumeStore writes a file before uploading it: named after the file (the job id is in
@@ -106,20 +106,13 @@ class LocalStore:
 
 
 class VolumeStore:
-    """A Unity Catalog volume reached through the Files API (``WorkspaceClient().files``).
+    """A Unity Catalog volume reached through the Files API (``WorkspaceClient().files``), made by
+    ``files_api_factory`` on first use."""
 
-    ``errors`` are the exceptions a Files API call may raise (the SDK's ``DatabricksError`` and
-    network errors, which are OSErrors); by default they are looked up on first use.
-    """
-
-    def __init__(self, files_api: Any = None, *, files_api_factory: Callable[[], Any] | None = None,
-                 scratch: Path = SCRATCH, errors: tuple[type[BaseException], ...] | None = None) -> None:
-        if (files_api is None) == (files_api_factory is None):
-            raise ValueError("a VolumeStore needs a Files API client or a factory of one (not both)")
-        self._files_api = files_api
+    def __init__(self, *, files_api_factory: Callable[[], Any], scratch: Path = SCRATCH) -> None:
+        self._files_api = None
         self._factory = files_api_factory
         self.scratch = Path(scratch)
-        self._errors = errors
 
     @property
     def files_api(self) -> Any:
@@ -130,15 +123,6 @@ class VolumeStore:
 
     def __repr__(self) -> str:
         return f"VolumeStore(scratch={str(self.scratch)!r})"
-
-    def errors(self) -> tuple[type[BaseException], ...]:
-        if self._errors is None:
-            # Imported on first use, as the engine does: importing the SDK takes over a second, and
-            # only an app whose export files live on a volume needs it.
-            from databricks.sdk.errors import DatabricksError
-
-            self._errors = (DatabricksError, OSError)
-        return self._errors
 
     def scratch_file(self, final: Path) -> Path:
         return self.scratch / Path(final).name
@@ -152,7 +136,7 @@ class VolumeStore:
                 self.files_api.create_directory(str(Path(final).parent))
                 with open(local, "rb") as contents:
                     self.files_api.upload(str(final), contents, overwrite=True)
-            except self.errors() as exc:
+            except databricks_api_errors() as exc:
                 raise ExportError(f"cannot upload {final} to its Unity Catalog volume: {_reason(exc)} (the app's "
                                   "service principal needs WRITE VOLUME on it: the exports-volume resource of "
                                   "databricks.yml grants it)") from exc
@@ -168,13 +152,13 @@ class VolumeStore:
             return int(self.files_api.get_metadata(str(path)).content_length)
         except NotFound:
             return None
-        except self.errors() as exc:
+        except databricks_api_errors() as exc:
             raise ExportError(f"cannot read {path} from its Unity Catalog volume: {_reason(exc)}") from exc
 
     def read(self, path: Path) -> bytes:
         try:
             return self.files_api.download(str(path)).contents.read()
-        except self.errors() as exc:
+        except databricks_api_errors() as exc:
             raise ExportError(f"cannot read {path} from its Unity Catalog volume: {_reason(exc)}") from exc
 
     def remove_partial(self, final: Path) -> None:

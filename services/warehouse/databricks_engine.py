@@ -57,7 +57,7 @@ import sqlglot
 from databricks.sql import exc as dbx
 from sqlglot import exp
 
-from services.errors import ConfigError, QueryError, WarehouseError, WarehouseUnavailableError
+from services.errors import ConfigError, QueryError, WarehouseError, WarehouseUnavailableError, databricks_api_errors
 from services.warehouse import Query, Rows, Step, first_cell, first_line, staging
 from services.warehouse.databricks_identity import (
     Identity,
@@ -365,12 +365,6 @@ class DatabricksWarehouse:
                 self._files = client.files
             return self._files
 
-    @staticmethod
-    def _files_errors() -> tuple[type[BaseException], ...]:
-        from databricks.sdk.errors import DatabricksError
-
-        return (DatabricksError, OSError)
-
     def target_columns(self, table: str, *, fresh: bool = False) -> list[tuple[str, str]]:
         """(column, full Databricks type) of a table, in order; read once per table and kept
         (``fresh`` reads it again)."""
@@ -395,7 +389,7 @@ class DatabricksWarehouse:
                               f"statement's {PARAMETERS} parameters go through Unity Catalog. Set SEGMENT_STUDIO_VOLUME "
                               "to /Volumes/<catalog>/<schema>/<volume> (app.yaml binds it from the staging-volume "
                               "resource; docs/deploy-databricks.md)")
-        staging.load(self, table, data, volume=volume, files=self._files_api(), errors=self._files_errors())
+        staging.load(self, table, data, volume=volume, files=self._files_api(), errors=databricks_api_errors())
 
     # -- metadata --------------------------------------------------------
     def _information_schema(self, view: str, catalog: str | None) -> exp.Table:
